@@ -1,0 +1,3 @@
+from homily.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,24 @@
+"""Identifiers with the platform's shapes."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def random_alphanumeric(length: int) -> str:
+    """`length` characters drawn uniformly from [A-Za-z0-9] by a CSPRNG."""
+    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
+
+
+def generation_id(now: float | None = None) -> str:
+    """`gen-<unix seconds>-<20 random alphanumerics>`, the platform's completion id."""
+    return f"gen-{int(now if now is not None else time.time())}-{random_alphanumeric(20)}"
+
+
+def request_id() -> str:
+    """`req_<24 hex>`: sent back as `X-Request-Id` and in every error envelope and log line."""
+    return "req_" + secrets.token_hex(12)

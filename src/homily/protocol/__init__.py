@@ -1,0 +1,1 @@
+"""Wire models: the shapes that cross the HTTP boundary, ordered like API.md."""

@@ -1,0 +1,124 @@
+"""Chat completion request models (API.md section 2), in the OpenAI chat format plus the Gloo V2 fields.
+
+Models are strict (no silent coercion of `"1"` to `1`) and ignore unknown fields; `homily.protocol.validation`
+turns pydantic's errors into the error envelope with 400 for shape errors and 422 for range/enum errors.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Tradition = Literal["evangelical", "catholic", "mainline", "not_faith_specific"]
+ModelFamily = Literal["OpenAI", "Anthropic", "Google", "Open Source"]
+
+_FAMILY_ALIASES: dict[str, ModelFamily] = {
+    "openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "google": "Google",
+    "open source": "Open Source",
+    "open_source": "Open Source",
+    "open-source": "Open Source",
+}
+
+
+def canonical_family(value: str) -> ModelFamily | None:
+    """`openai`/`OpenAI`/`open_source`/`open-source`… to the canonical family name, or None if unknown."""
+    return _FAMILY_ALIASES.get(value.strip().lower())
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class TextPart(WireModel):
+    type: Literal["text"]
+    text: str
+
+
+class FunctionCall(WireModel):
+    name: str
+    arguments: str
+
+
+class ToolCall(WireModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ChatMessage(WireModel):
+    """One message. `content` may be a string, a list of text parts, or null (assistant turns with tool calls)."""
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    def text(self) -> str:
+        """The message's text, with list parts joined by newlines."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(part.text for part in self.content)
+
+
+class FunctionDefinition(WireModel):
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(WireModel):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class NamedFunction(WireModel):
+    name: str
+
+
+class NamedToolChoice(WireModel):
+    type: Literal["function"]
+    function: NamedFunction
+
+
+ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
+
+
+class StreamOptions(WireModel):
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(WireModel):
+    """`POST /ai/v2/chat/completions`. Routing-mechanism rules are checked by the service, not here."""
+
+    messages: Annotated[list[ChatMessage], Field(min_length=1)]
+    auto_routing: bool | None = None
+    model: str | None = None
+    model_family: str | None = None
+    tradition: Tradition | None = None
+    max_tokens: Annotated[int, Field(ge=1)] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    top_p: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    user: str | None = None
+    response_format: dict[str, Any] | None = None
+    presence_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
+    frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
+
+    @property
+    def output_limit(self) -> int | None:
+        """`max_tokens`, or the newer `max_completion_tokens` spelling some SDKs send."""
+        return self.max_tokens if self.max_tokens is not None else self.max_completion_tokens

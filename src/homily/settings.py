@@ -1,0 +1,76 @@
+"""All configuration in one object, read from the environment (and an optional `.env` file).
+
+Nothing else in the code base reads environment variables: everything that needs a setting receives it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ProviderName = Literal["openai", "anthropic", "google", "open_source"]
+
+
+class Settings(BaseSettings):
+    """Server settings. Secrets are `SecretStr` so they never appear in logs or reprs."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(Path("homily-data"), validation_alias="HOMILY_DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="HOMILY_DATABASE_URL")
+    redis_url: str | None = Field(None, validation_alias="HOMILY_REDIS_URL")
+    host: str = Field("127.0.0.1", validation_alias="HOMILY_HOST")
+    port: int = Field(8000, validation_alias="HOMILY_PORT")
+    public_url: str | None = Field(None, validation_alias="HOMILY_PUBLIC_URL")
+    admin_secret: SecretStr | None = Field(None, validation_alias="HOMILY_ADMIN_SECRET")
+    catalog_path: Path | None = Field(None, validation_alias="HOMILY_CATALOG")
+    signing_key: SecretStr | None = Field(None, validation_alias="HOMILY_SIGNING_KEY")
+    token_ttl_seconds: int = Field(3600, ge=60, validation_alias="HOMILY_TOKEN_TTL_SECONDS")
+    revocation_refresh_seconds: float = Field(2.0, gt=0, validation_alias="HOMILY_REVOCATION_REFRESH_SECONDS")
+    log_level: str = Field("INFO", validation_alias="HOMILY_LOG_LEVEL")
+    max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_REQUEST_BYTES")
+
+    upstream_connect_timeout: float = Field(5.0, gt=0, validation_alias="HOMILY_UPSTREAM_CONNECT_TIMEOUT")
+    upstream_first_byte_timeout: float = Field(
+        60.0, gt=0, validation_alias="HOMILY_UPSTREAM_FIRST_BYTE_TIMEOUT"
+    )
+    upstream_idle_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_IDLE_TIMEOUT")
+    upstream_max_connections: int = Field(256, ge=1, validation_alias="HOMILY_UPSTREAM_MAX_CONNECTIONS")
+
+    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str = Field("https://api.openai.com/v1", validation_alias="OPENAI_BASE_URL")
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str = Field("https://api.anthropic.com", validation_alias="ANTHROPIC_BASE_URL")
+    gemini_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    )
+    gemini_base_url: str = Field(
+        "https://generativelanguage.googleapis.com", validation_alias="GEMINI_BASE_URL"
+    )
+    open_source_base_url: str | None = Field(None, validation_alias="HOMILY_OPEN_SOURCE_BASE_URL")
+    open_source_api_key: SecretStr | None = Field(None, validation_alias="HOMILY_OPEN_SOURCE_API_KEY")
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` claim of issued tokens: the public URL, else the bind address."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Path of the SQLite database (`HOMILY_DATABASE_URL=sqlite:///path`, else inside the data dir)."""
+        url = self.database_url
+        if url and url.startswith("sqlite:///"):
+            return Path(url.removeprefix("sqlite:///"))
+        return self.data_dir / "homily.db"
+
+
+PROVIDER_SETTING: dict[ProviderName, str] = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "google": "GEMINI_API_KEY",
+    "open_source": "HOMILY_OPEN_SOURCE_BASE_URL",
+}
+"""The setting that enables each upstream provider; named in 503 errors so the operator knows what to add."""

@@ -1,0 +1,1 @@
+"""Persistence: backend-neutral protocols (`base`) and their implementations."""
