@@ -1,0 +1,1 @@
+"""HTTP layer: thin Starlette routers per area; the work happens in services."""
