@@ -12,10 +12,30 @@ _SKIPPED = frozenset(
 )
 _BLOCKS = frozenset(
     {
-        "p", "div", "section", "article", "main", "aside", "header", "blockquote", "pre", "ul", "ol", "li",
-        "dl", "dt", "dd", "table", "tr", "figure", "figcaption", "address", "hr", "br",
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "aside",
+        "header",
+        "blockquote",
+        "pre",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "tr",
+        "figure",
+        "figcaption",
+        "address",
+        "hr",
+        "br",
     }
-)  # fmt: skip
+)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _VOID = frozenset(
     {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"}

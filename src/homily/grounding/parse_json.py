@@ -19,9 +19,21 @@ from homily.grounding.parse_text import decode_text, filename_title
 _TEXT_KEYS = ("content", "text", "body", "answer", "passage", "abstract")
 _LIST_KEYS = ("items", "records", "sections", "documents", "data", "chapters")
 _HEADING_KEYS = (
-    "work", "part", "book", "book_title", "treatise", "chapter", "chapter_title", "lesson_title", "section",
-    "article_title", "question_title", "verse_heading", "heading", "title",
-)  # fmt: skip
+    "work",
+    "part",
+    "book",
+    "book_title",
+    "treatise",
+    "chapter",
+    "chapter_title",
+    "lesson_title",
+    "section",
+    "article_title",
+    "question_title",
+    "verse_heading",
+    "heading",
+    "title",
+)
 _MAX_RECORDS = 500_000
 
 
