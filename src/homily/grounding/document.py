@@ -89,7 +89,15 @@ _METADATA_KEYS: dict[str, tuple[str, ...]] = {
     "author": ("author", "authors", "creator", "by"),
     "tags": ("tags", "item_tags", "keywords", "categories"),
     "tradition": ("tradition",),
-    "publication_date": ("publication_date", "date", "published", "published_at", "pub_date", "created"),
+    "publication_date": (
+        "publication_date",
+        "date",
+        "published",
+        "published_at",
+        "pub_date",
+        "created",
+        "year",
+    ),
 }
 METADATA_FIELD_NAMES: frozenset[str] = frozenset(k for keys in _METADATA_KEYS.values() for k in keys)
 

@@ -62,6 +62,8 @@ def _records_to_document(
 ) -> ParsedDocument:
     if not records:
         raise ParseError("the JSON holds no records")
+    records = [_lower_keys(record) for record in records]
+    wrapper = _lower_keys(wrapper)
     first = records[0]
     constant = {
         key: value
@@ -70,11 +72,12 @@ def _records_to_document(
     }
     fields: dict[str, Any] = dict(constant)
     if isinstance(wrapper.get("metadata"), dict):
-        fields.update(wrapper["metadata"])
+        fields.update(_lower_keys(wrapper["metadata"]))
     fields.update(
         {k: v for k, v in wrapper.items() if k not in _LIST_KEYS and not isinstance(v, dict | list)}
     )
-    fields.setdefault("title", constant.get("work"))
+    if constant.get("work") and not fields.get("title"):
+        fields["title"] = constant["work"]
     sections: list[Section] = []
     current_path: tuple[str, ...] | None = None
     paragraphs: list[str] = []
@@ -102,7 +105,13 @@ def _records_to_document(
     return build_document(sections, map_metadata(fields), filename_title(filename))
 
 
+def _lower_keys(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Field names compare case-insensitively (`Title`, `Content`, `Question` are common)."""
+    return {str(key).lower(): item for key, item in value.items()}
+
+
 def _object_to_document(value: Mapping[str, Any], filename: str) -> ParsedDocument:
+    value = _lower_keys(value)
     for key in _LIST_KEYS:
         nested = value.get(key)
         if isinstance(nested, list) and nested and all(isinstance(r, dict) for r in nested):
@@ -110,7 +119,7 @@ def _object_to_document(value: Mapping[str, Any], filename: str) -> ParsedDocume
     text = _record_text(value)
     if not text.strip():
         raise ParseError(f"the JSON object has no text field (one of: {', '.join(_TEXT_KEYS)})")
-    fields = dict(value.get("metadata") or {}) if isinstance(value.get("metadata"), dict) else {}
+    fields = _lower_keys(value["metadata"]) if isinstance(value.get("metadata"), dict) else {}
     fields.update(value)
     return build_document([Section((), text)], map_metadata(fields), filename_title(filename))
 
