@@ -20,6 +20,7 @@ import logging
 import math
 import re
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -626,11 +627,13 @@ def main() -> int:
     if args.dry_run:
         return 0
 
-    from homily.grounding.embedder import load_default_embedder
+    from homily.grounding.embedder import cached_embeddings, load_default_embedder
 
     embedder = load_default_embedder()
     started = time.perf_counter()
-    vectors = embedder.embed(texts)
+    vectors = cached_embeddings(
+        embedder, texts, Path(tempfile.gettempdir()) / "homily-library-cache", "library"
+    )
     log.info("embedded %d chunks in %.0f s", len(texts), time.perf_counter() - started)
     out: Path = args.out
     write_library(out, rows, vectors, model=embedder.model_name, extra={"per_tradition": per_tradition})
