@@ -27,6 +27,7 @@ from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
 from homily.errors import HomilyError
 from homily.providers.pool import ProviderPool
+from homily.ratelimit import WindowRateLimiter
 from homily.routing.router import Router
 from homily.routing.rules import RuleRouter
 from homily.service.completions import CompletionService
@@ -56,6 +57,7 @@ def create_app(settings: Settings) -> Starlette:
             availability=availability,
             pool=pool,
             completions=CompletionService(catalog, router, pool),
+            rate_limiter=WindowRateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None,
             dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
         )
         app.state.admin = AdminService(store, on_revoke=registry.revoke)

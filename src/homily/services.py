@@ -9,6 +9,7 @@ from homily.auth.tokens import TokenService
 from homily.catalog.availability import Availability
 from homily.catalog.loader import Catalog
 from homily.providers.pool import ProviderPool
+from homily.ratelimit import RateLimiter
 from homily.service.completions import CompletionService
 from homily.settings import Settings
 from homily.storage.base import Store
@@ -24,5 +25,6 @@ class Services:
     availability: Availability
     pool: ProviderPool
     completions: CompletionService
+    rate_limiter: RateLimiter | None
     dummy_secret_hash: str
     """A hash of a random secret, checked for unknown client ids so timing does not reveal which ids exist."""

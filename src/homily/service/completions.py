@@ -12,13 +12,13 @@ from homily.auth.tokens import Principal
 from homily.catalog.loader import Catalog, CatalogModel
 from homily.errors import HomilyError, InternalError, ProviderUnavailableError
 from homily.ids import generation_id
-from homily.protocol.chat import ChatCompletionRequest
+from homily.protocol.chat import ChatCompletionRequest, ChatMessage
 from homily.providers.pool import ProviderPool
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta, UpstreamModel
 from homily.routing.decision import RoutingDecision
 from homily.routing.router import Router
 from homily.service.wire import ChunkEncoder, completion_body, routing_fields, routing_headers
-from homily.traditions.profiles import profile_for, with_guidance
+from homily.traditions.profiles import guidance_messages, with_guidance
 
 log = logging.getLogger("homily.completions")
 
@@ -39,8 +39,7 @@ class StreamResult:
     events: AsyncIterator[bytes]
 
 
-def provider_request(request: ChatCompletionRequest, model: CatalogModel) -> ProviderRequest:
-    profile = profile_for(request.tradition)
+def provider_request(request: ChatCompletionRequest, model: CatalogModel, guidance: ChatMessage) -> ProviderRequest:
     limit = request.output_limit
     return ProviderRequest(
         model=UpstreamModel(
@@ -52,7 +51,7 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel) -> Pro
             max_tokens_field=model.options.max_tokens_field,
             fixed_temperature=model.options.fixed_temperature,
         ),
-        messages=with_guidance(list(request.messages), profile.guidance),
+        messages=with_guidance(list(request.messages), guidance),
         max_tokens=min(limit, model.max_output_tokens) if limit is not None else None,
         temperature=request.temperature,
         tools=request.tools,
@@ -69,6 +68,7 @@ class CompletionService:
         self._catalog = catalog
         self._router = router
         self._pool = pool
+        self._guidance = guidance_messages()
 
     def _candidates(self, decision: RoutingDecision) -> list[tuple[CatalogModel, ProviderAdapter]]:
         chain: list[tuple[CatalogModel, ProviderAdapter]] = []
@@ -86,7 +86,7 @@ class CompletionService:
         last_error: HomilyError | None = None
         for model, adapter in self._candidates(decision):
             try:
-                completion = await adapter.complete(provider_request(request, model))
+                completion = await adapter.complete(provider_request(request, model, self._guidance[request.tradition]))
             except HomilyError as exc:
                 if exc.fault != "provider":
                     raise
@@ -108,7 +108,7 @@ class CompletionService:
         decision = self._router.decide(request)
         last_error: HomilyError | None = None
         for model, adapter in self._candidates(decision):
-            upstream = adapter.stream(provider_request(request, model))
+            upstream = adapter.stream(provider_request(request, model, self._guidance[request.tradition]))
             try:
                 first = await anext(upstream)
             except StopAsyncIteration:
