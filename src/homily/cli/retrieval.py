@@ -11,9 +11,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from homily.grounding.evaluation import build_index, embed_queries, evaluate, load_beir, tune
-from homily.grounding.fusion import RetrievalParams
-
 log = logging.getLogger(__name__)
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -30,15 +27,13 @@ def add_retrieval_commands(subparsers: Any) -> None:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache")
     parser.add_argument("--tune", action="store_true", help="grid-search fusion settings on the TRAIN split")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.set_defaults(func=run_retrieval_eval)
-
-
-def _evaluation_params() -> RetrievalParams:
-    return replace(RetrievalParams(), keyword_candidates=200, dense_candidates=200)
+    parser.set_defaults(handler=run_retrieval_eval)
 
 
 def run_retrieval_eval(args: argparse.Namespace) -> int:
     from homily.grounding.embedder import load_default_embedder
+    from homily.grounding.evaluation import build_index, embed_queries, evaluate, load_beir, tune
+    from homily.grounding.fusion import RetrievalParams
 
     directory = Path(args.data_dir) / args.dataset
     if not (directory / "corpus.jsonl").exists():
@@ -49,7 +44,7 @@ def run_retrieval_eval(args: argparse.Namespace) -> int:
     dataset = load_beir(directory, split)
     index = build_index(dataset, embedder, Path(args.cache_dir))
     vectors = embed_queries(embedder, dataset.queries, Path(args.cache_dir))
-    params = _evaluation_params()
+    params = replace(RetrievalParams(), keyword_candidates=200, dense_candidates=200)
     if args.tune:
         results = tune(index, dataset, vectors, params)
         report: dict[str, Any] = {
@@ -85,9 +80,7 @@ def _print_report(report: dict[str, Any], *, as_json: bool) -> None:
         for column in ("ranking", "nDCG@10", "recall@10", "recall@100", "MRR", "queries"):
             table.add_column(column)
         for name, metrics in report["results"].items():
-            table.add_row(
-                name, *(str(metrics[k]) for k in ("nDCG@10", "recall@10", "recall@100", "MRR", "queries"))
-            )
+            table.add_row(name, *(str(metrics[k]) for k in ("nDCG@10", "recall@10", "recall@100", "MRR", "queries")))
         console.print(table)
     else:
         console.print_json(json.dumps(report))
@@ -99,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="homily eval")
     add_retrieval_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["retrieval", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args))
+    return int(args.handler(args))
 
 
 if __name__ == "__main__":

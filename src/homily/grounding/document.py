@@ -66,13 +66,10 @@ def normalise_paragraphs(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", joined).strip()
 
 
-def build_document(
-    sections: Iterable[Section], metadata: DocumentMetadata, fallback_title: str
-) -> ParsedDocument:
+def build_document(sections: Iterable[Section], metadata: DocumentMetadata, fallback_title: str) -> ParsedDocument:
     """Drop empty sections, pick the title (metadata, else first heading, else the fallback) and validate."""
     kept = tuple(
-        Section(tuple(h for h in section.heading_path if h), normalise_paragraphs(section.text))
-        for section in sections
+        Section(tuple(h for h in section.heading_path if h), normalise_paragraphs(section.text)) for section in sections
     )
     kept = tuple(section for section in kept if section.text)
     if not kept:

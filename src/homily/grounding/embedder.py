@@ -44,8 +44,7 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         self.model_name = "all-MiniLM-L6-v2"
         dimension_of = (
-            getattr(self._model, "get_embedding_dimension", None)
-            or self._model.get_sentence_embedding_dimension
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         )
         self.dimension = int(dimension_of() or 384)
 

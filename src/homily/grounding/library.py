@@ -103,18 +103,13 @@ def read_manifest(directory: Path = LIBRARY_DIR) -> LibraryManifest:
         raise LibraryError(f"library manifest unreadable in {directory}: {exc}") from exc
 
 
-def load_library(
-    directory: Path = LIBRARY_DIR, expected_model: str = "all-MiniLM-L6-v2"
-) -> Iterator[LibraryItem]:
+def load_library(directory: Path = LIBRARY_DIR, expected_model: str = "all-MiniLM-L6-v2") -> Iterator[LibraryItem]:
     """Items in build order with dequantised vectors; raises `LibraryError` if anything does not match."""
     manifest = read_manifest(directory)
     if manifest.model != expected_model:
         raise LibraryError(f"library vectors are from {manifest.model}, the embedder is {expected_model}")
     try:
-        rows = [
-            json.loads(line)
-            for line in lzma.decompress((directory / "items.jsonl.xz").read_bytes()).splitlines()
-        ]
+        rows = [json.loads(line) for line in lzma.decompress((directory / "items.jsonl.xz").read_bytes()).splitlines()]
         with np.load(directory / "vectors.npz") as packed:
             vectors = dequantize_vectors(packed["vectors"], packed["scales"])
     except (OSError, ValueError, KeyError, lzma.LZMAError) as exc:
@@ -125,9 +120,7 @@ def load_library(
         for chunk in row["chunks"]
     ]
     if len(embedded) != len(vectors) or texts_digest(embedded) != manifest.texts_sha256:
-        raise LibraryError(
-            "library vectors do not match the library texts; rebuild with scripts/build_library.py"
-        )
+        raise LibraryError("library vectors do not match the library texts; rebuild with scripts/build_library.py")
     position = 0
     for row in rows:
         chunks = []
@@ -174,9 +167,7 @@ def write_library(
         raise LibraryError(f"{len(texts)} chunks but {len(vectors)} vectors")
     directory.mkdir(parents=True, exist_ok=True)
     payload = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
-    (directory / "items.jsonl.xz").write_bytes(
-        lzma.compress(payload.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME)
-    )
+    (directory / "items.jsonl.xz").write_bytes(lzma.compress(payload.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
     quantized, scales = quantize_vectors(vectors)
     np.savez_compressed(directory / "vectors.npz", vectors=quantized, scales=scales)
     manifest = {

@@ -73,9 +73,7 @@ def _records_to_document(
     fields: dict[str, Any] = dict(constant)
     if isinstance(wrapper.get("metadata"), dict):
         fields.update(_lower_keys(wrapper["metadata"]))
-    fields.update(
-        {k: v for k, v in wrapper.items() if k not in _LIST_KEYS and not isinstance(v, dict | list)}
-    )
+    fields.update({k: v for k, v in wrapper.items() if k not in _LIST_KEYS and not isinstance(v, dict | list)})
     if constant.get("work") and not fields.get("title"):
         fields["title"] = constant["work"]
     sections: list[Section] = []
@@ -146,9 +144,7 @@ def parse_jsonl(data: bytes, filename: str) -> ParsedDocument:
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise ParseError(
-                f"invalid JSON on line {number}: {exc.msg if hasattr(exc, 'msg') else exc}"
-            ) from exc
+            raise ParseError(f"invalid JSON on line {number}: {exc.msg if hasattr(exc, 'msg') else exc}") from exc
         if not isinstance(record, dict):
             raise ParseError(f"line {number} is not a JSON object")
         records.append(record)

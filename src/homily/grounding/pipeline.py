@@ -72,9 +72,7 @@ def chunk_records(
     ]
 
 
-def embed_prepared(
-    embedder: TextEmbedder, prepared: PreparedDocument, title: str | None = None
-) -> FloatMatrix:
+def embed_prepared(embedder: TextEmbedder, prepared: PreparedDocument, title: str | None = None) -> FloatMatrix:
     return embedder.embed(prepared.embedding_texts(title))
 
 

@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from homily.grounding.schema import CHUNK_SCHEMA
+
 log = logging.getLogger("homily.storage.sqlite")
 
 
@@ -58,8 +60,45 @@ CREATE TABLE publishers (
 CREATE UNIQUE INDEX publishers_shared_name ON publishers (name) WHERE shared = 1;
 """
 
+_V2_ITEMS = """
+CREATE TABLE items (
+    item_id          TEXT PRIMARY KEY,
+    publisher_id     TEXT NOT NULL REFERENCES publishers (publisher_id) ON DELETE CASCADE,
+    producer_id      TEXT,
+    filename         TEXT,
+    content_type     TEXT,
+    item_title       TEXT,
+    item_subtitle    TEXT,
+    item_summary     TEXT,
+    item_url         TEXT,
+    author           TEXT,
+    tags             TEXT NOT NULL DEFAULT '[]',
+    tradition        TEXT,
+    publication_date TEXT,
+    evergreen        INTEGER NOT NULL DEFAULT 0,
+    content_hash     TEXT NOT NULL,
+    size_bytes       INTEGER NOT NULL DEFAULT 0,
+    status           TEXT NOT NULL DEFAULT 'QUEUED',
+    failure_reason   TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       REAL NOT NULL,
+    updated_at       REAL NOT NULL
+);
+CREATE INDEX items_publisher ON items (publisher_id, created_at);
+CREATE INDEX items_content_hash ON items (publisher_id, content_hash);
+CREATE INDEX items_producer ON items (publisher_id, producer_id);
+CREATE INDEX items_unfinished ON items (status) WHERE status NOT IN ('COMPLETED', 'FAILED');
+
+-- The uploaded bytes until the item reaches COMPLETED or FAILED: a restart resumes from them.
+CREATE TABLE item_sources (
+    item_id  TEXT PRIMARY KEY REFERENCES items (item_id) ON DELETE CASCADE,
+    data     BLOB NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "organisations, credentials, publishers", _V1_ORGANISATIONS_CREDENTIALS_PUBLISHERS),
+    Migration(2, "items, item sources, chunks with FTS5 keyword index", _V2_ITEMS + ";\n".join(CHUNK_SCHEMA) + ";\n"),
 )
 """Every schema version in order. Append new versions here."""
 
