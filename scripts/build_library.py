@@ -103,9 +103,7 @@ def bible(
                 Section((book, f"{book} {number}"), "\n".join(lines))
                 for number, lines in sorted(chapters[book].items())
             ]
-            yield LibraryItem(
-                source, book, f"{book} ({version})", tradition, None, sections, ["Scripture", version]
-            )
+            yield LibraryItem(source, book, f"{book} ({version})", tradition, None, sections, ["Scripture", version])
 
     return load
 
@@ -210,9 +208,7 @@ def records(  # noqa: PLR0917 - a table of loaders reads best positionally
                 text = f"Q. {_clean(record['question'])}\nA. {_clean(record['answer'])}"
             else:
                 text = str(record.get("text") or "")
-            heading = tuple(
-                _clean(str(record[f])) for f in heading_fields if str(record.get(f) or "").strip()
-            )
+            heading = tuple(_clean(str(record[f])) for f in heading_fields if str(record.get(f) or "").strip())
             if text.strip():
                 current.sections.append(Section(heading, text))
         if current is not None:
@@ -375,9 +371,7 @@ SOURCES: tuple[Source, ...] = (
             "catholic",
             ("part", "question"),
             ("article_title",),
-            lambda r: (
-                f"Summa Theologica {r.get('part_abbr')} q.{r.get('question')}: {r.get('question_title')}"
-            ),
+            lambda r: f"Summa Theologica {r.get('part_abbr')} q.{r.get('question')}: {r.get('question_title')}",
             author="Thomas Aquinas",
             tags=("Theology",),
         ),
@@ -573,21 +567,18 @@ def select(items: list[LibraryItem], max_words: int) -> list[LibraryItem]:
                 left -= size
             if not sections:
                 continue
-            item = LibraryItem(
-                item.source, item.key, item.title, item.tradition, item.author, sections, item.tags
-            )
+            item = LibraryItem(item.source, item.key, item.title, item.tradition, item.author, sections, item.tags)
         chosen.append(item)
         words += item.words
     return chosen
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=REPO_ROOT / ".." / "shared" / "data")
     parser.add_argument("--out", type=Path, default=LIBRARY_DIR)
     parser.add_argument("--dry-run", action="store_true", help="report the selection, do not embed or write")
+    parser.add_argument("--text-only", action="store_true", help="write texts without vectors (embedded at start)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     corpus = Path(args.data_dir) / "corpus"
@@ -599,9 +590,7 @@ def main() -> int:
         selected.extend((source, item) for item in chosen)
         label = source.folder + " " + chosen[0].source if chosen else source.folder
         words = sum(i.words for i in chosen)
-        log.info(
-            "%-55s %-18s %4d/%4d items %7d words", label, source.tradition, len(chosen), len(items), words
-        )
+        log.info("%-55s %-18s %4d/%4d items %7d words", label, source.tradition, len(chosen), len(items), words)
 
     rows: list[dict[str, Any]] = []
     texts: list[str] = []
@@ -626,16 +615,18 @@ def main() -> int:
     log.info("selection: %d items, %d chunks; per tradition %s", len(rows), len(texts), per_tradition)
     if args.dry_run:
         return 0
+    out: Path = args.out
+    if args.text_only:
+        write_library(out, rows, None, model="all-MiniLM-L6-v2", extra={"per_tradition": per_tradition})
+        _write_attribution(out / "ATTRIBUTION.md", selected)
+        return 0
 
     from homily.grounding.embedder import cached_embeddings, load_default_embedder
 
     embedder = load_default_embedder()
     started = time.perf_counter()
-    vectors = cached_embeddings(
-        embedder, texts, Path(tempfile.gettempdir()) / "homily-library-cache", "library"
-    )
+    vectors = cached_embeddings(embedder, texts, Path(tempfile.gettempdir()) / "homily-library-cache", "library")
     log.info("embedded %d chunks in %.0f s", len(texts), time.perf_counter() - started)
-    out: Path = args.out
     write_library(out, rows, vectors, model=embedder.model_name, extra={"per_tradition": per_tradition})
     _write_attribution(out / "ATTRIBUTION.md", selected)
     log.info(
@@ -664,9 +655,7 @@ def _write_attribution(path: Path, selected: list[tuple[Source, LibraryItem]]) -
     for source in SOURCES:
         count = seen.get((source.folder, source.tradition), 0)
         if count:
-            lines.append(
-                f"| `{source.folder}` | {source.tradition} | {count} | {source.licence} | {source.why} |"
-            )
+            lines.append(f"| `{source.folder}` | {source.tradition} | {count} | {source.licence} | {source.why} |")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

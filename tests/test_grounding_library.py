@@ -96,6 +96,28 @@ def test_mismatched_texts_or_model_refuse_to_load(tmp_path: Path) -> None:
         list(load_library(tmp_path / "missing"))
 
 
+def test_text_only_library_installs_lexically_then_embeds(tmp_path: Path) -> None:
+    from homily.grounding.embedder import SentenceTransformerEmbedder
+    from homily.grounding.pipeline import embed_missing_library_vectors
+
+    write_library(tmp_path, _rows(), None, model="all-MiniLM-L6-v2")
+    assert not (tmp_path / "vectors.npz").exists()
+    items = list(load_library(tmp_path))
+    assert all(chunk.vector is None for item in items for chunk in item.chunks)
+    index = ChunkIndex.open(tmp_path / "db.sqlite")
+    install_library(index, "gloo", items)
+    assert index.count("gloo") == 0  # nothing dense yet ...
+    keyword = index.search("peace", _unit_rows(1)[0], "gloo", params=RetrievalParams(dense_weight=0.0))
+    assert keyword.hits[0].text.endswith("about peace")  # ... but keyword search works at once
+    embedder = SentenceTransformerEmbedder()
+    assert embed_missing_library_vectors(index, embedder, items) == 4
+    assert index.count("gloo") == 4
+    query = embedder.embed(["tranquility and calm"])[0]
+    dense = index.search("", query, "gloo", params=RetrievalParams(dense_weight=1.0, keyword_candidates=0))
+    assert dense.hits[0].text.endswith("about peace")
+    index.close()
+
+
 @pytest.mark.skipif(not (LIBRARY_DIR / "manifest.json").exists(), reason="library not built")
 def test_shipped_library_is_consistent_balanced_and_small() -> None:
     manifest = read_manifest()

@@ -1,9 +1,10 @@
 """GlooGrounded, the shared default library shipped in the package (built by scripts/build_library.py).
 
 It ships with precomputed int8 vectors, so installing it is a bulk insert (seconds), not an embedding job
-(about 10 minutes of CPU here): the library is fully searchable, keyword and dense, moments after first start.
-The manifest binds the vectors to the chunk texts and the model; a mismatch refuses to load rather than
-serving vectors from another model.
+(4-5 minutes of CPU here on an idle machine): the library is fully searchable, keyword and dense, moments
+after first start. A text-only build (no vectors.npz) still installs at once for keyword search; the caller
+then embeds it in the background (`ChunkIndex.set_vectors`). The manifest binds the vectors to the chunk
+texts and the model; a mismatch refuses to load rather than serving vectors from another model.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ class LibraryChunk:
     char_end: int
     token_count: int
     content_hash: str
-    vector: FloatMatrix
+    vector: FloatMatrix | None
+
+    def embedding_text(self, title: str) -> str:
+        return library_embedding_text(title, {"heading_path": self.heading_path, "text": self.text})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +108,24 @@ def read_manifest(directory: Path = LIBRARY_DIR) -> LibraryManifest:
 
 
 def load_library(directory: Path = LIBRARY_DIR, expected_model: str = "all-MiniLM-L6-v2") -> Iterator[LibraryItem]:
-    """Items in build order with dequantised vectors; raises `LibraryError` if anything does not match."""
+    """Items in build order with dequantised vectors (None when the library shipped text only, which the
+    caller then indexes lexically at once and embeds in the background). Raises `LibraryError` on mismatch."""
     manifest = read_manifest(directory)
-    if manifest.model != expected_model:
-        raise LibraryError(f"library vectors are from {manifest.model}, the embedder is {expected_model}")
+    vectors_path = directory / "vectors.npz"
     try:
         rows = [json.loads(line) for line in lzma.decompress((directory / "items.jsonl.xz").read_bytes()).splitlines()]
-        with np.load(directory / "vectors.npz") as packed:
-            vectors = dequantize_vectors(packed["vectors"], packed["scales"])
+        vectors: FloatMatrix | None = None
+        if vectors_path.exists():
+            if manifest.model != expected_model:
+                raise LibraryError(f"library vectors are from {manifest.model}, the embedder is {expected_model}")
+            with np.load(vectors_path) as packed:
+                vectors = dequantize_vectors(packed["vectors"], packed["scales"])
     except (OSError, ValueError, KeyError, lzma.LZMAError) as exc:
         raise LibraryError(f"library data unreadable in {directory}: {exc}") from exc
-    embedded = [
-        _embedding_text(row["title"], tuple(chunk["heading_path"]), chunk["text"])
-        for row in rows
-        for chunk in row["chunks"]
-    ]
-    if len(embedded) != len(vectors) or texts_digest(embedded) != manifest.texts_sha256:
+    embedded = [library_embedding_text(row["title"], chunk) for row in rows for chunk in row["chunks"]]
+    if texts_digest(embedded) != manifest.texts_sha256:
+        raise LibraryError("library texts do not match the manifest; rebuild with scripts/build_library.py")
+    if vectors is not None and len(embedded) != len(vectors):
         raise LibraryError("library vectors do not match the library texts; rebuild with scripts/build_library.py")
     position = 0
     for row in rows:
@@ -133,7 +139,7 @@ def load_library(directory: Path = LIBRARY_DIR, expected_model: str = "all-MiniL
                     int(chunk["char_end"]),
                     int(chunk["token_count"]),
                     content_hash(chunk["text"]),
-                    vectors[position],
+                    None if vectors is None else vectors[position],
                 )
             )
             position += 1
@@ -152,28 +158,27 @@ def load_library(directory: Path = LIBRARY_DIR, expected_model: str = "all-MiniL
 def write_library(
     directory: Path,
     rows: Sequence[dict[str, Any]],
-    vectors: FloatMatrix,
+    vectors: FloatMatrix | None,
     *,
     model: str,
     extra: dict[str, Any] | None = None,
 ) -> LibraryManifest:
     """Write items.jsonl.xz, vectors.npz and manifest.json; `rows` hold titles and chunks in vector order."""
-    texts = [
-        _embedding_text(row["title"], tuple(chunk["heading_path"]), chunk["text"])
-        for row in rows
-        for chunk in row["chunks"]
-    ]
-    if len(texts) != len(vectors):
+    texts = [library_embedding_text(row["title"], chunk) for row in rows for chunk in row["chunks"]]
+    if vectors is not None and len(texts) != len(vectors):
         raise LibraryError(f"{len(texts)} chunks but {len(vectors)} vectors")
     directory.mkdir(parents=True, exist_ok=True)
     payload = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
     (directory / "items.jsonl.xz").write_bytes(lzma.compress(payload.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
-    quantized, scales = quantize_vectors(vectors)
-    np.savez_compressed(directory / "vectors.npz", vectors=quantized, scales=scales)
+    if vectors is not None:
+        quantized, scales = quantize_vectors(vectors)
+        np.savez_compressed(directory / "vectors.npz", vectors=quantized, scales=scales)
+    else:
+        (directory / "vectors.npz").unlink(missing_ok=True)
     manifest = {
         "name": LIBRARY_PUBLISHER,
         "model": model,
-        "dimension": int(vectors.shape[1]),
+        "dimension": 384 if vectors is None else int(vectors.shape[1]),
         "items": len(rows),
         "chunks": len(texts),
         "texts_sha256": texts_digest(texts),
@@ -183,7 +188,7 @@ def write_library(
     return read_manifest(directory)
 
 
-def _embedding_text(title: str, heading_path: tuple[str, ...], text: str) -> str:
-    """Mirror of `Chunk.embedding_text`, checked against the build by the manifest digest."""
-    context = list(dict.fromkeys(part for part in (title, *heading_path) if part))
-    return (" > ".join(context) + "\n" + text) if context else text
+def library_embedding_text(title: str, chunk: dict[str, Any]) -> str:
+    """Mirror of `Chunk.embedding_text` for a stored chunk, checked against the build by the manifest digest."""
+    context = list(dict.fromkeys(part for part in (title, *chunk["heading_path"]) if part))
+    return (" > ".join(context) + "\n" + chunk["text"]) if context else str(chunk["text"])

@@ -76,6 +76,36 @@ def embed_prepared(embedder: TextEmbedder, prepared: PreparedDocument, title: st
     return embedder.embed(prepared.embedding_texts(title))
 
 
+def embed_missing_library_vectors(
+    index: ChunkIndex,
+    embedder: TextEmbedder,
+    items: Iterable[LibraryItem],
+    *,
+    batch_chunks: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Background step for a text-only library: embed chunks that shipped without vectors, batch by batch."""
+    pending_ids: list[str] = []
+    pending_texts: list[str] = []
+    missing = [
+        (chunk_id(item.item_id, ordinal), chunk.embedding_text(item.title))
+        for item in items
+        for ordinal, chunk in enumerate(item.chunks)
+        if chunk.vector is None
+    ]
+    done = 0
+    for position, (identifier, text) in enumerate(missing, start=1):
+        pending_ids.append(identifier)
+        pending_texts.append(text)
+        if len(pending_ids) >= batch_chunks or position == len(missing):
+            index.set_vectors(pending_ids, embedder.embed(pending_texts))
+            done += len(pending_ids)
+            pending_ids, pending_texts = [], []
+            if progress is not None:
+                progress(done, len(missing))
+    return done
+
+
 def install_library(
     index: ChunkIndex,
     publisher_id: str,
