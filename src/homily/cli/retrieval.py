@@ -32,7 +32,15 @@ def add_retrieval_commands(subparsers: Any) -> None:
 
 def run_retrieval_eval(args: argparse.Namespace) -> int:
     from homily.grounding.embedder import load_default_embedder
-    from homily.grounding.evaluation import build_index, embed_queries, evaluate, load_beir, tune
+    from homily.grounding.evaluation import (
+        best_similarities,
+        build_index,
+        embed_queries,
+        evaluate,
+        load_beir,
+        threshold_table,
+        tune,
+    )
     from homily.grounding.fusion import RetrievalParams
 
     directory = Path(args.data_dir) / args.dataset
@@ -63,8 +71,32 @@ def run_retrieval_eval(args: argparse.Namespace) -> int:
             "embedder": embedder.model_name,
             "results": {name: evaluate(index, dataset, vectors, p).as_dict() for name, p in rows.items()},
         }
+        off_topic = _off_topic_questions(Path(args.data_dir))
+        if off_topic:
+            off_vectors = embed_queries(embedder, off_topic, Path(args.cache_dir))
+            report["relevance_threshold"] = {
+                "default": params.relevance_threshold,
+                "off_topic_set": "MT-Bench first turns (general tasks, not in the corpus)",
+                "table": threshold_table(
+                    best_similarities(index, dataset.queries, vectors, params),
+                    best_similarities(index, off_topic, off_vectors, params),
+                    (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5),
+                ),
+            }
     _print_report(report, as_json=args.json)
     return 0
+
+
+def _off_topic_questions(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "routing" / "mt_bench" / "question.jsonl"
+    if not path.exists():
+        return {}
+    questions: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            questions[f"mt{record['question_id']}"] = str(record["turns"][0])
+    return questions
 
 
 def _print_report(report: dict[str, Any], *, as_json: bool) -> None:
@@ -82,6 +114,8 @@ def _print_report(report: dict[str, Any], *, as_json: bool) -> None:
         for name, metrics in report["results"].items():
             table.add_row(name, *(str(metrics[k]) for k in ("nDCG@10", "recall@10", "recall@100", "MRR", "queries")))
         console.print(table)
+        if "relevance_threshold" in report:
+            console.print_json(json.dumps(report["relevance_threshold"]))
     else:
         console.print_json(json.dumps(report))
 

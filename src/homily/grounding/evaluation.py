@@ -198,6 +198,31 @@ def evaluate(
     return score_rankings(rank_items(candidates, params), dataset.qrels)
 
 
+def best_similarities(
+    index: ChunkIndex, queries: Mapping[str, str], vectors: Mapping[str, FloatMatrix], params: RetrievalParams
+) -> list[float]:
+    """Per query, the cosine of its best candidate chunk: what the relevance threshold is compared with."""
+    best: list[float] = []
+    for query_id, text in queries.items():
+        candidates, _rows = index.candidates(text, vectors[query_id], EVAL_PUBLISHER, params)
+        best.append(max((c.similarity for c in candidates), default=0.0))
+    return best
+
+
+def threshold_table(
+    on_topic: Sequence[float], off_topic: Sequence[float], thresholds: Sequence[float]
+) -> list[dict[str, float]]:
+    """For each threshold: share of on-topic and off-topic queries that would get `sources_returned: true`."""
+    return [
+        {
+            "threshold": t,
+            "on_topic_sources_returned": round(sum(s >= t for s in on_topic) / max(1, len(on_topic)), 3),
+            "off_topic_sources_returned": round(sum(s >= t for s in off_topic) / max(1, len(off_topic)), 3),
+        }
+        for t in thresholds
+    ]
+
+
 __all__ = [
     "BeirDataset",
     "ChunkRow",
