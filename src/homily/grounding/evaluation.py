@@ -19,7 +19,7 @@ from homily.grounding.chunking import chunk_document
 from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
 from homily.grounding.embedder import FloatMatrix, TextEmbedder, cached_embeddings
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
-from homily.grounding.index import ChunkIndex, ChunkRecord, ChunkRow
+from homily.grounding.index import ChunkIndex, ChunkRecord
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +142,7 @@ def collect_candidates(
     """Fusion inputs per query, so many fusion settings can be scored without re-querying."""
     collected: QueryCandidates = {}
     for query_id, text in queries.items():
-        candidates, _rows = index.candidates(text, query_vectors[query_id], EVAL_PUBLISHER, params)
-        collected[query_id] = candidates
+        collected[query_id] = index.candidates(text, query_vectors[query_id], EVAL_PUBLISHER, params)
     return collected
 
 
@@ -204,7 +203,7 @@ def best_similarities(
     """Per query, the cosine of its best candidate chunk: what the relevance threshold is compared with."""
     best: list[float] = []
     for query_id, text in queries.items():
-        candidates, _rows = index.candidates(text, vectors[query_id], EVAL_PUBLISHER, params)
+        candidates = index.candidates(text, vectors[query_id], EVAL_PUBLISHER, params)
         best.append(max((c.similarity for c in candidates), default=0.0))
     return best
 
@@ -225,7 +224,6 @@ def threshold_table(
 
 __all__ = [
     "BeirDataset",
-    "ChunkRow",
     "Metrics",
     "build_index",
     "evaluate",

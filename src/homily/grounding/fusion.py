@@ -24,6 +24,7 @@ class RetrievalParams:
     dense_weight: float = 0.6
     rrf_k: float = 60.0
     keyword_candidates: int = 100
+    max_term_share: float = 0.2
     dense_candidates: int = 100
     title_weight: float = 2.0
     heading_weight: float = 0.5

@@ -106,6 +106,9 @@ class ChunkIndex:
         self._dimension = dimension
         self._lock = threading.RLock()
         self._shards: dict[str, DenseShard] = {}
+        # Statistics for keyword pruning; approximate by design and dropped whenever chunks change.
+        self._chunk_totals: dict[str, int] = {}
+        self._term_counts: dict[tuple[str, str], int] = {}
         with self._lock, self._db:
             for statement in CHUNK_SCHEMA:
                 self._db.execute(statement)
@@ -142,6 +145,10 @@ class ChunkIndex:
                 total += len(batch)
             return total
 
+    def _forget_statistics(self) -> None:
+        self._chunk_totals.clear()
+        self._term_counts.clear()
+
     def _shard(self, publisher_id: str) -> DenseShard:
         shard = self._shards.get(publisher_id)
         if shard is None:
@@ -151,6 +158,7 @@ class ChunkIndex:
     def add(self, records: Sequence[ChunkRecord]) -> None:
         """Insert chunks (replacing same chunk_id) in one transaction, then index their vectors."""
         with self._lock:
+            self._forget_statistics()
             replaced = self._rowids_of("chunk_id", [r.chunk_id for r in records])
             rowids = self._write(records)
             self._forget(replaced)
@@ -229,6 +237,7 @@ class ChunkIndex:
     def delete_items(self, item_ids: Sequence[str]) -> int:
         """Remove every chunk of these items from the table, the keyword and the dense index at once."""
         with self._lock:
+            self._forget_statistics()
             rows = self._rowids_of("item_id", list(item_ids))
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -239,6 +248,7 @@ class ChunkIndex:
     def update_item(self, item_id: str, *, title: str | None = None, tradition: str | None = None) -> None:
         """Propagate an item's new title or tradition to its chunks (both are used in ranking)."""
         with self._lock, self._db:
+            self._forget_statistics()
             if title is not None:
                 self._db.execute("UPDATE chunks SET title = ? WHERE item_id = ?", (title, item_id))
             if tradition is not None:
@@ -252,7 +262,8 @@ class ChunkIndex:
             return 0 if shard is None else len(shard)
 
     def _keyword(self, query: str, publisher_id: str, params: RetrievalParams) -> list[tuple[int, float]]:
-        expression = match_expression(query_terms(query), scope_token(publisher_id))
+        terms = self._selective_terms(query_terms(query), publisher_id, params.max_term_share)
+        expression = match_expression(terms, scope_token(publisher_id))
         if expression is None or params.keyword_candidates <= 0:
             return []
         rows = self._db.execute(
@@ -262,10 +273,32 @@ class ChunkIndex:
         ).fetchall()
         return [(int(rowid), -float(rank)) for rowid, rank in rows]
 
+    def _selective_terms(self, terms: list[str], publisher_id: str, max_share: float) -> list[str]:
+        """Drop terms found in more than `max_share` of the publisher's chunks (keeping the two rarest when all
+        are that common): FTS5 scores every matching row, and such terms add cost but almost no BM25 weight."""
+        total = self._chunk_totals.get(publisher_id)
+        if total is None:
+            row = self._db.execute("SELECT count(*) FROM chunks WHERE publisher_id = ?", (publisher_id,)).fetchone()
+            total = self._chunk_totals[publisher_id] = int(row[0])
+        if total < 2000 or max_share >= 1.0 or not terms:
+            return terms
+        frequencies = {term: self._term_frequency(term, publisher_id) for term in terms}
+        kept = [term for term in terms if frequencies[term] <= max_share * total]
+        return kept or sorted(terms, key=lambda term: frequencies[term])[:2]
+
+    def _term_frequency(self, term: str, publisher_id: str) -> int:
+        key = (publisher_id, term)
+        cached = self._term_counts.get(key)
+        if cached is None:
+            expression = match_expression([term], scope_token(publisher_id))
+            row = self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (expression,)).fetchone()
+            cached = self._term_counts[key] = int(row[0])
+        return cached
+
     def candidates(
         self, query: str, query_vector: FloatMatrix, publisher_id: str, params: RetrievalParams
-    ) -> tuple[list[Candidate], dict[int, ChunkRow]]:
-        """Keyword and dense candidates (union, each with both scores) and their rows, before fusion."""
+    ) -> list[Candidate]:
+        """Keyword and dense candidates (union, each with both scores and its item), before fusion."""
         vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         with self._lock:
             shard = self._shards.get(publisher_id) or DenseShard(self._dimension)
@@ -276,21 +309,20 @@ class ChunkIndex:
             dense_rank = {int(rowid): rank for rank, rowid in enumerate(dense_rowids)}
             union = list(dict.fromkeys([*keyword_rank, *dense_rank]))
             similarity = shard.similarity(vector, union)
-            rows = self._rows(union)
-        candidates = [
+            items = self._items_of(union)
+        return [
             Candidate(
                 rowid,
-                rows[rowid].item_id,
-                rows[rowid].tradition,
+                items[rowid][0],
+                items[rowid][1],
                 keyword_score.get(rowid, 0.0),
                 similarity.get(rowid, 0.0),
                 keyword_rank.get(rowid),
                 dense_rank.get(rowid),
             )
             for rowid in union
-            if rowid in rows
+            if rowid in items
         ]
-        return candidates, rows
 
     def search(
         self,
@@ -304,9 +336,11 @@ class ChunkIndex:
     ) -> SearchResult:
         """Hybrid search within one publisher (see `fusion.fuse` for the ranking rules)."""
         params = params or RetrievalParams()
-        candidates, rows = self.candidates(query, query_vector, publisher_id, params)
+        with self._lock:
+            ranked = fuse(self.candidates(query, query_vector, publisher_id, params), params, tradition, limit)
+            rows = self._rows([entry.candidate.rowid for entry in ranked])
         hits = []
-        for entry in fuse(candidates, params, tradition, limit):
+        for entry in ranked:
             row = rows[entry.candidate.rowid]
             hits.append(
                 SearchHit(
@@ -323,6 +357,16 @@ class ChunkIndex:
                 )
             )
         return SearchResult(hits)
+
+    def _items_of(self, rowids: list[int]) -> dict[int, tuple[str, str | None]]:
+        found: dict[int, tuple[str, str | None]] = {}
+        for start in range(0, len(rowids), 500):
+            part = rowids[start : start + 500]
+            placeholders = ",".join("?" * len(part))
+            sql = f"SELECT rowid, item_id, tradition FROM chunks WHERE rowid IN ({placeholders})"  # noqa: S608
+            for rowid, item_id, tradition in self._db.execute(sql, part):
+                found[int(rowid)] = (item_id, tradition)
+        return found
 
     def _rows(self, rowids: list[int]) -> dict[int, ChunkRow]:
         found: dict[int, ChunkRow] = {}
