@@ -580,10 +580,17 @@ def main() -> int:
     corpus = Path(args.data_dir) / "corpus"
 
     selected: list[tuple[Source, LibraryItem]] = []
+    seen_ids: set[str] = set()
     for source in SOURCES:
         items = [i for i in source.load(corpus / source.folder) if i.sections]
         chosen = select(items, source.max_words)
-        selected.extend((source, item) for item in chosen)
+        for item in chosen:
+            base_key, number = item.key, 1
+            while item.item_id in seen_ids:  # a work may repeat a heading (e.g. two "Collects" sections)
+                number += 1
+                item.key = f"{base_key}#{number}"
+            seen_ids.add(item.item_id)
+            selected.append((source, item))
         label = source.folder + " " + chosen[0].source if chosen else source.folder
         words = sum(i.words for i in chosen)
         log.info("%-55s %-18s %4d/%4d items %7d words", label, source.tradition, len(chosen), len(items), words)

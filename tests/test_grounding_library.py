@@ -128,4 +128,22 @@ def test_shipped_library_is_consistent_balanced_and_small() -> None:
     assert total_bytes < 8_000_000
     items = list(load_library())
     assert sum(len(item.chunks) for item in items) == manifest.chunks
+    assert len({item.item_id for item in items}) == len(items)
     assert any("World English Bible" in item.title for item in items)
+
+
+@pytest.mark.skipif(not (LIBRARY_DIR / "manifest.json").exists(), reason="library not built")
+def test_shipped_library_installs_and_answers_by_tradition(tmp_path: Path) -> None:
+    from homily.grounding.embedder import SentenceTransformerEmbedder
+
+    index = ChunkIndex.open(tmp_path / "library.db")
+    assert install_library(index, "gloo", load_library()) == read_manifest().chunks
+    embedder = SentenceTransformerEmbedder()
+    query = "What is the chief end of man?"
+    result = index.search(query, embedder.embed([query])[0], "gloo", limit=5)
+    assert result.sources_returned
+    assert "Westminster Shorter Catechism" in result.hits[0].title
+    question = "What does the catechism teach about the sacrament of penance?"
+    catholic = index.search(question, embedder.embed([question])[0], "gloo", limit=3, tradition="catholic")
+    assert catholic.hits[0].tradition == "catholic"
+    index.close()
