@@ -211,8 +211,7 @@ def main() -> None:
     grid = [
         (target, FitConfig(hidden=hidden, relu=hidden > 1, l2=l2))
         for target in ("weak_fails", "graded", "strong_wins")
-        for hidden in (1, 32)
-        for l2 in (1e-3, 1e-2)
+        for hidden, l2 in ((1, 1e-3), (1, 1e-2), (32, 1e-3))
     ]
     if args.quick:
         grid = grid[:2]

@@ -17,28 +17,18 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from homily.routing.decision import QueryEmbedding, Tier, TierEstimate
+from homily.routing.features import RequestFeatures
 from homily.routing.signals import SIGNAL_NAMES, ConversationFacts, text_signals
 
-Tier = Literal[1, 2, 3]
 FloatVector = npt.NDArray[np.float32]
 DEFAULT_WEIGHTS_NAME = "complexity_router.npz"
 EMBEDDING_FEATURE = "semantic content (embedding)"
-
-
-@dataclass(frozen=True, slots=True)
-class TierEstimate:
-    """Complexity `score` in 0..1, the tier it falls in, calibrated `confidence` in 0..1 and the top
-    reasons."""
-
-    score: float
-    tier: Tier
-    confidence: float
-    reasons: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +188,37 @@ class ComplexityModel:
                 for item in top
             ],
         )
+
+
+class _FeatureTierEstimator(Protocol):
+    def decide_tier(
+        self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None
+    ) -> TierEstimate: ...
+
+
+class LearnedRouter:
+    """The trained `TierEstimator`. It needs the shared query embedding: the model was trained with it, and a
+    missing embedding would put the request off the training distribution, so without one it defers to
+    `fallback` (the rule router) when given, else scores the text signals alone."""
+
+    def __init__(self, model: ComplexityModel, fallback: _FeatureTierEstimator | None = None) -> None:
+        self.model = model
+        self._fallback = fallback
+
+    def decide_tier(
+        self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None
+    ) -> TierEstimate:
+        if query_embedding is None and self._fallback is not None:
+            return self._fallback.decide_tier(features)
+        facts = ConversationFacts(
+            user_turns=max(features.turns, 1), has_tools=features.has_tools, grounded=features.grounded
+        )
+        return self.model.estimate(features.last_user_text, facts, query_embedding)
+
+
+def load_tier_estimator(weights_path: Path | None = None) -> LearnedRouter:
+    """The production estimator: the shipped (or given) weights, deferring to the rule router when a request
+    arrives without a query embedding."""
+    from homily.routing.rules import RuleRouter
+
+    return LearnedRouter(ComplexityModel.load(weights_path), fallback=RuleRouter())
