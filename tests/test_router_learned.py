@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from homily.catalog.availability import Availability
+from homily.catalog.loader import load_catalog
+from homily.protocol.chat import ChatCompletionRequest
+from homily.providers.pool import ProviderPool
+from homily.routing.decision import QueryEmbedding, RoutingDecision
 from homily.routing.embedding_cache import SentenceTransformerEmbedder, TextEmbedder
-from homily.routing.learned import ComplexityModel, ComplexityWeights, default_weights_path
+from homily.routing.features import extract_features
+from homily.routing.learned import (
+    ComplexityModel,
+    ComplexityWeights,
+    default_weights_path,
+    load_tier_estimator,
+)
 from homily.routing.metrics import (
     apgr,
     calls_to_reach,
@@ -17,7 +29,11 @@ from homily.routing.metrics import (
     random_router_metrics,
     threshold_sweep,
 )
+from homily.routing.router import Router
+from homily.routing.rules import RuleRouter
 from homily.routing.signals import SIGNAL_NAMES, ConversationFacts, text_signals
+from homily.service.completions import CompletionService
+from homily.settings import ProviderName, Settings
 
 # Written for these tests only (the training traffic in scripts/router_data/traffic.py is different text).
 SIMPLE = [
@@ -181,3 +197,62 @@ def test_random_baseline_is_near_one_half() -> None:
     weak = (rng.random(2000) < 0.6).astype(float)
     random_apgr, _, _ = random_router_metrics(strong, weak, seeds=10)
     assert random_apgr == pytest.approx(0.5, abs=0.03)
+
+
+# --- in the request path ---------------------------------------------------------------------------------
+
+
+class ThreadedEmbedder:
+    """A query embedder like `homily.embeddings.BatchingEmbedder`: the model runs in a worker thread."""
+
+    def __init__(self, embedder: TextEmbedder) -> None:
+        self.embedder = embedder
+        self.calls = 0
+
+    async def embed_one(self, text: str) -> QueryEmbedding:
+        self.calls += 1
+        vectors = await asyncio.to_thread(self.embedder.embed, [text])
+        first: QueryEmbedding = vectors[0]
+        return first
+
+
+def _service(embedder: ThreadedEmbedder | None) -> CompletionService:
+    catalog = load_catalog()
+    providers: frozenset[ProviderName] = frozenset({"openai", "anthropic", "google", "open_source"})
+    router = Router(catalog, Availability(providers), load_tier_estimator())
+    return CompletionService(catalog, router, ProviderPool(Settings()), embedder)
+
+
+def _chat(text: str, **fields: object) -> ChatCompletionRequest:
+    return ChatCompletionRequest.model_validate({"messages": [{"role": "user", "content": text}], **fields})
+
+
+def test_service_routes_with_the_shared_embedding(embedder: TextEmbedder) -> None:
+    threaded = ThreadedEmbedder(embedder)
+    service = _service(threaded)
+
+    async def decide_all() -> list[RoutingDecision]:
+        return [
+            await service._decide(_chat(COMPLEX[1], auto_routing=True)),
+            await service._decide(_chat(SIMPLE[0], model_family="anthropic")),
+            await service._decide(_chat(SIMPLE[0], model="gloo-openai-gpt-5-mini")),
+        ]
+
+    complex_decision, simple_decision, direct = asyncio.run(decide_all())
+    assert threaded.calls == 2  # direct model selection does not embed
+    assert complex_decision.tier == 3
+    assert simple_decision.tier == 1
+    assert simple_decision.model == "gloo-anthropic-claude-haiku-4.5"
+    assert direct.tier is None
+    estimate = complex_decision.estimate
+    assert estimate is not None
+    assert len(estimate.reasons) == 3
+    assert estimate.reasons != RuleRouter().decide_tier(
+        extract_features(_chat(COMPLEX[1]).messages, has_tools=False, grounded=False)
+    ).reasons
+
+
+def test_learned_router_defers_to_rules_without_embedding() -> None:
+    estimator = load_tier_estimator()
+    features = extract_features(_chat("Hi!").messages, has_tools=False, grounded=False)
+    assert estimator.decide_tier(features, None) == RuleRouter().decide_tier(features)

@@ -13,6 +13,9 @@ import itertools
 import random
 from dataclasses import dataclass
 
+from router_data.tasks import hard_tasks, moderate_tasks
+from router_data.word_problems import word_problems
+
 
 @dataclass(frozen=True, slots=True)
 class TrafficExample:
@@ -21,6 +24,12 @@ class TrafficExample:
     user_turns: int = 1
     has_tools: bool = False
     grounded: bool = False
+    target: float | None = None
+    """Training target in 0..1; defaults to level / 2."""
+
+    @property
+    def training_target(self) -> float:
+        return self.target if self.target is not None else self.level / 2
 
 
 GREETINGS = [
@@ -274,18 +283,29 @@ def _lookups(rng: random.Random) -> list[str]:
     ]
 
 
+def _level_of_steps(steps: int) -> int:
+    return 0 if steps == 1 else (1 if steps <= 3 else 2)
+
+
 def traffic_examples(seed: int = 7) -> list[TrafficExample]:
     """The full labelled set (deterministic for a seed)."""
     rng = random.Random(seed)
     simple = GREETINGS + THANKS + FACT_LOOKUPS + _lookups(rng)
     examples = [TrafficExample(text, 0) for text in simple]
     examples += [TrafficExample(text, 0, user_turns=rng.randint(2, 6)) for text in THANKS + FOLLOW_UPS[:3]]
-    examples += [TrafficExample(text, 1) for text in MODERATE]
+    examples += [TrafficExample(text, 1, target=0.45) for text in MODERATE]
     examples += [TrafficExample(text, 1, user_turns=rng.randint(2, 5)) for text in FOLLOW_UPS]
     examples += [TrafficExample(text, 1, has_tools=True) for text in TOOL_REQUESTS]
     examples += [TrafficExample(text, 1, grounded=True) for text in MODERATE[::3]]
     complex_texts = COMPLEX_THEOLOGY + COMPLEX_REASONING + COMPLEX_CODE + COMPLEX_ANALYSIS
-    examples += [TrafficExample(text, 2) for text in complex_texts]
-    examples += [TrafficExample(text, 2, grounded=True) for text in COMPLEX_THEOLOGY[::2]]
+    examples += [TrafficExample(text, 2, target=0.85) for text in COMPLEX_THEOLOGY + COMPLEX_ANALYSIS]
+    examples += [TrafficExample(text, 2) for text in COMPLEX_REASONING + COMPLEX_CODE]
+    examples += [TrafficExample(text, 2, grounded=True, target=0.85) for text in COMPLEX_THEOLOGY[::2]]
+    examples += [TrafficExample(text, 1, target=0.4) for text in moderate_tasks()]
+    examples += [TrafficExample(text, 2) for text in hard_tasks()]
+    examples += [
+        TrafficExample(problem.text, _level_of_steps(problem.steps), target=problem.target)
+        for problem in word_problems()
+    ]
     examples += [TrafficExample(text, 2, user_turns=rng.randint(2, 8)) for text in complex_texts[::3]]
     return examples

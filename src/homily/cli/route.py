@@ -7,14 +7,24 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from homily.catalog.availability import Availability, configured_providers
+from homily.catalog.loader import load_catalog
+from homily.cli.common import CliError
+from homily.protocol.chat import canonical_family
 from homily.routing.benchmarks import default_data_dir
+from homily.routing.decision import Tier
 from homily.routing.embedding_cache import default_cache_dir, load_default_embedder
 from homily.routing.evaluation import evaluate_sets, format_sweep, format_table, load_evaluation_sets
 from homily.routing.explain import explain
 from homily.routing.learned import ComplexityModel
+from homily.routing.policy import ROUTING_PREFERENCES
+from homily.routing.selection import Requirements, rank_candidates
 from homily.routing.signals import ConversationFacts
+from homily.settings import ProviderName, Settings
+
+ALL_PROVIDERS: frozenset[ProviderName] = frozenset({"openai", "anthropic", "google", "open_source"})
 
 
 def _nested_subparsers(parser: argparse.ArgumentParser) -> Any:
@@ -33,6 +43,8 @@ def add_route_commands(subparsers: Any) -> None:
     route.add_argument("--tools", action="store_true", help="the request offers tools")
     route.add_argument("--grounded", action="store_true", help="a grounded (retrieval) request")
     route.add_argument("--weights", type=Path, default=None, help="router weights (.npz)")
+    route.add_argument("--family", help="model_family mode: rank only this family (e.g. anthropic)")
+    route.add_argument("--preference", choices=ROUTING_PREFERENCES, help="cost, balanced or quality")
     route.set_defaults(handler=run_route)
 
     eval_parser = subparsers.choices.get("eval") or subparsers.add_parser("eval", help="offline evaluations")
@@ -53,12 +65,39 @@ def run_route(args: argparse.Namespace) -> int:
     model = ComplexityModel.load(args.weights)
     embedding = load_default_embedder().embed([args.text])[0]
     facts = ConversationFacts(user_turns=args.turns, has_tools=args.tools, grounded=args.grounded)
-    explanation = explain(args.text, model, embedding, facts=facts)
+    probe = explain(args.text, model, embedding, facts=facts)
+    ranked, note = _ranked_models(args, model.tier_of(probe.score), probe.confidence, len(args.text))
+    explanation = explain(args.text, model, embedding, facts=facts, ranked_models=ranked, note=note)
     if args.json:
         sys.stdout.write(json.dumps(explanation.to_json(), indent=2) + "\n")
     else:
         sys.stdout.write(explanation.to_text() + "\n")
     return 0
+
+
+def _ranked_models(args: argparse.Namespace, tier: int, confidence: float, chars: int) -> tuple[list[str], str]:
+    """Catalog selection for the explanation, using the configured providers (or all, if none is configured)."""
+    settings = Settings()
+    catalog = load_catalog(settings.catalog_path)
+    configured = configured_providers(settings)
+    note = "providers configured here" if configured else "no provider configured: ranking as if all were"
+    families = list(catalog.family_order)
+    if args.family:
+        family = canonical_family(args.family)
+        if family is None:
+            raise CliError(f"unknown model family '{args.family}'")
+        families = [family]
+    preference = args.preference or settings.routing_preference
+    ranked = rank_candidates(
+        catalog,
+        Availability(configured or ALL_PROVIDERS),
+        cast("Tier", tier),
+        Requirements(needs_tools=args.tools, estimated_tokens=chars // 4 + 1024),
+        families,
+        confidence=confidence,
+        preference=preference,
+    )
+    return [m.id for m in ranked], f"{preference} policy; {note}"
 
 
 def run_eval_routing(args: argparse.Namespace) -> int:
