@@ -300,14 +300,12 @@ def write_report(  # noqa: PLR0917 - one call site, every argument is a report s
     ]
     text = f"""# Complexity router: training report
 
-Produced by `python scripts/train_router.py` in {seconds:.0f} s. Weights: `complexity_router.npz` (NumPy,
-no pickle).
+Produced by `python scripts/train_router.py` in {seconds:.0f} s. Weights: `complexity_router.npz` (NumPy, no pickle).
 
 ## Data and split
 - Train: MMLU subjects at even positions of the sorted subject list ({len(train_subjects)}
-  subjects: {", ".join(train_subjects)}) with target
-  `{metadata["target"]}`, plus
-  {TRAFFIC_SHARE:.0%} (by weight) data of our own making in scripts/router_data/: hand-written product traffic
+  subjects: {", ".join(train_subjects)}) with target `{metadata["target"]}`,
+  plus {TRAFFIC_SHARE:.0%} (by weight) data of our own making in scripts/router_data/: hand-written product traffic
   (greetings, thanks, one-line lookups -> 0; moderate tasks -> 0.45; long analytical/comparative theology -> 0.85;
   multi-step reasoning and code -> 1), template-generated writing/role-play/extraction/explanation tasks (0.4) vs
   logic puzzles/code/math (1.0), and template arithmetic word problems labelled by step count (1 step 0 ... 5+ 1).
@@ -322,10 +320,8 @@ no pickle).
 {chr(10).join(cv_lines)}
 
 Chosen: target `{metadata["target"]}`, {metadata["config"]}. Tier boundaries on the score: tier_1 <
-{bounds[0]:.4f}
-<= tier_2 < {bounds[1]:.4f} <= tier_3. Confidence = sigmoid({confidence[0]:.3f} + {confidence[1]:.3f} x
-distance to
-nearest boundary).
+{bounds[0]:.4f} <= tier_2 < {bounds[1]:.4f} <= tier_3. Confidence = sigmoid({confidence[0]:.3f} + {confidence[1]:.3f} x
+distance to nearest boundary).
 
 ## Held-out evaluation (RouteLLM metrics; 10 quantile thresholds; CPT = strong-call share)
 {format_table(table_rows)}
