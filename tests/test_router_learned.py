@@ -11,6 +11,7 @@ import pytest
 
 from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
+from homily.metrics import standard_metrics
 from homily.protocol.chat import ChatCompletionRequest
 from homily.providers.pool import ProviderPool
 from homily.routing.decision import QueryEmbedding, RoutingDecision
@@ -220,7 +221,7 @@ def _service(embedder: ThreadedEmbedder | None) -> CompletionService:
     catalog = load_catalog()
     providers: frozenset[ProviderName] = frozenset({"openai", "anthropic", "google", "open_source"})
     router = Router(catalog, Availability(providers), load_tier_estimator())
-    return CompletionService(catalog, router, ProviderPool(Settings()), embedder)
+    return CompletionService(catalog, router, ProviderPool(Settings()), standard_metrics(), embedder)
 
 
 def _chat(text: str, **fields: object) -> ChatCompletionRequest:

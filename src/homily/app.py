@@ -17,6 +17,7 @@ from homily.api.admin import admin_routes
 from homily.api.completions import completion_routes
 from homily.api.errors import homily_error, http_error, unexpected_error
 from homily.api.health import health_routes
+from homily.api.metrics import metrics_routes
 from homily.api.middleware import RequestIdMiddleware
 from homily.api.models import model_routes
 from homily.api.oauth import oauth_routes
@@ -28,7 +29,9 @@ from homily.auth.tokens import TokenService
 from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
 from homily.errors import HomilyError
+from homily.metrics import standard_metrics
 from homily.providers.pool import ProviderPool
+from homily.ratelimit import WindowRateLimiter
 from homily.routing.learned import load_tier_estimator
 from homily.routing.router import Router
 from homily.service.completions import CompletionService, QueryEmbedder
@@ -72,6 +75,7 @@ def create_app(settings: Settings) -> Starlette:
         router = Router(
             catalog, availability, load_tier_estimator(settings.router_weights), settings.routing_preference
         )
+        metrics = standard_metrics()
         app.state.settings = settings
         app.state.services = Services(
             settings=settings,
@@ -81,7 +85,9 @@ def create_app(settings: Settings) -> Starlette:
             catalog=catalog,
             availability=availability,
             pool=pool,
-            completions=CompletionService(catalog, router, pool, query_embedder),
+            completions=CompletionService(catalog, router, pool, metrics, query_embedder),
+            metrics=metrics,
+            rate_limiter=WindowRateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None,
             dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
         )
         app.state.admin = AdminService(store, on_revoke=registry.revoke)
@@ -100,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
             *completion_routes(),
             *model_routes(),
             *health_routes(),
+            *metrics_routes(),
             *openapi_routes(),
             *admin_routes(),
         ],

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
         "balanced", validation_alias="HOMILY_ROUTING_PREFERENCE"
     )
     router_weights: Path | None = Field(None, validation_alias="HOMILY_ROUTER_WEIGHTS")
+    rate_limit_per_minute: int = Field(0, ge=0, validation_alias="HOMILY_RATE_LIMIT_PER_MINUTE")
+    """Completion requests per credential per minute; 0 means unlimited."""
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_REQUEST_BYTES")
 
     upstream_connect_timeout: float = Field(5.0, gt=0, validation_alias="HOMILY_UPSTREAM_CONNECT_TIMEOUT")
