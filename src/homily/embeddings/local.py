@@ -168,12 +168,15 @@ def load_local_embedder(
     model_dir: Path | None = None,
     threads: int | None = None,
     spin_wait: bool = True,
+    max_batch_tokens: int = 8192,
+    max_batch_texts: int = 64,
 ) -> OnnxSentenceEmbedder:
     """The all-MiniLM-L6-v2 embedder on ONNX Runtime (CPU).
 
     `cache_dir` (e.g. `<data_dir>/models`) keeps the built graph between starts; without it the graph is built
     in memory (about a second). `threads` is ONNX Runtime's intra-op thread count (default: up to 2 cores);
-    `spin_wait=False` stops its threads busy-waiting between ops, trading latency for idle CPU.
+    `spin_wait=False` stops its threads busy-waiting between ops, trading latency for idle CPU. One model call
+    takes at most `max_batch_texts` texts and `max_batch_tokens` padded tokens.
     """
     import onnxruntime
 
@@ -201,4 +204,6 @@ def load_local_embedder(
         model_name=MODEL_NAME,
         dimension=int(bert_config["hidden_size"]),
         max_tokens=max_tokens,
+        max_batch_tokens=max_batch_tokens,
+        max_batch_texts=max_batch_texts,
     )
