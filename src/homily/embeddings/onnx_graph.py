@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from homily.embeddings.weights import BertConfig
 
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 """Bumped whenever the graph changes, so graphs cached by an older builder are rebuilt."""
 
 _OPSET = 18
@@ -53,7 +53,8 @@ class _EncoderGraph:
 
     def const(self, stem: str, value: npt.NDArray[Any]) -> str:
         name = self._fresh(stem)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        # Not np.ascontiguousarray: it would turn 0-d scalars into shape (1,).
+        self.initializers.append(numpy_helper.from_array(value.copy(order="C"), name))
         return name
 
     def op(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
