@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "homily-bench-models")
     parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default 2)")
-    parser.add_argument("--no-spin", action="store_true", help="stop ONNX Runtime threads busy-waiting")
+    parser.add_argument("--spin", action="store_true", help="let ONNX Runtime threads busy-wait")
     parser.add_argument("--runs", type=int, default=500, help="single-query samples")
     parser.add_argument("--passages", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
@@ -154,7 +154,7 @@ def main() -> None:
 
     start = time.perf_counter()
     embedder: OnnxSentenceEmbedder = load_local_embedder(
-        args.cache_dir, threads=args.threads, spin_wait=not args.no_spin
+        args.cache_dir, threads=args.threads, spin_wait=args.spin
     )
     print(f"[onnxruntime] loaded in {time.perf_counter() - start:.2f} s (cache {args.cache_dir})")
     query_tokens = statistics.mean(len(ids) for ids in embedder.token_ids(queries))

@@ -30,7 +30,8 @@ class BatchingEmbedder:
     arrive while a batch is computed wait in a FIFO queue and go together as the next batch (up to `max_batch`
     texts): that turns many concurrent one-query requests into one cheap model call. `embed_many` queues its
     texts in chunks of `max_batch`, so a bulk ingest interleaves with live queries instead of starving them.
-    After `close()` every queued request has been answered and the worker thread has exited.
+    After `close()` every queued request has been answered and the worker thread has exited. An instance
+    belongs to the event loop that first uses it.
     """
 
     def __init__(self, embedder: Embedder, max_batch: int = 32) -> None:

@@ -167,7 +167,7 @@ def load_local_embedder(
     *,
     model_dir: Path | None = None,
     threads: int | None = None,
-    spin_wait: bool = True,
+    spin_wait: bool = False,
     max_batch_tokens: int = 8192,
     max_batch_texts: int = 64,
 ) -> OnnxSentenceEmbedder:
@@ -175,8 +175,9 @@ def load_local_embedder(
 
     `cache_dir` (e.g. `<data_dir>/models`) keeps the built graph between starts; without it the graph is built
     in memory (about a second). `threads` is ONNX Runtime's intra-op thread count (default: up to 2 cores);
-    `spin_wait=False` stops its threads busy-waiting between ops, trading latency for idle CPU. One model call
-    takes at most `max_batch_texts` texts and `max_batch_tokens` padded tokens.
+    `spin_wait=True` lets its threads busy-wait between ops: slightly lower latency on an idle machine, but
+    they then steal CPU from the event loop and other processes (on a busy 2-core box it doubled latency).
+    One model call takes at most `max_batch_texts` texts and `max_batch_tokens` padded tokens.
     """
     import onnxruntime
 
