@@ -3,6 +3,11 @@
 `load_local_embedder()` gives all-MiniLM-L6-v2 on ONNX Runtime (no torch at serve time);
 `OpenAICompatibleEmbedder` calls a remote `/v1/embeddings`; `BatchingEmbedder` is the async front the service
 uses so the blocking model runs on one worker thread with concurrent requests batched together.
+
+    embedder = load_local_embedder(settings.data_dir / "models")   # graph cached there after the first start
+    batcher = BatchingEmbedder(embedder)                           # create in the app lifespan
+    query_vector = await batcher.embed_one(last_user_turn)          # (384,) float32, unit norm
+    await batcher.close()                                           # on shutdown
 """
 
 from homily.embeddings.batching import BatchingEmbedder
