@@ -1,6 +1,7 @@
 """A fake Anthropic Messages API (`POST /v1/messages`), plain and streaming, scriptable with `Reply`s.
 
-Run standalone: `python -m homily.fakes.anthropic_upstream --port 8101` (answers by echoing the last user turn).
+Run standalone: `python -m homily.fakes.anthropic_upstream --port 8101` (answers by echoing the last user
+turn).
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def _last_user_text(body: Any) -> str:
 
 
 class AnthropicUpstream(FakeUpstream):
-    """Fake Anthropic upstream. Validates requests the way the real API does (headers, `max_tokens`, roles, the
-    temperature range, tool_use/tool_result pairing) and answers in the real response and event shapes."""
+    """Fake Anthropic upstream. Validates requests the way the real API does (headers, `max_tokens`, roles,
+    the temperature range, tool_use/tool_result pairing) and answers in the real response and event shapes."""
 
     provider = "anthropic"
 
@@ -118,7 +119,10 @@ class AnthropicUpstream(FakeUpstream):
                 return 400, f"messages.{index}.content: must be non-empty"
             answered = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
             if pending and (role != "user" or not pending <= answered):
-                return 400, f"messages.{index}: tool_use ids were found without tool_result blocks immediately after"
+                return (
+                    400,
+                    f"messages.{index}: tool_use ids were found without tool_result blocks immediately after",
+                )
             if answered - pending:
                 return 400, f"messages.{index}: unexpected tool_use_id found in tool_result blocks"
             pending = set()
@@ -131,7 +135,8 @@ class AnthropicUpstream(FakeUpstream):
                     pending.add(str(block.get("id")))
         return None
 
-    # ----- rendering -----------------------------------------------------------------------------------------------
+    # ----- rendering
+    # -----------------------------------------------------------------------------------------------
 
     def _usage(self, reply: Reply) -> dict[str, int]:
         return {
@@ -150,65 +155,72 @@ class AnthropicUpstream(FakeUpstream):
     def render_body(self, reply: Reply, body: Any) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
         if reply.thinking:
-            content.append({"type": "thinking", "thinking": reply.thinking, "signature": secrets.token_hex(16)})
+            signature = secrets.token_hex(16)
+            content.append({"type": "thinking", "thinking": reply.thinking, "signature": signature})
         text = self._text(reply, body)
         if text:
             content.append({"type": "text", "text": text})
-        for call in reply.tool_calls:
-            content.append(
-                {"type": "tool_use", "id": "toolu_" + secrets.token_hex(12), "name": call.name,
-                 "input": orjson.loads(call.arguments)}
-            )
+        content.extend(
+            {"type": "tool_use", "id": _tool_id(), "name": call.name, "input": orjson.loads(call.arguments)}
+            for call in reply.tool_calls
+        )
         return {
-            "id": "msg_" + secrets.token_hex(12), "type": "message", "role": "assistant",
-            "model": body.get("model"), "content": content, "stop_reason": self._stop_reason(reply),
-            "stop_sequence": None, "usage": self._usage(reply),
+            "id": "msg_" + secrets.token_hex(12),
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model"),
+            "content": content,
+            "stop_reason": self._stop_reason(reply),
+            "stop_sequence": None,
+            "usage": self._usage(reply),
         }
 
     def render_events(self, reply: Reply, body: Any) -> list[bytes]:
         usage = self._usage(reply)
-        start_usage = {**usage, "output_tokens": 1}
         message = {
-            "id": "msg_" + secrets.token_hex(12), "type": "message", "role": "assistant", "model": body.get("model"),
-            "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage,
+            "id": "msg_" + secrets.token_hex(12),
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model"),
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {**usage, "output_tokens": 1},
         }
         events = [_event("message_start", {"message": message}), _event("ping", {})]
-        index = 0
+        blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         if reply.thinking:
-            events.append(_event("content_block_start",
-                                 {"index": index, "content_block": {"type": "thinking", "thinking": ""}}))
-            for piece in split_text(reply.thinking, reply.chunk_chars):
-                events.append(_event("content_block_delta",
-                                     {"index": index, "delta": {"type": "thinking_delta", "thinking": piece}}))
-            events.append(_event("content_block_delta", {"index": index, "delta": {
-                "type": "signature_delta", "signature": secrets.token_hex(16)}}))
-            events.append(_event("content_block_stop", {"index": index}))
-            index += 1
+            deltas = [
+                {"type": "thinking_delta", "thinking": p}
+                for p in split_text(reply.thinking, reply.chunk_chars)
+            ]
+            deltas.append({"type": "signature_delta", "signature": secrets.token_hex(16)})
+            blocks.append(({"type": "thinking", "thinking": ""}, deltas))
         text = self._text(reply, body)
         if text:
-            events.append(_event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}))
-            for piece in split_text(text, reply.chunk_chars):
-                events.append(_event("content_block_delta",
-                                     {"index": index, "delta": {"type": "text_delta", "text": piece}}))
-            events.append(_event("content_block_stop", {"index": index}))
-            index += 1
+            deltas = [{"type": "text_delta", "text": p} for p in split_text(text, reply.chunk_chars)]
+            blocks.append(({"type": "text", "text": ""}, deltas))
         for call in reply.tool_calls:
-            block = {"type": "tool_use", "id": "toolu_" + secrets.token_hex(12), "name": call.name, "input": {}}
-            events.append(_event("content_block_start", {"index": index, "content_block": block}))
-            for piece in split_text(call.arguments, reply.chunk_chars):
-                events.append(_event("content_block_delta",
-                                     {"index": index, "delta": {"type": "input_json_delta", "partial_json": piece}}))
+            start = {"type": "tool_use", "id": _tool_id(), "name": call.name, "input": {}}
+            pieces = split_text(call.arguments, reply.chunk_chars)
+            blocks.append((start, [{"type": "input_json_delta", "partial_json": p} for p in pieces]))
+        for index, (start, deltas) in enumerate(blocks):
+            events.append(_event("content_block_start", {"index": index, "content_block": start}))
+            events.extend(_event("content_block_delta", {"index": index, "delta": d}) for d in deltas)
             events.append(_event("content_block_stop", {"index": index}))
-            index += 1
         if reply.stream_error_after_events is not None:
             error = {"error": {"type": "overloaded_error", "message": "Overloaded"}}
             return [*events[: reply.stream_error_after_events], _event("error", error)]
-        events.append(_event("message_delta", {
-            "delta": {"stop_reason": self._stop_reason(reply), "stop_sequence": None},
-            "usage": {"output_tokens": usage["output_tokens"]},
-        }))
+        final = {"stop_reason": self._stop_reason(reply), "stop_sequence": None}
+        events.append(
+            _event("message_delta", {"delta": final, "usage": {"output_tokens": usage["output_tokens"]}})
+        )
         events.append(_event("message_stop", {}))
         return events
+
+
+def _tool_id() -> str:
+    return "toolu_" + secrets.token_hex(12)
 
 
 def main() -> None:

@@ -21,8 +21,16 @@ _FINISH = {
     "content_filter": "SAFETY",
     "malformed_call": "MALFORMED_FUNCTION_CALL",
 }
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 _MODES = {"AUTO", "ANY", "NONE", "VALIDATED"}
 
 
@@ -39,8 +47,9 @@ def _last_user_text(body: Any) -> str:
 
 
 class GoogleUpstream(FakeUpstream):
-    """Fake Gemini upstream. Validates what the real API validates (API key, roles, function-response pairing and
-    names, tool-config modes, the temperature range) and answers with `GenerateContentResponse` objects."""
+    """Fake Gemini upstream. Validates what the real API validates (API key, roles, function-response pairing
+    and names, tool-config modes, the temperature range) and answers with `GenerateContentResponse` objects.
+    """
 
     provider = "google"
 
@@ -62,7 +71,10 @@ class GoogleUpstream(FakeUpstream):
     def check_request(self, request: web.Request, body: Any) -> tuple[int, str] | None:
         if request.headers.get("x-goog-api-key") != self.api_key:
             return 400, "API key not valid. Please pass a valid API key."
-        if request.match_info["method"].endswith(":streamGenerateContent") and request.query.get("alt") != "sse":
+        if (
+            request.match_info["method"].endswith(":streamGenerateContent")
+            and request.query.get("alt") != "sse"
+        ):
             return 400, "this fake only streams with alt=sse"
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list) or not body["contents"]:
             return 400, "contents is not specified"
@@ -77,7 +89,11 @@ class GoogleUpstream(FakeUpstream):
             for declaration in tool.get("functionDeclarations", []):
                 names.add(declaration.get("name"))
                 parameters = declaration.get("parameters")
-                if parameters is not None and parameters.get("type") == "object" and not parameters.get("properties"):
+                if (
+                    parameters is not None
+                    and parameters.get("type") == "object"
+                    and not parameters.get("properties")
+                ):
                     return 400, "parameters.properties: should be non-empty for OBJECT type"
         config = body.get("toolConfig", {}).get("functionCallingConfig")
         if config is not None:
@@ -100,8 +116,10 @@ class GoogleUpstream(FakeUpstream):
             if responses or previous_calls:
                 answered = [r.get("name") for r in responses]
                 if role != "user" or sorted(answered) != sorted(previous_calls):
-                    return 400, ("Please ensure that the number of function response parts is equal to the number of "
-                                 "function call parts of the function call turn.")
+                    return 400, (
+                        "Please ensure that the number of function response parts is equal to the number of "
+                        "function call parts of the function call turn."
+                    )
                 if not all(isinstance(r.get("response"), dict) for r in responses):
                     return 400, "function_response.response must be an object"
             previous_calls = [p["functionCall"]["name"] for p in parts if "functionCall" in p]
@@ -109,7 +127,8 @@ class GoogleUpstream(FakeUpstream):
                 return 400, f"contents[{index}]: functionCall parts must come from the model"
         return None
 
-    # ----- rendering -----------------------------------------------------------------------------------------------
+    # ----- rendering
+    # -----------------------------------------------------------------------------------------------
 
     def _usage(self, reply: Reply, *, final: bool) -> dict[str, int]:
         usage = {"promptTokenCount": reply.prompt_tokens}
@@ -124,20 +143,34 @@ class GoogleUpstream(FakeUpstream):
             usage["totalTokenCount"] = reply.prompt_tokens
         return usage
 
-    def _response(self, body: Any, parts: list[dict[str, Any]], response_id: str, *, finish: str | None,
-                  usage: dict[str, int]) -> dict[str, Any]:
+    def _response(
+        self,
+        body: Any,
+        parts: list[dict[str, Any]],
+        response_id: str,
+        *,
+        finish: str | None,
+        usage: dict[str, int],
+    ) -> dict[str, Any]:
         candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
         if finish is not None:
             candidate["finishReason"] = finish
-        data: dict[str, Any] = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": "fake-gemini",
-                                "responseId": response_id}
+        data: dict[str, Any] = {
+            "candidates": [candidate],
+            "usageMetadata": usage,
+            "modelVersion": "fake-gemini",
+            "responseId": response_id,
+        }
         if finish == "SAFETY":
-            candidate["safetyRatings"] = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH",
-                                           "blocked": True}]
+            candidate["safetyRatings"] = [
+                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}
+            ]
         return data
 
     def _call_parts(self, reply: Reply) -> list[dict[str, Any]]:
-        return [{"functionCall": {"name": c.name, "args": orjson.loads(c.arguments)}} for c in reply.tool_calls]
+        return [
+            {"functionCall": {"name": c.name, "args": orjson.loads(c.arguments)}} for c in reply.tool_calls
+        ]
 
     def _finish(self, reply: Reply) -> str:
         return reply.native_finish or _FINISH[reply.resolved_finish]
@@ -150,24 +183,41 @@ class GoogleUpstream(FakeUpstream):
         if text:
             parts.append({"text": text})
         parts.extend(self._call_parts(reply))
-        return self._response(body, parts, secrets.token_urlsafe(12), finish=self._finish(reply),
-                              usage=self._usage(reply, final=True))
+        return self._response(
+            body,
+            parts,
+            secrets.token_urlsafe(12),
+            finish=self._finish(reply),
+            usage=self._usage(reply, final=True),
+        )
 
     def render_events(self, reply: Reply, body: Any) -> list[bytes]:
         response_id = secrets.token_urlsafe(12)
         partial = self._usage(reply, final=False)
         chunks: list[bytes] = []
         if reply.thinking:
-            chunks.append(_chunk(self._response(body, [{"text": reply.thinking, "thought": True}], response_id,
-                                                finish=None, usage=partial)))
+            chunks.append(
+                _chunk(
+                    self._response(
+                        body,
+                        [{"text": reply.thinking, "thought": True}],
+                        response_id,
+                        finish=None,
+                        usage=partial,
+                    )
+                )
+            )
         text = _last_user_text(body) if reply.echo else reply.text
         pieces = split_text(text or "", reply.chunk_chars)
         calls = self._call_parts(reply)
-        for piece in pieces[:-1] if not calls else pieces:
-            chunks.append(_chunk(self._response(body, [{"text": piece}], response_id, finish=None, usage=partial)))
+        chunks.extend(
+            _chunk(self._response(body, [{"text": piece}], response_id, finish=None, usage=partial))
+            for piece in (pieces if calls else pieces[:-1])
+        )
         last_parts = calls if calls else [{"text": pieces[-1]}] if pieces else []
-        final = self._response(body, last_parts, response_id, finish=self._finish(reply),
-                               usage=self._usage(reply, final=True))
+        final = self._response(
+            body, last_parts, response_id, finish=self._finish(reply), usage=self._usage(reply, final=True)
+        )
         if not last_parts:
             del final["candidates"][0]["content"]["parts"]
         chunks.append(_chunk(final))

@@ -21,8 +21,9 @@ class FakeToolCall:
 class Reply:
     """One scripted upstream behaviour; each fake renders it in its provider's true wire format.
 
-    Content fields say what the model answers; fault fields say how the transport misbehaves. Event counts refer to the
-    stream's wire events (Anthropic events or Gemini chunks) in the order the fake would send them.
+    Content fields say what the model answers; fault fields say how the transport misbehaves. Event counts
+    refer to the stream's wire events (Anthropic events or Gemini chunks) in the order the fake would send
+    them.
     """
 
     text: str | None = "Hello from the fake upstream."

@@ -36,15 +36,17 @@ class RecordedRequest:
 class FakeUpstream(ABC):
     """A real loopback HTTP server emitting one provider's wire format, driven by a `Script` of `Reply`s.
 
-    Start it with `with Fake() as fake:` (a background thread with its own event loop) or `await fake.start()` inside a
-    running loop. It records the last `max_recorded` requests and counts open connections, so tests can check what an
-    adapter sent and that sockets are released. Handlers are cancelled when their client disconnects, so hung replies
-    do not outlive their connection.
+    Start it with `with Fake() as fake:` (a background thread with its own event loop) or `await fake.start()`
+    inside a running loop. It records the last `max_recorded` requests and counts open connections, so tests
+    can check what an adapter sent and that sockets are released. Handlers are cancelled when their client
+    disconnects, so hung replies do not outlive their connection.
     """
 
     provider = "fake"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = "test-key", max_recorded: int = 1000):
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, api_key: str = "test-key", max_recorded: int = 1000
+    ):
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -67,7 +69,8 @@ class FakeUpstream(ABC):
     def push(self, *replies: Reply) -> None:
         self.script.push(*replies)
 
-    # ----- provider-specific parts -------------------------------------------------------------------------------
+    # ----- provider-specific parts
+    # -------------------------------------------------------------------------------
 
     @abstractmethod
     def routes(self) -> list[web.RouteDef]: ...
@@ -85,7 +88,8 @@ class FakeUpstream(ABC):
     @abstractmethod
     def render_events(self, reply: Reply, body: Any) -> list[bytes]: ...
 
-    # ----- shared request handling -------------------------------------------------------------------------------
+    # ----- shared request handling
+    # -------------------------------------------------------------------------------
 
     async def respond(self, request: web.Request, *, stream: bool) -> web.StreamResponse:
         raw = await request.read()
@@ -116,17 +120,21 @@ class FakeUpstream(ABC):
 
     def json_error(self, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
         return web.Response(
-            status=status, body=orjson.dumps(self.error_body(status, message)), content_type="application/json",
+            status=status,
+            body=orjson.dumps(self.error_body(status, message)),
+            content_type="application/json",
             headers=headers,
         )
 
     async def _stream(self, request: web.Request, reply: Reply, body: Any) -> web.StreamResponse:
         events = self.render_events(reply, body)
         if reply.malformed_json and events:
-            events[min(1, len(events) - 1)] = b"data: {\"broken\": [\r\n\r\n"
+            events[min(1, len(events) - 1)] = b'data: {"broken": [\r\n\r\n'
         if reply.oversized_bytes and events:
             events[0] = b"data: " + orjson.dumps({"padding": "x" * reply.oversized_bytes}) + b"\r\n\r\n"
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         await response.prepare(request)
         for sent, event in enumerate(events):
             if reply.abort_after_events == sent and request.transport is not None:
@@ -143,7 +151,8 @@ class FakeUpstream(ABC):
             await response.write_eof()
         return response
 
-    # ----- lifecycle ---------------------------------------------------------------------------------------------
+    # ----- lifecycle
+    # ---------------------------------------------------------------------------------------------
 
     def app(self) -> web.Application:
         application = web.Application(client_max_size=64 * 1024 * 1024)
@@ -207,7 +216,8 @@ def recorded_json(requests: deque[RecordedRequest]) -> Iterator[Any]:
 
 
 def serve_main(fake: FakeUpstream, description: str) -> None:
-    """`python -m homily.fakes.<provider>_upstream --port N`: serve until interrupted, echoing the last user turn."""
+    """`python -m homily.fakes.<provider>_upstream --port N`: serve until interrupted, echoing the last user
+    turn."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

@@ -17,9 +17,9 @@ from homily.providers.upstream import DEFAULT_MAX_RESPONSE_BYTES, UpstreamClient
 class AnthropicAdapter:
     """Speaks the Anthropic Messages API for Homily's OpenAI-format requests.
 
-    The adapter owns `session` (one pooled client per upstream) and closes it in `close`. Nothing is yielded from
-    `stream` until the upstream has produced real output, so a failure before that point is still an ordinary error
-    the caller may retry or fall back from.
+    The adapter owns `session` (one pooled client per upstream) and closes it in `close`. Nothing is yielded
+    from `stream` until the upstream has produced real output, so a failure before that point is still an
+    ordinary error the caller may retry or fall back from.
     """
 
     name = "anthropic"

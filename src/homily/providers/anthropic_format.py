@@ -55,7 +55,8 @@ def messages_body(request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
     if system:
         body["system"] = system
     if request.temperature is not None:
-        # Anthropic accepts 0..1; OpenAI-format callers may send up to 2. Clamp rather than rescale, so the common
+        # Anthropic accepts 0..1; OpenAI-format callers may send up to 2. Clamp rather than rescale,
+        # so the common
         # values (0, 0.2, 0.7, 1) mean the same on every provider.
         body["temperature"] = min(request.temperature, MAX_TEMPERATURE)
     top_p = request.options.get("top_p")
@@ -126,7 +127,9 @@ def _turns(messages: list[ChatMessage]) -> list[dict[str, Any]]:
 def _blocks(index: int, message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
     if message.role == "tool":
         if not message.tool_call_id:
-            raise InvalidRequestError("A tool message needs tool_call_id.", param=f"messages[{index}].tool_call_id")
+            raise InvalidRequestError(
+                "A tool message needs tool_call_id.", param=f"messages[{index}].tool_call_id"
+            )
         result: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id}
         text = message.text()
         if text:
@@ -156,7 +159,8 @@ def _text_blocks(message: ChatMessage) -> list[dict[str, Any]]:
 
 
 def usage_from(data: object) -> Usage:
-    """Anthropic usage to ours. OpenAI's `prompt_tokens` includes cached input, so cache reads and writes are added."""
+    """Anthropic usage to ours. OpenAI's `prompt_tokens` includes cached input, so cache reads and writes are
+    added."""
     if not isinstance(data, dict):
         return Usage()
     cache_read = int_field(data, "cache_read_input_tokens")
@@ -200,7 +204,9 @@ def completion_from(data: Any) -> Completion:
 
 def empty_completion(thought: bool) -> EmptyCompletionError:
     spent = "thinking " if thought else ""
-    return EmptyCompletionError(f"The model spent its whole output budget {spent}without producing an answer.")
+    return EmptyCompletionError(
+        f"The model spent its whole output budget {spent}without producing an answer."
+    )
 
 
 def _tool_call(block: dict[str, Any]) -> ToolCallResult:

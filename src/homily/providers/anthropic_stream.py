@@ -16,10 +16,10 @@ from homily.providers.types import StreamDelta, ToolCallDelta, Usage
 class AnthropicStreamTranslator:
     """Consumes one response's events in order and returns the deltas each produces.
 
-    Invariants: content blocks keep their order; each `tool_use` block becomes the next OpenAI tool-call `index`, its
-    first delta carries `id` and `name`, and its `input_json_delta` fragments follow in arrival order, so concatenating
-    them gives the whole arguments. The finish reason and usage are emitted once, on `message_stop`. State is O(number
-    of content blocks).
+    Invariants: content blocks keep their order; each `tool_use` block becomes the next OpenAI tool-call
+    `index`, its first delta carries `id` and `name`, and its `input_json_delta` fragments follow in arrival
+    order, so concatenating them gives the whole arguments. The finish reason and usage are emitted once, on
+    `message_stop`. State is O(number of content blocks).
     """
 
     def __init__(self) -> None:
@@ -74,7 +74,11 @@ class AnthropicStreamTranslator:
             self._emitted = True
             initial = block.get("input")
             arguments = orjson.dumps(initial).decode() if isinstance(initial, dict) and initial else ""
-            return [StreamDelta(tool_calls=[ToolCallDelta(index=position, id=call_id, name=name, arguments=arguments)])]
+            return [
+                StreamDelta(
+                    tool_calls=[ToolCallDelta(index=position, id=call_id, name=name, arguments=arguments)]
+                )
+            ]
         if kind in {"thinking", "redacted_thinking"}:
             self._thought = True
         return []
@@ -90,8 +94,12 @@ class AnthropicStreamTranslator:
         if kind == "input_json_delta" and delta.get("partial_json"):
             position = self._tool_index.get(index) if isinstance(index, int) else None
             if position is None:
-                raise ProviderError("The anthropic upstream sent tool input for a block that is not a tool_use.")
-            return [StreamDelta(tool_calls=[ToolCallDelta(index=position, arguments=str(delta["partial_json"]))])]
+                raise ProviderError(
+                    "The anthropic upstream sent tool input for a block that is not a tool_use."
+                )
+            return [
+                StreamDelta(tool_calls=[ToolCallDelta(index=position, arguments=str(delta["partial_json"]))])
+            ]
         if kind in {"thinking_delta", "signature_delta"}:
             self._thought = True
         return []
@@ -103,7 +111,12 @@ class AnthropicStreamTranslator:
     def _merge_usage(self, usage: object) -> None:
         # message_delta usage is cumulative, so later values replace earlier ones field by field.
         if isinstance(usage, dict):
-            for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+            for key in (
+                "input_tokens",
+                "output_tokens",
+                "cache_read_input_tokens",
+                "cache_creation_input_tokens",
+            ):
                 if key in usage and usage[key] is not None:
                     self._usage[key] = int_field(usage, key)
 

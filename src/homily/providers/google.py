@@ -19,7 +19,14 @@ from homily.providers.google_format import (
     usage_from,
 )
 from homily.providers.timeouts import UpstreamTimeouts
-from homily.providers.types import Completion, FinishReason, ProviderRequest, StreamDelta, ToolCallDelta, Usage
+from homily.providers.types import (
+    Completion,
+    FinishReason,
+    ProviderRequest,
+    StreamDelta,
+    ToolCallDelta,
+    Usage,
+)
 from homily.providers.upstream import DEFAULT_MAX_RESPONSE_BYTES, UpstreamClient
 
 
@@ -27,9 +34,9 @@ class GoogleAdapter:
     """Speaks the Gemini API for Homily's OpenAI-format requests.
 
     Gemini function calls carry no ids, so the adapter derives stable ones from the response id and the call's
-    position, and maps `tool` messages back to `functionResponse` parts by the name the assistant turn recorded for
-    each id. The adapter owns `session` and closes it in `close`. Nothing is yielded from `stream` before the upstream
-    produced real output.
+    position, and maps `tool` messages back to `functionResponse` parts by the name the assistant turn
+    recorded for each id. The adapter owns `session` and closes it in `close`. Nothing is yielded from
+    `stream` before the upstream produced real output.
     """
 
     name = "google"
@@ -61,7 +68,10 @@ class GoogleAdapter:
         if parts.finish is None and not parts.blocked:
             raise ProviderError("The google upstream returned no candidate with a finish reason.")
         return Completion(
-            content=content if content or not calls else None, tool_calls=calls, finish_reason=reason, usage=usage
+            content=content if content or not calls else None,
+            tool_calls=calls,
+            finish_reason=reason,
+            usage=usage,
         )
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]:
@@ -82,7 +92,9 @@ class GoogleAdapter:
                 deltas: list[ToolCallDelta] = []
                 for name, args in parts.calls:
                     call = tool_call(_response_id(data), calls_seen, name, args)
-                    deltas.append(ToolCallDelta(index=calls_seen, id=call.id, name=call.name, arguments=call.arguments))
+                    deltas.append(
+                        ToolCallDelta(index=calls_seen, id=call.id, name=call.name, arguments=call.arguments)
+                    )
                     calls_seen += 1
                 text = "".join(parts.texts)
                 if text or deltas:

@@ -22,23 +22,57 @@ from homily.providers.mapping import (
 from homily.providers.types import FinishReason, ProviderRequest, ToolCallResult, Usage
 
 CONTENT_FILTER_REASONS = frozenset(
-    {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
-     "IMAGE_RECITATION", "LANGUAGE"}
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "LANGUAGE",
+    }
 )
 ERROR_REASONS = frozenset({"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"})
 SKIP_SIGNATURE = "skip_thought_signature_validator"
-"""Gemini's documented placeholder for function-call turns whose thought signature was not kept (it cannot survive
-the OpenAI format); Gemini 3 models reject replayed function calls without one."""
+"""Gemini's documented placeholder for function-call turns whose thought signature was not kept (it cannot
+survive the OpenAI format); Gemini 3 models reject replayed function calls without one."""
 
 _SCHEMA_KEYS = frozenset(
-    {"type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties", "required",
-     "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf", "propertyOrdering",
-     "default", "items", "minimum", "maximum"}
+    {
+        "type",
+        "format",
+        "title",
+        "description",
+        "nullable",
+        "enum",
+        "maxItems",
+        "minItems",
+        "properties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "example",
+        "anyOf",
+        "propertyOrdering",
+        "default",
+        "items",
+        "minimum",
+        "maximum",
+    }
 )
 
 
 def generate_path(model: str, *, stream: bool) -> str:
-    return f"/v1beta/models/{model}:streamGenerateContent?alt=sse" if stream else f"/v1beta/models/{model}:generateContent"
+    return (
+        f"/v1beta/models/{model}:streamGenerateContent?alt=sse"
+        if stream
+        else f"/v1beta/models/{model}:generateContent"
+    )
 
 
 def generate_body(request: ProviderRequest) -> dict[str, Any]:
@@ -65,8 +99,11 @@ def _generation_config(request: ProviderRequest) -> dict[str, Any]:
     if request.temperature is not None:
         config["temperature"] = request.temperature
     options = request.options
-    for ours, theirs in (("top_p", "topP"), ("presence_penalty", "presencePenalty"),
-                         ("frequency_penalty", "frequencyPenalty")):
+    for ours, theirs in (
+        ("top_p", "topP"),
+        ("presence_penalty", "presencePenalty"),
+        ("frequency_penalty", "frequencyPenalty"),
+    ):
         if isinstance(options.get(ours), int | float):
             config[theirs] = float(options[ours])
     if isinstance(options.get("seed"), int):
@@ -95,7 +132,7 @@ def _declaration(tool: Tool) -> dict[str, Any]:
 
 
 def gemini_schema(schema: Any) -> Any:
-    """A JSON Schema reduced to the OpenAPI subset Gemini's `parameters` accepts (unknown keywords dropped)."""
+    """A JSON Schema cut down to the OpenAPI subset Gemini's `parameters` accepts."""
     if isinstance(schema, list):
         return [gemini_schema(item) for item in schema]
     if not isinstance(schema, dict):
@@ -128,7 +165,8 @@ def _tool_config(request: ProviderRequest) -> dict[str, Any] | None:
 
 
 def _contents(request: ProviderRequest) -> list[dict[str, Any]]:
-    """`contents` turns (`assistant` becomes `model`); tool results answer calls by the name recorded for their id."""
+    """`contents` turns (`assistant` becomes `model`); tool results answer calls by the name recorded for
+    their id."""
     names_by_call_id: dict[str, str] = {}
     contents: list[dict[str, Any]] = []
     signed = request.model.upstream_name.startswith("gemini-3")
@@ -155,7 +193,8 @@ def _parts(
         name = names_by_call_id.get(call_id)
         if name is None:
             raise InvalidRequestError(
-                f"Tool message {index} answers tool_call_id {call_id!r}, which no earlier assistant turn made.",
+                f"Tool message {index} answers tool_call_id {call_id!r}, "
+                "which no earlier assistant turn made.",
                 param=f"messages[{index}].tool_call_id",
             )
         return "user", [{"functionResponse": {"name": name, "response": _tool_response(message.text())}}]
@@ -165,7 +204,10 @@ def _parts(
     for call_index, call in enumerate(message.tool_calls or []):
         names_by_call_id[call.id] = call.function.name
         part: dict[str, Any] = {
-            "functionCall": {"name": call.function.name, "args": tool_arguments(index, call_index, call.function.arguments)}
+            "functionCall": {
+                "name": call.function.name,
+                "args": tool_arguments(index, call_index, call.function.arguments),
+            }
         }
         if signed and call_index == 0:
             part["thoughtSignature"] = SKIP_SIGNATURE
@@ -181,7 +223,7 @@ def _texts(message: ChatMessage) -> list[str]:
 
 
 def _tool_response(text: str) -> dict[str, Any]:
-    """Gemini wants an object; a JSON-object tool result is passed as is, anything else wrapped as `result`."""
+    """Gemini wants an object: a JSON-object tool result passes as is, anything else as `result`."""
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -190,13 +232,13 @@ def _tool_response(text: str) -> dict[str, Any]:
 
 
 def call_id(response_id: str, position: int, name: str) -> str:
-    """A stable id for Gemini's id-less function calls: the same response gives the same ids, streamed or not."""
+    """A stable id for Gemini's id-less calls: one response gives the same ids, streamed or not."""
     digest = hashlib.sha256(f"{response_id}\x00{position}\x00{name}".encode()).hexdigest()
     return f"call_{digest[:24]}"
 
 
 def usage_from(data: object) -> Usage:
-    """`usageMetadata` to ours; thinking tokens count as completion tokens, as OpenAI counts reasoning tokens."""
+    """`usageMetadata` to ours; thinking tokens count as completion tokens, as in OpenAI's usage."""
     if not isinstance(data, dict):
         return Usage()
     thoughts = int_field(data, "thoughtsTokenCount")
@@ -247,7 +289,7 @@ def candidate_parts(data: Any) -> CandidateParts:
 
 
 def finish_reason(native: str | None, *, blocked: bool, has_tool_calls: bool) -> FinishReason:
-    """Gemini's finish reason to OpenAI's; reasons that mean a broken call raise instead of passing as `stop`."""
+    """Gemini's finish reason to OpenAI's; a broken tool call raises instead of passing as `stop`."""
     if blocked or native in CONTENT_FILTER_REASONS:
         return "content_filter"
     if native in ERROR_REASONS:
@@ -258,9 +300,13 @@ def finish_reason(native: str | None, *, blocked: bool, has_tool_calls: bool) ->
 
 
 def tool_call(response_id: str, position: int, name: str, args: dict[str, Any]) -> ToolCallResult:
-    return ToolCallResult(id=call_id(response_id, position, name), name=name, arguments=orjson.dumps(args).decode())
+    return ToolCallResult(
+        id=call_id(response_id, position, name), name=name, arguments=orjson.dumps(args).decode()
+    )
 
 
 def empty_completion(usage: Usage) -> HomilyError:
     spent = "thinking " if usage.reasoning_tokens else ""
-    return EmptyCompletionError(f"The model spent its whole output budget {spent}without producing an answer.")
+    return EmptyCompletionError(
+        f"The model spent its whole output budget {spent}without producing an answer."
+    )

@@ -18,9 +18,10 @@ class SSEEvent:
 class SSEDecoder:
     """Turns arbitrary byte chunks into complete server-sent events.
 
-    Invariant: the decoder never holds more than `max_event_bytes` of undelivered data, so a hostile or broken upstream
-    cannot grow memory without bound. Lines may end in LF or CRLF (Gemini sends CRLF). An event is dispatched only on
-    its terminating blank line; `pending` tells whether the stream stopped inside an event (a truncated stream).
+    Invariant: the decoder never holds more than `max_event_bytes` of undelivered data, so a hostile or broken
+    upstream cannot grow memory without bound. Lines may end in LF or CRLF (Gemini sends CRLF). An event is
+    dispatched only on its terminating blank line; `pending` tells whether the stream stopped inside an event
+    (a truncated stream).
     """
 
     def __init__(self, max_event_bytes: int) -> None:

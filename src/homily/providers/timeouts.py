@@ -9,11 +9,11 @@ from dataclasses import dataclass
 class UpstreamTimeouts:
     """Deadlines in seconds for one upstream call.
 
-    `connect` bounds opening the TCP (and TLS) connection; `first_byte` bounds everything from sending the request to
-    the first byte of the answer (the response headers and, for streams, the first event), which is where a model does
-    its thinking; `idle` bounds every later gap between chunks. They are separate because a slow first token is normal
-    and a silent stream after it is not, and a single total deadline would have to be too short for one or too long for
-    the other.
+    `connect` bounds opening the TCP (and TLS) connection; `first_byte` bounds everything from sending the
+    request to the first byte of the answer (the response headers and, for streams, the first event), which is
+    where a model does its thinking; `idle` bounds every later gap between chunks. They are separate because a
+    slow first token is normal and a silent stream after it is not, and a single total deadline would have to
+    be too short for one or too long for the other.
     """
 
     connect: float

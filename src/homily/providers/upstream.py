@@ -1,9 +1,9 @@
 """HTTP plumbing shared by the Anthropic and Gemini adapters: deadlines, size limits, status mapping.
 
-Every failure leaves this module as a `homily.errors` type. Transient upstream faults (HTTP 429, 5xx, 529, refused or
-dropped connections) become `ProviderUnavailableError`, deadlines `ProviderTimeoutError`, and everything else the
-upstream rejects `ProviderError`, so the retry and fallback layers can decide by type alone. An upstream
-`Retry-After` is kept, normalised to whole seconds, in the error's `headers`.
+Every failure leaves this module as a `homily.errors` type. Transient upstream faults (HTTP 429, 5xx, 529,
+refused or dropped connections) become `ProviderUnavailableError`, deadlines `ProviderTimeoutError`, and
+everything else the upstream rejects `ProviderError`, so the retry and fallback layers can decide by type
+alone. An upstream `Retry-After` is kept, normalised to whole seconds, in the error's `headers`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -31,7 +31,8 @@ _TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date); None if absent or unusable."""
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date); None if absent or
+    unusable."""
     if not value:
         return None
     text = value.strip()
@@ -85,8 +86,8 @@ def error_for_status(provider: str, status: int, message: str, retry_after: str 
 class UpstreamClient:
     """Sends JSON to one upstream over a pooled `aiohttp.ClientSession` under the three deadlines.
 
-    Invariant: a response is always either read to its end or closed (never returned half-read to the pool), and no
-    read waits longer than its deadline, so failures cannot leak sockets or hang a request.
+    Invariant: a response is always either read to its end or closed (never returned half-read to the pool),
+    and no read waits longer than its deadline, so failures cannot leak sockets or hang a request.
     """
 
     def __init__(
@@ -100,7 +101,9 @@ class UpstreamClient:
         self.provider = provider
         self.timeouts = timeouts
         self.max_response_bytes = max_response_bytes
-        self._client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, sock_read=None)
+        self._client_timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeouts.connect, sock_read=None
+        )
 
     async def post_json(self, url: str, headers: Mapping[str, str], payload: dict[str, Any]) -> Any:
         """POST `payload` and return the decoded JSON answer."""
@@ -128,11 +131,11 @@ class UpstreamClient:
 
     async def post_sse(
         self, url: str, headers: Mapping[str, str], payload: dict[str, Any]
-    ) -> AsyncIterator[SSEEvent]:
+    ) -> AsyncGenerator[SSEEvent, None]:
         """POST `payload` and yield server-sent events as they arrive.
 
-        Raises `ProviderError` when the stream stops inside an event; a stream that ends cleanly but early is for the
-        caller to detect, since only it knows the provider's terminal event.
+        Raises `ProviderError` when the stream stops inside an event; a stream that ends cleanly but early is
+        for the caller to detect, since only it knows the provider's terminal event.
         """
         body = orjson.dumps(payload)
         decoder = SSEDecoder(self.max_response_bytes)
@@ -153,7 +156,9 @@ class UpstreamClient:
         except TimeoutError as exc:
             raise self._timeout_error(exc, started=received_any) from exc
         except OversizedEventError as exc:
-            raise ProviderError(f"The {self.provider} upstream sent an oversized stream event: {exc}.") from exc
+            raise ProviderError(
+                f"The {self.provider} upstream sent an oversized stream event: {exc}."
+            ) from exc
         except aiohttp.ClientError as exc:
             raise self._connection_error(exc, mid_response=received_any) from exc
         finally:
@@ -169,7 +174,10 @@ class UpstreamClient:
             finally:
                 response.close()
             error = error_for_status(
-                self.provider, response.status, upstream_error_message(raw), response.headers.get("Retry-After")
+                self.provider,
+                response.status,
+                upstream_error_message(raw),
+                response.headers.get("Retry-After"),
             )
             log.info(
                 "upstream error",
@@ -194,7 +202,8 @@ class UpstreamClient:
             size += len(chunk)
             if size > self.max_response_bytes:
                 raise ProviderError(
-                    f"The {self.provider} upstream response exceeded the {self.max_response_bytes}-byte limit."
+                    f"The {self.provider} upstream response exceeded the "
+                    f"{self.max_response_bytes}-byte limit."
                 )
             parts.append(chunk)
             async with asyncio.timeout(self.timeouts.idle):
@@ -212,7 +221,8 @@ class UpstreamClient:
             )
         if started:
             return ProviderTimeoutError(
-                f"The {self.provider} upstream went silent for more than {self.timeouts.idle:g}s mid-response."
+                f"The {self.provider} upstream went silent for more than "
+                f"{self.timeouts.idle:g}s mid-response."
             )
         return ProviderTimeoutError(
             f"The {self.provider} upstream sent nothing within {self.timeouts.first_byte:g}s."
