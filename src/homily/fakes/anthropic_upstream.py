@@ -190,10 +190,7 @@ class AnthropicUpstream(FakeUpstream):
         events = [_event("message_start", {"message": message}), _event("ping", {})]
         blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         if reply.thinking:
-            deltas = [
-                {"type": "thinking_delta", "thinking": p}
-                for p in split_text(reply.thinking, reply.chunk_chars)
-            ]
+            deltas = [{"type": "thinking_delta", "thinking": p} for p in split_text(reply.thinking, reply.chunk_chars)]
             deltas.append({"type": "signature_delta", "signature": secrets.token_hex(16)})
             blocks.append(({"type": "thinking", "thinking": ""}, deltas))
         text = self._text(reply, body)
@@ -212,9 +209,7 @@ class AnthropicUpstream(FakeUpstream):
             error = {"error": {"type": "overloaded_error", "message": "Overloaded"}}
             return [*events[: reply.stream_error_after_events], _event("error", error)]
         final = {"stop_reason": self._stop_reason(reply), "stop_sequence": None}
-        events.append(
-            _event("message_delta", {"delta": final, "usage": {"output_tokens": usage["output_tokens"]}})
-        )
+        events.append(_event("message_delta", {"delta": final, "usage": {"output_tokens": usage["output_tokens"]}}))
         events.append(_event("message_stop", {}))
         return events
 

@@ -71,10 +71,7 @@ class GoogleUpstream(FakeUpstream):
     def check_request(self, request: web.Request, body: Any) -> tuple[int, str] | None:
         if request.headers.get("x-goog-api-key") != self.api_key:
             return 400, "API key not valid. Please pass a valid API key."
-        if (
-            request.match_info["method"].endswith(":streamGenerateContent")
-            and request.query.get("alt") != "sse"
-        ):
+        if request.match_info["method"].endswith(":streamGenerateContent") and request.query.get("alt") != "sse":
             return 400, "this fake only streams with alt=sse"
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list) or not body["contents"]:
             return 400, "contents is not specified"
@@ -89,11 +86,7 @@ class GoogleUpstream(FakeUpstream):
             for declaration in tool.get("functionDeclarations", []):
                 names.add(declaration.get("name"))
                 parameters = declaration.get("parameters")
-                if (
-                    parameters is not None
-                    and parameters.get("type") == "object"
-                    and not parameters.get("properties")
-                ):
+                if parameters is not None and parameters.get("type") == "object" and not parameters.get("properties"):
                     return 400, "parameters.properties: should be non-empty for OBJECT type"
         config = body.get("toolConfig", {}).get("functionCallingConfig")
         if config is not None:
@@ -168,9 +161,7 @@ class GoogleUpstream(FakeUpstream):
         return data
 
     def _call_parts(self, reply: Reply) -> list[dict[str, Any]]:
-        return [
-            {"functionCall": {"name": c.name, "args": orjson.loads(c.arguments)}} for c in reply.tool_calls
-        ]
+        return [{"functionCall": {"name": c.name, "args": orjson.loads(c.arguments)}} for c in reply.tool_calls]
 
     def _finish(self, reply: Reply) -> str:
         return reply.native_finish or _FINISH[reply.resolved_finish]

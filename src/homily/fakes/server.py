@@ -44,9 +44,7 @@ class FakeUpstream(ABC):
 
     provider = "fake"
 
-    def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, api_key: str = "test-key", max_recorded: int = 1000
-    ):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = "test-key", max_recorded: int = 1000):
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -132,9 +130,7 @@ class FakeUpstream(ABC):
             events[min(1, len(events) - 1)] = b'data: {"broken": [\r\n\r\n'
         if reply.oversized_bytes and events:
             events[0] = b"data: " + orjson.dumps({"padding": "x" * reply.oversized_bytes}) + b"\r\n\r\n"
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         for sent, event in enumerate(events):
             if reply.abort_after_events == sent and request.transport is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import aiohttp
 
@@ -17,12 +17,12 @@ from homily.providers.upstream import DEFAULT_MAX_RESPONSE_BYTES, UpstreamClient
 class AnthropicAdapter:
     """Speaks the Anthropic Messages API for Homily's OpenAI-format requests.
 
-    The adapter owns `session` (one pooled client per upstream) and closes it in `close`. Nothing is yielded
+    `session` is the upstream's pooled client, owned (and closed) by the `ProviderPool`. Nothing is yielded
     from `stream` until the upstream has produced real output, so a failure before that point is still an
     ordinary error the caller may retry or fall back from.
     """
 
-    name = "anthropic"
+    name = "Anthropic"
 
     def __init__(
         self,
@@ -41,7 +41,7 @@ class AnthropicAdapter:
         data = await self._client.post_json(self._url, self._headers, messages_body(request, stream=False))
         return completion_from(data)
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]:
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         translator = AnthropicStreamTranslator()
         events = self._client.post_sse(self._url, self._headers, messages_body(request, stream=True))
         try:
@@ -52,7 +52,4 @@ class AnthropicAdapter:
                     return
         finally:
             await events.aclose()
-        raise ProviderError("The anthropic upstream stream ended before message_stop.")
-
-    async def close(self) -> None:
-        await self._client.session.close()
+        raise ProviderError("The Anthropic upstream stream ended before message_stop.")

@@ -7,7 +7,14 @@ from typing import Any
 
 import orjson
 
-from homily.errors import EmptyCompletionError, HomilyError, InvalidRequestError, ProviderError
+from homily.errors import (
+    EmptyCompletionError,
+    HomilyError,
+    InvalidRequestError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+)
 from homily.protocol.chat import ChatMessage, Tool
 from homily.providers.mapping import (
     SYSTEM_ROLES,
@@ -19,7 +26,6 @@ from homily.providers.mapping import (
     tool_arguments,
 )
 from homily.providers.types import Completion, FinishReason, ProviderRequest, ToolCallResult, Usage
-from homily.providers.upstream import error_for_status
 
 log = logging.getLogger("homily.providers.anthropic")
 
@@ -127,9 +133,7 @@ def _turns(messages: list[ChatMessage]) -> list[dict[str, Any]]:
 def _blocks(index: int, message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
     if message.role == "tool":
         if not message.tool_call_id:
-            raise InvalidRequestError(
-                "A tool message needs tool_call_id.", param=f"messages[{index}].tool_call_id"
-            )
+            raise InvalidRequestError("A tool message needs tool_call_id.", param=f"messages[{index}].tool_call_id")
         result: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id}
         text = message.text()
         if text:
@@ -176,7 +180,7 @@ def usage_from(data: object) -> Usage:
 def completion_from(data: Any) -> Completion:
     """A non-streamed Messages API response to a `Completion`."""
     if not isinstance(data, dict) or not isinstance(data.get("content"), list):
-        raise ProviderError("The anthropic upstream returned a response without a content list.")
+        raise ProviderError("The Anthropic upstream returned a response without a content list.")
     texts: list[str] = []
     calls: list[ToolCallResult] = []
     thought = False
@@ -204,15 +208,13 @@ def completion_from(data: Any) -> Completion:
 
 def empty_completion(thought: bool) -> EmptyCompletionError:
     spent = "thinking " if thought else ""
-    return EmptyCompletionError(
-        f"The model spent its whole output budget {spent}without producing an answer."
-    )
+    return EmptyCompletionError(f"The model spent its whole output budget {spent}without producing an answer.")
 
 
 def _tool_call(block: dict[str, Any]) -> ToolCallResult:
     call_id, name = block.get("id"), block.get("name")
     if not isinstance(call_id, str) or not isinstance(name, str):
-        raise ProviderError("The anthropic upstream returned a tool_use block without id or name.")
+        raise ProviderError("The Anthropic upstream returned a tool_use block without id or name.")
     arguments = block.get("input")
     return ToolCallResult(id=call_id, name=name, arguments=orjson.dumps(arguments or {}).decode())
 
@@ -221,8 +223,11 @@ def stream_error(data: object) -> HomilyError:
     """An in-band `error` event to the matching Homily error (overloaded and rate limits are transient)."""
     error = data.get("error") if isinstance(data, dict) else None
     kind = error.get("type") if isinstance(error, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    status = {"overloaded_error": 529, "rate_limit_error": 429, "api_error": 500, "timeout_error": 408}.get(
-        str(kind), 502
+    message = f"The Anthropic upstream failed mid-stream: {kind}: " + str(
+        error.get("message") if isinstance(error, dict) else None
     )
-    return error_for_status("anthropic", status, f"{kind}: {message}")
+    if kind in {"overloaded_error", "rate_limit_error", "api_error"}:
+        return ProviderUnavailableError(message)
+    if kind == "timeout_error":
+        return ProviderTimeoutError(message)
+    return ProviderError(message)

@@ -9,7 +9,7 @@ import orjson
 from homily.errors import ProviderError
 from homily.providers.anthropic_format import empty_completion, finish_reason, stream_error, usage_from
 from homily.providers.mapping import int_field
-from homily.providers.sse import SSEEvent
+from homily.providers.sse_decoder import SSEEvent
 from homily.providers.types import StreamDelta, ToolCallDelta, Usage
 
 
@@ -34,9 +34,9 @@ class AnthropicStreamTranslator:
         try:
             data = orjson.loads(event.data)
         except orjson.JSONDecodeError as exc:
-            raise ProviderError(f"The anthropic upstream sent a malformed stream event: {exc}.") from exc
+            raise ProviderError(f"The Anthropic upstream sent a malformed stream event: {exc}.") from exc
         if not isinstance(data, dict):
-            raise ProviderError("The anthropic upstream sent a stream event that is not an object.")
+            raise ProviderError("The Anthropic upstream sent a stream event that is not an object.")
         kind = data.get("type", event.event)
         if kind == "message_start":
             message = data.get("message")
@@ -68,17 +68,13 @@ class AnthropicStreamTranslator:
         if kind == "tool_use":
             call_id, name = block.get("id"), block.get("name")
             if not isinstance(call_id, str) or not isinstance(name, str):
-                raise ProviderError("The anthropic upstream started a tool_use block without id or name.")
+                raise ProviderError("The Anthropic upstream started a tool_use block without id or name.")
             position = len(self._tool_index)
             self._tool_index[index] = position
             self._emitted = True
             initial = block.get("input")
             arguments = orjson.dumps(initial).decode() if isinstance(initial, dict) and initial else ""
-            return [
-                StreamDelta(
-                    tool_calls=[ToolCallDelta(index=position, id=call_id, name=name, arguments=arguments)]
-                )
-            ]
+            return [StreamDelta(tool_calls=[ToolCallDelta(index=position, id=call_id, name=name, arguments=arguments)])]
         if kind in {"thinking", "redacted_thinking"}:
             self._thought = True
         return []
@@ -94,12 +90,8 @@ class AnthropicStreamTranslator:
         if kind == "input_json_delta" and delta.get("partial_json"):
             position = self._tool_index.get(index) if isinstance(index, int) else None
             if position is None:
-                raise ProviderError(
-                    "The anthropic upstream sent tool input for a block that is not a tool_use."
-                )
-            return [
-                StreamDelta(tool_calls=[ToolCallDelta(index=position, arguments=str(delta["partial_json"]))])
-            ]
+                raise ProviderError("The Anthropic upstream sent tool input for a block that is not a tool_use.")
+            return [StreamDelta(tool_calls=[ToolCallDelta(index=position, arguments=str(delta["partial_json"]))])]
         if kind in {"thinking_delta", "signature_delta"}:
             self._thought = True
         return []

@@ -78,9 +78,7 @@ class FallbackExecutor:
     def __init__(self, retrier: Retrier | None = None) -> None:
         self.retrier = retrier or Retrier()
 
-    async def complete(
-        self, request: ProviderRequest, candidates: Sequence[Candidate]
-    ) -> Answered[Completion]:
+    async def complete(self, request: ProviderRequest, candidates: Sequence[Candidate]) -> Answered[Completion]:
         async def run(candidate: Candidate, routed: ProviderRequest) -> Completion:
             return await self.retrier.call(lambda: candidate.adapter.complete(routed))
 

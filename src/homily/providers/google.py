@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
@@ -35,11 +35,11 @@ class GoogleAdapter:
 
     Gemini function calls carry no ids, so the adapter derives stable ones from the response id and the call's
     position, and maps `tool` messages back to `functionResponse` parts by the name the assistant turn
-    recorded for each id. The adapter owns `session` and closes it in `close`. Nothing is yielded from
+    recorded for each id. `session` is owned (and closed) by the `ProviderPool`. Nothing is yielded from
     `stream` before the upstream produced real output.
     """
 
-    name = "google"
+    name = "Google"
 
     def __init__(
         self,
@@ -66,7 +66,7 @@ class GoogleAdapter:
         if reason == "length" and not content and not calls:
             raise empty_completion(usage)
         if parts.finish is None and not parts.blocked:
-            raise ProviderError("The google upstream returned no candidate with a finish reason.")
+            raise ProviderError("The Google upstream returned no candidate with a finish reason.")
         return Completion(
             content=content if content or not calls else None,
             tool_calls=calls,
@@ -74,7 +74,7 @@ class GoogleAdapter:
             usage=usage,
         )
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]:
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         url = self._base_url + generate_path(request.model.upstream_name, stream=True)
         events = self._client.post_sse(url, self._headers, generate_body(request))
         calls_seen = 0
@@ -92,9 +92,7 @@ class GoogleAdapter:
                 deltas: list[ToolCallDelta] = []
                 for name, args in parts.calls:
                     call = tool_call(_response_id(data), calls_seen, name, args)
-                    deltas.append(
-                        ToolCallDelta(index=calls_seen, id=call.id, name=call.name, arguments=call.arguments)
-                    )
+                    deltas.append(ToolCallDelta(index=calls_seen, id=call.id, name=call.name, arguments=call.arguments))
                     calls_seen += 1
                 text = "".join(parts.texts)
                 if text or deltas:
@@ -103,23 +101,20 @@ class GoogleAdapter:
         finally:
             await events.aclose()
         if finish is None and not blocked:
-            raise ProviderError("The google upstream stream ended without a finish reason.")
+            raise ProviderError("The Google upstream stream ended without a finish reason.")
         reason: FinishReason = finish_reason(finish, blocked=blocked, has_tool_calls=calls_seen > 0)
         if reason == "length" and not emitted:
             raise empty_completion(usage)
         yield StreamDelta(finish_reason=reason, usage=usage)
-
-    async def close(self) -> None:
-        await self._client.session.close()
 
 
 def _decode(text: str) -> dict[str, Any]:
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise ProviderError(f"The google upstream sent a malformed stream event: {exc}.") from exc
+        raise ProviderError(f"The Google upstream sent a malformed stream event: {exc}.") from exc
     if not isinstance(data, dict):
-        raise ProviderError("The google upstream sent a stream event that is not an object.")
+        raise ProviderError("The Google upstream sent a stream event that is not an object.")
     return data
 
 

@@ -69,9 +69,7 @@ _SCHEMA_KEYS = frozenset(
 
 def generate_path(model: str, *, stream: bool) -> str:
     return (
-        f"/v1beta/models/{model}:streamGenerateContent?alt=sse"
-        if stream
-        else f"/v1beta/models/{model}:generateContent"
+        f"/v1beta/models/{model}:streamGenerateContent?alt=sse" if stream else f"/v1beta/models/{model}:generateContent"
     )
 
 
@@ -193,8 +191,7 @@ def _parts(
         name = names_by_call_id.get(call_id)
         if name is None:
             raise InvalidRequestError(
-                f"Tool message {index} answers tool_call_id {call_id!r}, "
-                "which no earlier assistant turn made.",
+                f"Tool message {index} answers tool_call_id {call_id!r}, which no earlier assistant turn made.",
                 param=f"messages[{index}].tool_call_id",
             )
         return "user", [{"functionResponse": {"name": name, "response": _tool_response(message.text())}}]
@@ -263,7 +260,7 @@ class CandidateParts:
 def candidate_parts(data: Any) -> CandidateParts:
     """Read the first candidate of a `GenerateContentResponse` (Homily never asks for more than one)."""
     if not isinstance(data, dict):
-        raise ProviderError("The google upstream returned a response that is not an object.")
+        raise ProviderError("The Google upstream returned a response that is not an object.")
     result = CandidateParts()
     feedback = data.get("promptFeedback")
     if isinstance(feedback, dict) and feedback.get("blockReason"):
@@ -293,20 +290,16 @@ def finish_reason(native: str | None, *, blocked: bool, has_tool_calls: bool) ->
     if blocked or native in CONTENT_FILTER_REASONS:
         return "content_filter"
     if native in ERROR_REASONS:
-        raise ProviderError(f"The google upstream failed to produce a valid tool call ({native}).")
+        raise ProviderError(f"The Google upstream failed to produce a valid tool call ({native}).")
     if native == "MAX_TOKENS":
         return "length"
     return "tool_calls" if has_tool_calls else "stop"
 
 
 def tool_call(response_id: str, position: int, name: str, args: dict[str, Any]) -> ToolCallResult:
-    return ToolCallResult(
-        id=call_id(response_id, position, name), name=name, arguments=orjson.dumps(args).decode()
-    )
+    return ToolCallResult(id=call_id(response_id, position, name), name=name, arguments=orjson.dumps(args).decode())
 
 
 def empty_completion(usage: Usage) -> HomilyError:
     spent = "thinking " if usage.reasoning_tokens else ""
-    return EmptyCompletionError(
-        f"The model spent its whole output budget {spent}without producing an answer."
-    )
+    return EmptyCompletionError(f"The model spent its whole output budget {spent}without producing an answer.")

@@ -1,79 +1,26 @@
-"""Incremental `text/event-stream` decoding with a bounded buffer."""
+"""Reading server-sent events from an upstream response body."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+
+import aiohttp
 
 
-class OversizedEventError(ValueError):
-    """One event (or one unterminated line) grew past the decoder's limit."""
+async def iter_sse_data(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """Yield the `data:` payload of each event (multi-line data joined by newlines); comments and other fields skip.
 
-
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
-    event: str | None
-    data: str
-
-
-class SSEDecoder:
-    """Turns arbitrary byte chunks into complete server-sent events.
-
-    Invariant: the decoder never holds more than `max_event_bytes` of undelivered data, so a hostile or broken
-    upstream cannot grow memory without bound. Lines may end in LF or CRLF (Gemini sends CRLF). An event is
-    dispatched only on its terminating blank line; `pending` tells whether the stream stopped inside an event
-    (a truncated stream).
+    The caller learns of a truncated stream by the iterator ending without its protocol's terminator.
     """
-
-    def __init__(self, max_event_bytes: int) -> None:
-        self._max = max_event_bytes
-        self._buffer = bytearray()
-        self._data: list[str] = []
-        self._data_bytes = 0
-        self._event: str | None = None
-
-    @property
-    def pending(self) -> bool:
-        """True when bytes of an event not yet terminated by a blank line are buffered."""
-        return bool(self._buffer.strip()) or bool(self._data) or self._event is not None
-
-    def feed(self, chunk: bytes) -> list[SSEEvent]:
-        self._buffer += chunk
-        events: list[SSEEvent] = []
-        start = 0
-        while True:
-            end = self._buffer.find(b"\n", start)
-            if end < 0:
-                break
-            line = bytes(self._buffer[start:end])
-            start = end + 1
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        del self._buffer[:start]
-        if len(self._buffer) + self._data_bytes > self._max:
-            raise OversizedEventError(f"server-sent event larger than {self._max} bytes")
-        return events
-
-    def _line(self, line: bytes) -> SSEEvent | None:
+    data_lines: list[bytes] = []
+    async for raw_line in content:
+        line = raw_line.rstrip(b"\r\n")
         if not line:
-            if not self._data and self._event is None:
-                return None
-            event = SSEEvent(self._event, "\n".join(self._data))
-            self._data, self._data_bytes, self._event = [], 0, None
-            return event
-        if line.startswith(b":"):
-            return None
-        field, _, value = line.partition(b":")
-        if value.startswith(b" "):
-            value = value[1:]
-        text = value.decode("utf-8", errors="replace")
-        if field == b"data":
-            self._data.append(text)
-            self._data_bytes += len(value) + 1
-            if self._data_bytes > self._max:
-                raise OversizedEventError(f"server-sent event larger than {self._max} bytes")
-        elif field == b"event":
-            self._event = text
-        return None
+            if data_lines:
+                yield b"\n".join(data_lines)
+                data_lines = []
+            continue
+        if line.startswith(b"data:"):
+            data_lines.append(line[5:].lstrip(b" "))
+    if data_lines:
+        yield b"\n".join(data_lines)

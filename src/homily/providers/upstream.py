@@ -1,9 +1,9 @@
-"""HTTP plumbing shared by the Anthropic and Gemini adapters: deadlines, size limits, status mapping.
+"""HTTP plumbing shared by the Anthropic and Gemini adapters: deadlines, size limits, error mapping.
 
-Every failure leaves this module as a `homily.errors` type. Transient upstream faults (HTTP 429, 5xx, 529,
-refused or dropped connections) become `ProviderUnavailableError`, deadlines `ProviderTimeoutError`, and
-everything else the upstream rejects `ProviderError`, so the retry and fallback layers can decide by type
-alone. An upstream `Retry-After` is kept, normalised to whole seconds, in the error's `headers`.
+Every failure leaves this module as a `homily.errors` type, mapped as `homily.providers.errors` maps the OpenAI
+adapter's: transient upstream faults (HTTP 429, 5xx, refused connections) become `ProviderUnavailableError`,
+deadlines `ProviderTimeoutError`, everything else `ProviderError`, so the retry and fallback layers decide by
+type alone. An upstream `Retry-After` travels in the error's `headers`.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ import aiohttp
 import orjson
 
 from homily.errors import HomilyError, ProviderError, ProviderTimeoutError, ProviderUnavailableError
-from homily.providers.sse import OversizedEventError, SSEDecoder, SSEEvent
+from homily.providers.errors import error_for_status
+from homily.providers.sse_decoder import OversizedEventError, SSEDecoder, SSEEvent
 from homily.providers.timeouts import UpstreamTimeouts
 
 log = logging.getLogger("homily.providers")
 
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
-_TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -54,35 +54,6 @@ def retry_after_of(error: HomilyError) -> float | None:
     return parse_retry_after(error.headers.get("Retry-After"))
 
 
-def upstream_error_message(body: bytes) -> str:
-    """The human message inside an upstream error body (Anthropic's and Google's shapes), else its text."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body[:300].decode("utf-8", errors="replace").strip() or "no details"
-    if isinstance(data, list) and data:
-        data = data[0]
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:300]
-    return "no details"
-
-
-def error_for_status(provider: str, status: int, message: str, retry_after: str | None = None) -> HomilyError:
-    """Map an upstream HTTP error status to the Homily error the caller should see."""
-    text = f"The {provider} upstream returned HTTP {status}: {message}"
-    headers: dict[str, str] = {}
-    seconds = parse_retry_after(retry_after)
-    if seconds is not None:
-        headers["Retry-After"] = str(math.ceil(seconds))
-    if status == 408:
-        return ProviderTimeoutError(text, headers=headers)
-    if status in _TRANSIENT_STATUSES or status >= 500:
-        return ProviderUnavailableError(text, headers=headers)
-    return ProviderError(text, headers=headers)
-
-
 class UpstreamClient:
     """Sends JSON to one upstream over a pooled `aiohttp.ClientSession` under the three deadlines.
 
@@ -101,9 +72,7 @@ class UpstreamClient:
         self.provider = provider
         self.timeouts = timeouts
         self.max_response_bytes = max_response_bytes
-        self._client_timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeouts.connect, sock_read=None
-        )
+        self._client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, sock_read=None)
 
     async def post_json(self, url: str, headers: Mapping[str, str], payload: dict[str, Any]) -> Any:
         """POST `payload` and return the decoded JSON answer."""
@@ -156,9 +125,7 @@ class UpstreamClient:
         except TimeoutError as exc:
             raise self._timeout_error(exc, started=received_any) from exc
         except OversizedEventError as exc:
-            raise ProviderError(
-                f"The {self.provider} upstream sent an oversized stream event: {exc}."
-            ) from exc
+            raise ProviderError(f"The {self.provider} upstream sent an oversized stream event: {exc}.") from exc
         except aiohttp.ClientError as exc:
             raise self._connection_error(exc, mid_response=received_any) from exc
         finally:
@@ -173,12 +140,7 @@ class UpstreamClient:
                 raw = await self._read_capped(response, _ERROR_BODY_LIMIT)
             finally:
                 response.close()
-            error = error_for_status(
-                self.provider,
-                response.status,
-                upstream_error_message(raw),
-                response.headers.get("Retry-After"),
-            )
+            error = error_for_status(self.provider, response.status, raw, response.headers.get("Retry-After"))
             log.info(
                 "upstream error",
                 extra={"provider": self.provider, "status": response.status, "error_message": error.message},
@@ -202,8 +164,7 @@ class UpstreamClient:
             size += len(chunk)
             if size > self.max_response_bytes:
                 raise ProviderError(
-                    f"The {self.provider} upstream response exceeded the "
-                    f"{self.max_response_bytes}-byte limit."
+                    f"The {self.provider} upstream response exceeded the {self.max_response_bytes}-byte limit."
                 )
             parts.append(chunk)
             async with asyncio.timeout(self.timeouts.idle):
@@ -221,12 +182,9 @@ class UpstreamClient:
             )
         if started:
             return ProviderTimeoutError(
-                f"The {self.provider} upstream went silent for more than "
-                f"{self.timeouts.idle:g}s mid-response."
+                f"The {self.provider} upstream went silent for more than {self.timeouts.idle:g}s mid-response."
             )
-        return ProviderTimeoutError(
-            f"The {self.provider} upstream sent nothing within {self.timeouts.first_byte:g}s."
-        )
+        return ProviderTimeoutError(f"The {self.provider} upstream sent nothing within {self.timeouts.first_byte:g}s.")
 
     def _connection_error(self, exc: aiohttp.ClientError, *, mid_response: bool) -> HomilyError:
         if mid_response:
