@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
+from homily.errors import HomilyError
 from homily.fakes.anthropic_upstream import AnthropicUpstream
 from homily.fakes.google_upstream import GoogleUpstream
 from homily.fakes.server import FakeUpstream
@@ -230,3 +231,14 @@ def _google_view(body: dict[str, Any]) -> NeutralRequest:
         tools=tuple(d["name"] for tool in body.get("tools", []) for d in tool["functionDeclarations"]),
         tool_choice=choice_text,
     )
+
+
+async def drain(stream: AsyncIterator[StreamDelta]) -> tuple[list[StreamDelta], HomilyError | None]:
+    """Every delta a stream yields and the Homily error that ended it, if any."""
+    deltas: list[StreamDelta] = []
+    try:
+        async for delta in stream:
+            deltas.append(delta)  # noqa: PERF401 - keep what arrived before the error
+    except HomilyError as error:
+        return deltas, error
+    return deltas, None
