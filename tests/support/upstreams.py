@@ -20,6 +20,7 @@ from homily.providers.google import GoogleAdapter
 from homily.providers.http import new_session
 from homily.providers.timeouts import UpstreamTimeouts
 from homily.providers.types import Completion, ProviderAdapter, StreamDelta, UpstreamModel
+from homily.providers.upstream import DEFAULT_MAX_RESPONSE_BYTES
 
 T = TypeVar("T")
 
@@ -38,10 +39,14 @@ BACKUP_MODELS: dict[str, UpstreamModel] = {
     "google": UpstreamModel("gloo-google-gemini-2.5-flash-lite", "gemini-2.5-flash-lite", 65536),
 }
 
-AdapterFactory = Callable[[aiohttp.ClientSession, str, UpstreamTimeouts], ProviderAdapter]
+AdapterFactory = Callable[[aiohttp.ClientSession, str, UpstreamTimeouts, int], ProviderAdapter]
 FACTORIES: dict[str, AdapterFactory] = {
-    "anthropic": lambda session, url, timeouts: AnthropicAdapter(session, url, API_KEY, timeouts),
-    "google": lambda session, url, timeouts: GoogleAdapter(session, url, API_KEY, timeouts),
+    "anthropic": lambda session, url, timeouts, limit: AnthropicAdapter(
+        session, url, API_KEY, timeouts, max_response_bytes=limit
+    ),
+    "google": lambda session, url, timeouts, limit: GoogleAdapter(
+        session, url, API_KEY, timeouts, max_response_bytes=limit
+    ),
 }
 FAKES: dict[str, type[FakeUpstream]] = {"anthropic": AnthropicUpstream, "google": GoogleUpstream}
 
@@ -61,11 +66,12 @@ async def with_adapter(
     url: str,
     use: Callable[[ProviderAdapter], Awaitable[T]],
     timeouts: UpstreamTimeouts = TIMEOUTS,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> T:
     """Build the provider's adapter over a fresh pooled session (as `ProviderPool` does), use it, close the session."""
     session = new_session(timeouts, max_connections=16)
     try:
-        return await use(FACTORIES[provider](session, url, timeouts))
+        return await use(FACTORIES[provider](session, url, timeouts, max_response_bytes))
     finally:
         await session.close()
 

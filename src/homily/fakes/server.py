@@ -127,7 +127,7 @@ class FakeUpstream(ABC):
     async def _stream(self, request: web.Request, reply: Reply, body: Any) -> web.StreamResponse:
         events = self.render_events(reply, body)
         if reply.malformed_json and events:
-            events[min(1, len(events) - 1)] = b'data: {"broken": [\r\n\r\n'
+            events[0] = b'data: {"broken": [\r\n\r\n'
         if reply.oversized_bytes and events:
             events[0] = b"data: " + orjson.dumps({"padding": "x" * reply.oversized_bytes}) + b"\r\n\r\n"
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
