@@ -8,9 +8,10 @@ left, a specific error code and status. Sockets opened for each scenario must al
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,10 @@ def test_parse_retry_after() -> None:
 # ----- circuit breaker -----
 
 
+def state_of(breaker: CircuitBreaker) -> CircuitState:
+    return breaker.state
+
+
 def test_circuit_opens_half_opens_and_closes() -> None:
     clock = Clock()
     breaker = CircuitBreaker("anthropic", failure_threshold=3, reset_timeout=30, clock=clock)
@@ -167,22 +172,22 @@ def test_circuit_opens_half_opens_and_closes() -> None:
     breaker.record_success()
     for _ in range(2):
         breaker.record_failure()
-    assert breaker.state is CircuitState.CLOSED, "only consecutive failures count"
+    assert state_of(breaker) is CircuitState.CLOSED, "only consecutive failures count"
     breaker.record_failure()
-    assert breaker.state is CircuitState.OPEN
+    assert state_of(breaker) is CircuitState.OPEN
     assert not breaker.is_available()
     assert not breaker.allow_request()
     clock.now += 30
-    assert breaker.state is CircuitState.HALF_OPEN
+    assert state_of(breaker) is CircuitState.HALF_OPEN
     assert breaker.is_available()
     assert breaker.allow_request()
     assert not breaker.allow_request(), "one probe at a time"
     breaker.record_failure()
-    assert breaker.state is CircuitState.OPEN
+    assert state_of(breaker) is CircuitState.OPEN
     clock.now += 30
     assert breaker.allow_request()
     breaker.record_success()
-    assert breaker.state is CircuitState.CLOSED
+    assert state_of(breaker) is CircuitState.CLOSED
     assert breaker.allow_request()
 
 
@@ -347,21 +352,25 @@ def test_fault_without_fallback_gives_its_error(
     assert_sockets_released(fake)
 
 
-MID_STREAM_FAULTS = [
-    ("hang_mid_stream", "hang_after_events", ProviderTimeoutError),
-    ("abort_mid_stream", "abort_after_events", ProviderError),
-    ("truncated_mid_stream", "truncate_after_events", ProviderError),
+MID_STREAM_FAULTS: list[tuple[str, Callable[[int], Reply], type[HomilyError]]] = [
+    ("hang_mid_stream", lambda n: Reply(text=TEXT, hang_after_events=n), ProviderTimeoutError),
+    ("abort_mid_stream", lambda n: Reply(text=TEXT, abort_after_events=n), ProviderError),
+    ("truncated_mid_stream", lambda n: Reply(text=TEXT, truncate_after_events=n), ProviderError),
 ]
 
 
-@pytest.mark.parametrize(("name", "field", "error_type"), MID_STREAM_FAULTS, ids=[f[0] for f in MID_STREAM_FAULTS])
+@pytest.mark.parametrize(("name", "fault", "error_type"), MID_STREAM_FAULTS, ids=[f[0] for f in MID_STREAM_FAULTS])
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_fault_after_first_byte_is_in_band_and_never_falls_back(
-    fakes: dict[str, FakeUpstream], provider: str, name: str, field: str, error_type: type[HomilyError]
+    fakes: dict[str, FakeUpstream],
+    provider: str,
+    name: str,
+    fault: Callable[[int], Reply],
+    error_type: type[HomilyError],
 ) -> None:
     fake = fakes[provider]
     fake.script.clear()
-    fake.push(Reply(text=TEXT, **{field: MID_STREAM[provider]}))
+    fake.push(fault(MID_STREAM[provider]))
     before = len(fake.requests)
     breaker = CircuitBreaker(provider, failure_threshold=1)
 
@@ -385,7 +394,7 @@ def test_fault_after_first_byte_is_in_band_and_never_falls_back(
     assert deltas, "some text reached the caller before the fault"
     assert isinstance(error, error_type), name
     assert len(fake.requests) - before == 2, "no retry or fallback after the first byte (just the probe)"
-    assert breaker.state is CircuitState.OPEN, "a mid-stream failure still counts against the upstream"
+    assert state_of(breaker) is CircuitState.OPEN, "a mid-stream failure still counts against the upstream"
     assert_sockets_released(fake)
 
 
@@ -434,10 +443,7 @@ def test_open_circuit_skips_the_upstream_and_tools_skip_toolless_models(
             executor = FallbackExecutor(no_retries())
             first = await executor.complete(request(provider), [primary, backup])
             second = await executor.complete(request(provider), [primary, backup])
-            toolless = Candidate(
-                MODELS[provider].__class__(**{**_fields(MODELS[provider]), "supports_tools": False}),
-                primary.adapter,
-            )
+            toolless = Candidate(dataclasses.replace(MODELS[provider], supports_tools=False), primary.adapter)
             with_tools = ProviderRequest(model=MODELS[provider], messages=request(provider).messages, tools=[tool])
             with pytest.raises(InvalidRequestError):
                 await executor.complete(with_tools, [toolless])
@@ -450,10 +456,6 @@ def test_open_circuit_skips_the_upstream_and_tools_skip_toolless_models(
     assert reasons == ["PROVIDER_UNAVAILABLE", "circuit_open"]
     assert len(fake.requests) - before == 3, "the open circuit kept the second request away from the primary"
     assert not breaker.is_available()
-
-
-def _fields(model: object) -> dict[str, object]:
-    return {name: getattr(model, name) for name in model.__slots__}  # type: ignore[attr-defined]
 
 
 def test_all_circuits_open_is_unavailable() -> None:
