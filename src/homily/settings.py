@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(3600, ge=60, validation_alias="HOMILY_TOKEN_TTL_SECONDS")
     revocation_refresh_seconds: float = Field(2.0, gt=0, validation_alias="HOMILY_REVOCATION_REFRESH_SECONDS")
     log_level: str = Field("INFO", validation_alias="HOMILY_LOG_LEVEL")
+    rate_limit_per_minute: int = Field(0, ge=0, validation_alias="HOMILY_RATE_LIMIT_PER_MINUTE")
+    """Completion requests per credential per minute; 0 means unlimited."""
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_REQUEST_BYTES")
 
     upstream_connect_timeout: float = Field(5.0, gt=0, validation_alias="HOMILY_UPSTREAM_CONNECT_TIMEOUT")

@@ -12,13 +12,14 @@ from homily.auth.tokens import Principal
 from homily.catalog.loader import Catalog, CatalogModel
 from homily.errors import HomilyError, InternalError, ProviderUnavailableError
 from homily.ids import generation_id
-from homily.protocol.chat import ChatCompletionRequest
+from homily.metrics import Metrics
+from homily.protocol.chat import ChatCompletionRequest, ChatMessage
 from homily.providers.pool import ProviderPool
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta, UpstreamModel
 from homily.routing.decision import RoutingDecision
 from homily.routing.router import Router
 from homily.service.wire import ChunkEncoder, completion_body, routing_fields, routing_headers
-from homily.traditions.profiles import profile_for, with_guidance
+from homily.traditions.profiles import guidance_messages, with_guidance
 
 log = logging.getLogger("homily.completions")
 
@@ -39,8 +40,7 @@ class StreamResult:
     events: AsyncIterator[bytes]
 
 
-def provider_request(request: ChatCompletionRequest, model: CatalogModel) -> ProviderRequest:
-    profile = profile_for(request.tradition)
+def provider_request(request: ChatCompletionRequest, model: CatalogModel, guidance: ChatMessage) -> ProviderRequest:
     limit = request.output_limit
     return ProviderRequest(
         model=UpstreamModel(
@@ -52,7 +52,7 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel) -> Pro
             max_tokens_field=model.options.max_tokens_field,
             fixed_temperature=model.options.fixed_temperature,
         ),
-        messages=with_guidance(list(request.messages), profile.guidance),
+        messages=with_guidance(list(request.messages), guidance),
         max_tokens=min(limit, model.max_output_tokens) if limit is not None else None,
         temperature=request.temperature,
         tools=request.tools,
@@ -65,10 +65,12 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel) -> Pro
 class CompletionService:
     """Runs one completion. Falls back along the routing decision's chain only before any byte reached the client."""
 
-    def __init__(self, catalog: Catalog, router: Router, pool: ProviderPool) -> None:
+    def __init__(self, catalog: Catalog, router: Router, pool: ProviderPool, metrics: Metrics) -> None:
         self._catalog = catalog
         self._router = router
         self._pool = pool
+        self._metrics = metrics
+        self._guidance = guidance_messages()
 
     def _candidates(self, decision: RoutingDecision) -> list[tuple[CatalogModel, ProviderAdapter]]:
         chain: list[tuple[CatalogModel, ProviderAdapter]] = []
@@ -86,20 +88,30 @@ class CompletionService:
         last_error: HomilyError | None = None
         for model, adapter in self._candidates(decision):
             try:
-                completion = await adapter.complete(provider_request(request, model))
+                completion = await adapter.complete(provider_request(request, model, self._guidance[request.tradition]))
             except HomilyError as exc:
                 if exc.fault != "provider":
                     raise
                 log.warning("model %s failed: %s", model.id, exc.message, extra={"org_id": principal.org_id})
+                self._count_failure(model, exc)
                 last_error = exc
                 continue
             return self._result(decision, model, request, completion)
         assert last_error is not None
         raise last_error
 
+    def _count_failure(self, model: CatalogModel, error: HomilyError) -> None:
+        self._metrics.inc("homily_upstream_errors_total", (("model", model.id), ("code", str(error.code))))
+
+    def _count_success(self, decision: RoutingDecision, model: CatalogModel) -> None:
+        tier = f"tier_{decision.tier}" if decision.tier is not None else "none"
+        labels = (("model", model.id), ("mechanism", decision.mechanism), ("tier", tier))
+        self._metrics.inc("homily_completions_total", labels)
+
     def _result(
         self, decision: RoutingDecision, model: CatalogModel, request: ChatCompletionRequest, completion: Completion
     ) -> CompletionResult:
+        self._count_success(decision, model)
         metadata = routing_fields(decision, model, request.tradition)
         body = completion_body(generation_id(), int(time.time()), model, completion, metadata)
         return CompletionResult(body=body, headers=routing_headers(decision, model, request.tradition))
@@ -108,7 +120,7 @@ class CompletionService:
         decision = self._router.decide(request)
         last_error: HomilyError | None = None
         for model, adapter in self._candidates(decision):
-            upstream = adapter.stream(provider_request(request, model))
+            upstream = adapter.stream(provider_request(request, model, self._guidance[request.tradition]))
             try:
                 first = await anext(upstream)
             except StopAsyncIteration:
@@ -118,8 +130,10 @@ class CompletionService:
                 if exc.fault != "provider":
                     raise
                 log.warning("model %s failed before streaming: %s", model.id, exc.message)
+                self._count_failure(model, exc)
                 last_error = exc
                 continue
+            self._count_success(decision, model)
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
             events = self._events(model, first, upstream, include_usage, request_id)
             return StreamResult(headers=routing_headers(decision, model, request.tradition), events=events)

@@ -92,7 +92,15 @@ def profile_for(tradition: Tradition | None) -> TraditionProfile:
     return GENERAL if tradition is None else PROFILES[tradition]
 
 
-def with_guidance(messages: list[ChatMessage], guidance: str) -> list[ChatMessage]:
+def guidance_messages() -> dict[Tradition | None, ChatMessage]:
+    """The system message of every profile, built once by the completion service (messages are immutable)."""
+    messages: dict[Tradition | None, ChatMessage] = {None: ChatMessage(role="system", content=GENERAL.guidance)}
+    for key, profile in PROFILES.items():
+        messages[key] = ChatMessage(role="system", content=profile.guidance)
+    return messages
+
+
+def with_guidance(messages: list[ChatMessage], guidance: ChatMessage) -> list[ChatMessage]:
     """Prepend Homily's guidance as the first system message; the caller's own system messages follow unchanged,
     so an application's instructions refine the tradition guidance rather than being replaced by it."""
-    return [ChatMessage(role="system", content=guidance), *messages]
+    return [guidance, *messages]
