@@ -19,6 +19,7 @@ from homily.fakes.anthropic_upstream import AnthropicUpstream
 from homily.fakes.script import FakeToolCall, Reply
 from homily.protocol.chat import ChatMessage, NamedToolChoice, Tool
 from homily.providers.anthropic_format import messages_body
+from homily.providers.errors import UpstreamServerError
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta
 from tests.support.upstreams import MODELS, drain, run, with_adapter
 
@@ -184,7 +185,7 @@ def test_in_band_error_before_output_raises_before_the_first_delta(fake: Anthrop
 
     deltas, error = run(with_adapter("anthropic", fake.url, use))
     assert deltas == []
-    assert isinstance(error, ProviderUnavailableError)
+    assert isinstance(error, UpstreamServerError)
     assert "overloaded_error" in error.message
 
 
@@ -196,7 +197,7 @@ def test_in_band_error_after_output_raises_mid_stream(fake: AnthropicUpstream) -
 
     deltas, error = run(with_adapter("anthropic", fake.url, use))
     assert "".join(d.content or "" for d in deltas) == "Grace and pe"
-    assert isinstance(error, ProviderUnavailableError)
+    assert isinstance(error, UpstreamServerError)
 
 
 def test_tool_calls_without_text_have_null_content(fake: AnthropicUpstream) -> None:
@@ -208,7 +209,8 @@ def test_tool_calls_without_text_have_null_content(fake: AnthropicUpstream) -> N
 
 
 @pytest.mark.parametrize(
-    ("status", "error_type"), [(401, ProviderError), (400, ProviderError), (529, ProviderUnavailableError)]
+    ("status", "error_type"),
+    [(401, ProviderError), (400, ProviderError), (529, UpstreamServerError), (429, ProviderUnavailableError)],
 )
 def test_upstream_statuses(fake: AnthropicUpstream, status: int, error_type: type[HomilyError]) -> None:
     fake.push(Reply(status=status, error_message="nope"))

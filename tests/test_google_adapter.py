@@ -12,11 +12,11 @@ from homily.errors import (
     HomilyError,
     InvalidRequestError,
     ProviderError,
-    ProviderUnavailableError,
 )
 from homily.fakes.google_upstream import GoogleUpstream
 from homily.fakes.script import FakeToolCall, Reply
 from homily.protocol.chat import ChatMessage, Tool
+from homily.providers.errors import UpstreamServerError
 from homily.providers.google_format import SKIP_SIGNATURE, call_id, gemini_schema, generate_body
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta, UpstreamModel
 from tests.support.upstreams import MODELS, drain, run, with_adapter
@@ -217,7 +217,7 @@ def test_parallel_calls_in_one_chunk_get_consecutive_indices(fake: GoogleUpstrea
 
 def test_upstream_errors(fake: GoogleUpstream) -> None:
     fake.push(Reply(status=503, error_message="The model is overloaded."))
-    with pytest.raises(ProviderUnavailableError, match="overloaded"):
+    with pytest.raises(UpstreamServerError, match="overloaded"):
         complete(fake, ask())
     fake.push(Reply(status=404, error_message="models/x is not found"))
     with pytest.raises(ProviderError, match="not found"):

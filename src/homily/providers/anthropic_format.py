@@ -16,6 +16,7 @@ from homily.errors import (
     ProviderUnavailableError,
 )
 from homily.protocol.chat import ChatMessage, Tool
+from homily.providers.errors import UpstreamServerError
 from homily.providers.mapping import (
     SYSTEM_ROLES,
     int_field,
@@ -226,7 +227,9 @@ def stream_error(data: object) -> HomilyError:
     message = f"The Anthropic upstream failed mid-stream: {kind}: " + str(
         error.get("message") if isinstance(error, dict) else None
     )
-    if kind in {"overloaded_error", "rate_limit_error", "api_error"}:
+    if kind in {"overloaded_error", "api_error"}:
+        return UpstreamServerError(message)
+    if kind == "rate_limit_error":
         return ProviderUnavailableError(message)
     if kind == "timeout_error":
         return ProviderTimeoutError(message)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from homily.errors import EmptyCompletionError, HomilyError, ProviderTimeoutError, ProviderUnavailableError
+from homily.providers.errors import UpstreamServerError
 from homily.providers.types import StreamDelta
 from homily.providers.upstream import retry_after_of
 
@@ -25,7 +26,7 @@ Clock = Callable[[], float]
 
 def is_transient(error: HomilyError) -> bool:
     """Worth repeating against the same upstream: 429, 5xx, refused connections, timeouts."""
-    return isinstance(error, ProviderUnavailableError | ProviderTimeoutError)
+    return isinstance(error, ProviderUnavailableError | ProviderTimeoutError | UpstreamServerError)
 
 
 @dataclass(frozen=True, slots=True)

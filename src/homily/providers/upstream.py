@@ -1,9 +1,9 @@
 """HTTP plumbing shared by the Anthropic and Gemini adapters: deadlines, size limits, error mapping.
 
 Every failure leaves this module as a `homily.errors` type, mapped as `homily.providers.errors` maps the OpenAI
-adapter's: transient upstream faults (HTTP 429, 5xx, refused connections) become `ProviderUnavailableError`,
-deadlines `ProviderTimeoutError`, everything else `ProviderError`, so the retry and fallback layers decide by
-type alone. An upstream `Retry-After` travels in the error's `headers`.
+adapter's: HTTP 429 and refused connections become `ProviderUnavailableError`, 5xx `UpstreamServerError` (a
+`ProviderError`), deadlines `ProviderTimeoutError`, everything else plain `ProviderError`, so the retry and
+fallback layers decide by type alone. An upstream `Retry-After` travels in the error's `headers`.
 """
 
 from __future__ import annotations
