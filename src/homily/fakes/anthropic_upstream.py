@@ -135,8 +135,7 @@ class AnthropicUpstream(FakeUpstream):
                     pending.add(str(block.get("id")))
         return None
 
-    # ----- rendering
-    # -----------------------------------------------------------------------------------------------
+    # ----- rendering -----
 
     def _usage(self, reply: Reply) -> dict[str, int]:
         return {

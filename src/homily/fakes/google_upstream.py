@@ -120,8 +120,7 @@ class GoogleUpstream(FakeUpstream):
                 return 400, f"contents[{index}]: functionCall parts must come from the model"
         return None
 
-    # ----- rendering
-    # -----------------------------------------------------------------------------------------------
+    # ----- rendering -----
 
     def _usage(self, reply: Reply, *, final: bool) -> dict[str, int]:
         usage = {"promptTokenCount": reply.prompt_tokens}

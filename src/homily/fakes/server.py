@@ -67,8 +67,7 @@ class FakeUpstream(ABC):
     def push(self, *replies: Reply) -> None:
         self.script.push(*replies)
 
-    # ----- provider-specific parts
-    # -------------------------------------------------------------------------------
+    # ----- provider-specific parts -----
 
     @abstractmethod
     def routes(self) -> list[web.RouteDef]: ...
@@ -86,8 +85,7 @@ class FakeUpstream(ABC):
     @abstractmethod
     def render_events(self, reply: Reply, body: Any) -> list[bytes]: ...
 
-    # ----- shared request handling
-    # -------------------------------------------------------------------------------
+    # ----- shared request handling -----
 
     async def respond(self, request: web.Request, *, stream: bool) -> web.StreamResponse:
         raw = await request.read()
@@ -132,10 +130,19 @@ class FakeUpstream(ABC):
             events[0] = b"data: " + orjson.dumps({"padding": "x" * reply.oversized_bytes}) + b"\r\n\r\n"
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
+        try:
+            await self._write_events(request, response, reply, events)
+        except ConnectionResetError:
+            log.debug("client went away mid-stream")
+        return response
+
+    async def _write_events(
+        self, request: web.Request, response: web.StreamResponse, reply: Reply, events: list[bytes]
+    ) -> None:
         for sent, event in enumerate(events):
             if reply.abort_after_events == sent and request.transport is not None:
                 request.transport.abort()
-                return response
+                return
             if reply.truncate_after_events == sent:
                 break
             if reply.hang_after_events == sent:
@@ -143,12 +150,9 @@ class FakeUpstream(ABC):
             if reply.delay_between_events and sent:
                 await asyncio.sleep(reply.delay_between_events)
             await response.write(event)
-        with contextlib.suppress(ConnectionResetError):
-            await response.write_eof()
-        return response
+        await response.write_eof()
 
-    # ----- lifecycle
-    # ---------------------------------------------------------------------------------------------
+    # ----- lifecycle -----
 
     def app(self) -> web.Application:
         application = web.Application(client_max_size=64 * 1024 * 1024)
