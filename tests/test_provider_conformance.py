@@ -2,7 +2,7 @@
 
 Each case states the answer the fake upstream is scripted to give (provider-neutrally), the OpenAI-format outcome
 every adapter must return, and what every upstream must have been asked, in a provider-neutral view of the wire
-request. Adding a provider is one entry in `tests.support.upstreams.FACTORIES`/`FAKES` and in `neutral`.
+request. Adding a provider is one entry in `tests.support.upstreams.FACTORIES`/`CONFORMANCE_FAKES` and in `neutral`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import orjson
 import pytest
 
 from homily.fakes.script import FakeToolCall, Reply
-from homily.fakes.server import FakeUpstream
 from homily.protocol.chat import ChatMessage, Tool, ToolChoice
 from homily.providers.types import ProviderAdapter, ProviderRequest
 from tests.support.upstreams import (
-    FAKES,
+    CONFORMANCE_FAKES,
     MODELS,
+    ConformanceFake,
     NeutralRequest,
     Outcome,
     assemble,
+    last_body,
     neutral,
     outcome,
     run,
@@ -32,7 +33,7 @@ from tests.support.upstreams import (
     with_adapter,
 )
 
-PROVIDERS = sorted(FAKES)
+PROVIDERS = sorted(CONFORMANCE_FAKES)
 
 WEATHER = Tool.model_validate(
     {
@@ -213,16 +214,21 @@ def request_for(provider: str, case: Case) -> ProviderRequest:
 
 
 @pytest.fixture(scope="module")
-def fakes() -> Iterator[dict[str, FakeUpstream]]:
+def fakes() -> Iterator[dict[str, ConformanceFake]]:
     with ExitStack() as stack:
-        yield {provider: stack.enter_context(FAKES[provider]()) for provider in PROVIDERS}
+        running: dict[str, ConformanceFake] = {}
+        for provider in PROVIDERS:
+            fake = CONFORMANCE_FAKES[provider]()
+            stack.enter_context(fake)  # both kinds of fake return themselves
+            running[provider] = fake
+        yield running
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_same_conversation_same_result(
-    fakes: dict[str, FakeUpstream], provider: str, case: Case, streamed: bool
+    fakes: dict[str, ConformanceFake], provider: str, case: Case, streamed: bool
 ) -> None:
     fake = fakes[provider]
     fake.push(case.reply)
@@ -240,12 +246,12 @@ def test_same_conversation_same_result(
 
     result = run(with_adapter(provider, fake.url, use))
     assert result == case.expected
-    assert neutral(provider, fake.requests[-1].body) == case.asked
+    assert neutral(provider, last_body(fake)) == case.asked
     assert wait_for_connections(fake) == 0
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_streamed_tool_arguments_arrive_whole_and_in_order(fakes: dict[str, FakeUpstream], provider: str) -> None:
+def test_streamed_tool_arguments_arrive_whole_and_in_order(fakes: dict[str, ConformanceFake], provider: str) -> None:
     """Long arguments split into many fragments (Anthropic) or sent whole (Gemini) reassemble exactly."""
     fake = fakes[provider]
     long_city = "Saint-Rémy-de-Provence " * 20
@@ -270,7 +276,7 @@ def test_streamed_tool_arguments_arrive_whole_and_in_order(fakes: dict[str, Fake
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_returned_tool_call_ids_route_results_back(fakes: dict[str, FakeUpstream], provider: str) -> None:
+def test_returned_tool_call_ids_route_results_back(fakes: dict[str, ConformanceFake], provider: str) -> None:
     """The ids an adapter hands out are the ids it accepts back in `tool` messages (Gemini's are synthesised)."""
     fake = fakes[provider]
     fake.push(Reply(text=None, tool_calls=PARALLEL), Reply(text="Done."))
@@ -294,5 +300,5 @@ def test_returned_tool_call_ids_route_results_back(fakes: dict[str, FakeUpstream
 
     answer = run(with_adapter(provider, fake.url, use))
     assert answer.content == "Done."
-    last_turn = neutral(provider, fake.requests[-1].body).turns[-1]
+    last_turn = neutral(provider, last_body(fake)).turns[-1]
     assert last_turn == ("user", (("result", "get_time", "result 0"), ("result", "get_weather", "result 1")))

@@ -14,10 +14,15 @@ import orjson
 from homily.errors import HomilyError
 from homily.fakes.anthropic_upstream import AnthropicUpstream
 from homily.fakes.google_upstream import GoogleUpstream
+from homily.fakes.openai_script import Behaviour
+from homily.fakes.openai_script import FakeToolCall as OpenAIToolCall
+from homily.fakes.openai_upstream import FakeOpenAIUpstream
+from homily.fakes.script import Reply
 from homily.fakes.server import FakeUpstream
 from homily.providers.anthropic import AnthropicAdapter
 from homily.providers.google import GoogleAdapter
 from homily.providers.http import new_session
+from homily.providers.openai_compat import OpenAICompatAdapter
 from homily.providers.timeouts import UpstreamTimeouts
 from homily.providers.types import Completion, ProviderAdapter, StreamDelta, UpstreamModel
 from homily.providers.upstream import DEFAULT_MAX_RESPONSE_BYTES
@@ -31,10 +36,16 @@ GUARD_SECONDS = 15.0
 """No single test operation may take longer than this: a hang fails the test instead of stalling the suite."""
 
 MODELS: dict[str, UpstreamModel] = {
+    "openai": UpstreamModel(
+        "gloo-openai-gpt-5-mini", "gpt-5-mini", 128000, True, max_tokens_field="max_completion_tokens"
+    ),
     "anthropic": UpstreamModel("gloo-anthropic-claude-sonnet-4.5", "claude-sonnet-4-5", 64000, True),
     "google": UpstreamModel("gloo-google-gemini-2.5-flash", "gemini-2.5-flash", 65536, True),
 }
 BACKUP_MODELS: dict[str, UpstreamModel] = {
+    "openai": UpstreamModel(
+        "gloo-openai-gpt-5-mini", "gpt-5-mini", 128000, True, max_tokens_field="max_completion_tokens"
+    ),
     "anthropic": UpstreamModel("gloo-anthropic-claude-haiku-4.5", "claude-haiku-4-5", 64000),
     "google": UpstreamModel("gloo-google-gemini-2.5-flash-lite", "gemini-2.5-flash-lite", 65536),
 }
@@ -47,8 +58,49 @@ FACTORIES: dict[str, AdapterFactory] = {
     "google": lambda session, url, timeouts, limit: GoogleAdapter(
         session, url, API_KEY, timeouts, max_response_bytes=limit
     ),
+    "openai": lambda session, url, timeouts, limit: OpenAICompatAdapter(session, url, API_KEY, timeouts),
 }
 FAKES: dict[str, type[FakeUpstream]] = {"anthropic": AnthropicUpstream, "google": GoogleUpstream}
+"""The fakes built on the shared `FakeUpstream` base (the OpenAI fake has its own; see `OpenAIFakeDriver`)."""
+
+
+class OpenAIFakeDriver(FakeOpenAIUpstream):
+    """The OpenAI fake, scripted with the same provider-neutral `Reply`s as the others (content replies only)."""
+
+    def __init__(self) -> None:
+        super().__init__(api_key=API_KEY)
+
+    def push(self, *replies: Reply) -> None:
+        self.enqueue(*(self.behaviour(reply) for reply in replies))
+
+    @staticmethod
+    def behaviour(reply: Reply) -> Behaviour:
+        finish = None if reply.finish is None else reply.finish
+        return Behaviour(
+            content=reply.text or "",
+            tool_calls=tuple(OpenAIToolCall(call.name, call.arguments) for call in reply.tool_calls),
+            finish_reason=finish,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            cached_tokens=reply.cached_tokens,
+            reasoning_tokens=reply.reasoning_tokens,
+        )
+
+    @property
+    def open_connections(self) -> int:
+        return self.stats().open_connections
+
+    def last_body(self) -> Any:
+        return self.requests[-1].json()
+
+
+ConformanceFake = FakeUpstream | OpenAIFakeDriver
+CONFORMANCE_FAKES: dict[str, Callable[[], ConformanceFake]] = {**FAKES, "openai": OpenAIFakeDriver}
+"""Every adapter in the conformance suite; adding a wire format is one entry here, in FACTORIES and in `neutral`."""
+
+
+def last_body(fake: ConformanceFake) -> Any:
+    return fake.last_body() if isinstance(fake, OpenAIFakeDriver) else fake.requests[-1].body
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -76,7 +128,7 @@ async def with_adapter(
         await session.close()
 
 
-def wait_for_connections(fake: FakeUpstream, expected: int = 0, limit: float = 5.0) -> int:
+def wait_for_connections(fake: ConformanceFake, expected: int = 0, limit: float = 5.0) -> int:
     """Poll the fake's open-connection count until it reaches `expected` (closing is asynchronous)."""
     deadline = time.monotonic() + limit
     while fake.open_connections != expected and time.monotonic() < deadline:
@@ -129,7 +181,10 @@ class StreamAssembly:
     deltas: int = 0
 
     def add(self, delta: StreamDelta) -> None:
-        assert self.finish_reason is None, "a delta arrived after the finish reason"
+        if self.finish_reason is not None:  # OpenAI sends usage in a chunk of its own after the finish
+            assert delta.content is None, "content arrived after the finish reason"
+            assert delta.tool_calls is None, "a tool call arrived after the finish reason"
+            assert delta.finish_reason is None, "a second finish reason"
         self.deltas += 1
         self.content += delta.content or ""
         for call in delta.tool_calls or []:
@@ -176,7 +231,43 @@ class NeutralRequest:
 
 
 def neutral(provider: str, body: dict[str, Any]) -> NeutralRequest:
-    return _anthropic_view(body) if provider == "anthropic" else _google_view(body)
+    views = {"anthropic": _anthropic_view, "google": _google_view, "openai": _openai_view}
+    return views[provider](body)
+
+
+def _openai_view(body: dict[str, Any]) -> NeutralRequest:
+    names: dict[str, str] = {}
+    system: list[str] = []
+    turns: list[tuple[str, tuple[Any, ...]]] = []
+    for message in body["messages"]:
+        role, content = message["role"], message.get("content")
+        texts = [content] if isinstance(content, str) and content else [p["text"] for p in content or []]
+        if role in {"system", "developer"}:
+            system.extend(texts)
+            continue
+        items: list[Any] = [("text", text) for text in texts]
+        for call in message.get("tool_calls") or []:
+            names[call["id"]] = call["function"]["name"]
+            items.append(("call", call["function"]["name"], orjson.loads(call["function"]["arguments"])))
+        if role == "tool":
+            role, items = "user", [("result", names[message["tool_call_id"]], canonical_json(content or ""))]
+        if turns and turns[-1][0] == role:
+            turns[-1] = (role, turns[-1][1] + tuple(items))
+        else:
+            turns.append((role, tuple(items)))
+    choice = body.get("tool_choice")
+    if choice is None:
+        choice_text = "default"
+    elif isinstance(choice, dict):
+        choice_text = "named:" + choice["function"]["name"]
+    else:
+        choice_text = choice
+    return NeutralRequest(
+        system="\n\n".join(system),
+        turns=tuple(turns),
+        tools=tuple(tool["function"]["name"] for tool in body.get("tools", [])),
+        tool_choice=choice_text,
+    )
 
 
 def _anthropic_view(body: dict[str, Any]) -> NeutralRequest:
