@@ -29,7 +29,7 @@ from homily.errors import (
 from homily.fakes.script import Reply
 from homily.fakes.server import FakeUpstream
 from homily.protocol.chat import ChatMessage, Tool
-from homily.providers.circuit import CircuitBreaker, CircuitState
+from homily.providers.circuit import CircuitBreaker, CircuitBreakers, CircuitState
 from homily.providers.errors import UpstreamServerError
 from homily.providers.fallback import Candidate, FallbackExecutor
 from homily.providers.http import new_session
@@ -191,6 +191,19 @@ def test_circuit_opens_half_opens_and_closes() -> None:
     breaker.record_success()
     assert state_of(breaker) is CircuitState.CLOSED
     assert breaker.allow_request()
+
+
+def test_breakers_per_upstream_feed_availability() -> None:
+    clock = Clock()
+    breakers = CircuitBreakers(failure_threshold=2, reset_timeout=10, clock=clock)
+    assert breakers.is_available("anthropic")
+    assert breakers.get("anthropic") is breakers.get("anthropic")
+    breakers.get("anthropic").record_failure()
+    breakers.get("anthropic").record_failure()
+    assert not breakers.is_available("anthropic")
+    assert breakers.is_available("google")
+    clock.now += 10
+    assert breakers.is_available("anthropic")
 
 
 def test_cancelled_probe_frees_its_slot() -> None:
@@ -479,3 +492,43 @@ def test_all_circuits_open_is_unavailable() -> None:
 def test_timeouts_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         UpstreamTimeouts(connect=0)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+def test_reasoning_spent_on_thinking_falls_back_across_providers(
+    fakes: dict[str, FakeUpstream], streamed: bool
+) -> None:
+    """All of max_tokens spent thinking is 503/2006 on its own, and another provider's model answers instead."""
+    thinking_only = Reply(text=None, thinking="Let me weigh every council... " * 20, finish="length")
+    anthropic, google = fakes["anthropic"], fakes["google"]
+    breaker = CircuitBreaker("anthropic", failure_threshold=1)
+
+    async def scenario(with_backup: bool) -> tuple[str, object]:
+        session = new_session(SHORT, max_connections=8)
+        try:
+            chain = [
+                Candidate(MODELS["anthropic"], FACTORIES["anthropic"](session, anthropic.url, SHORT, LIMIT), breaker)
+            ]
+            if with_backup:
+                chain.append(Candidate(MODELS["google"], FACTORIES["google"](session, google.url, SHORT, LIMIT)))
+            executor = FallbackExecutor(no_retries())
+            if streamed:
+                opened = await executor.stream(request("anthropic"), chain)
+                return opened.model.catalog_id, (await assemble(opened.result)).outcome().content
+            answered = await executor.complete(request("anthropic"), chain)
+            return answered.model.catalog_id, answered.result.content
+        except HomilyError as error:
+            return "", error
+        finally:
+            await session.close()
+
+    anthropic.script.clear()
+    google.script.clear()
+    anthropic.push(thinking_only, thinking_only)
+    google.push(Reply(text=TEXT))
+    assert run(scenario(with_backup=True)) == (MODELS["google"].catalog_id, TEXT)
+    model, error = run(scenario(with_backup=False))
+    assert model == ""
+    assert isinstance(error, EmptyCompletionError)
+    assert (error.status, error.code) == (503, 2006)
+    assert breaker.state is CircuitState.CLOSED, "an empty answer is not an unhealthy upstream"

@@ -106,3 +106,37 @@ class CircuitBreaker:
         self._opened_at = self._clock()
         self._probes_in_flight = 0
         self._failures = 0
+
+
+class CircuitBreakers:
+    """One `CircuitBreaker` per upstream (provider name), created on first use with shared settings.
+
+    Bounded by the number of configured upstreams. `is_available` fits `catalog.availability.Availability(healthy=)`
+    so an open circuit shows as `available: false` in the catalog and keeps the router away from that upstream.
+    """
+
+    def __init__(
+        self,
+        *,
+        failure_threshold: int = 5,
+        reset_timeout: float = 30.0,
+        half_open_probes: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = (failure_threshold, reset_timeout, half_open_probes)
+        self._clock = clock
+        self._breakers: dict[str, CircuitBreaker] = {}
+
+    def get(self, upstream: str) -> CircuitBreaker:
+        breaker = self._breakers.get(upstream)
+        if breaker is None:
+            threshold, reset, probes = self._settings
+            breaker = CircuitBreaker(
+                upstream, failure_threshold=threshold, reset_timeout=reset, half_open_probes=probes, clock=self._clock
+            )
+            self._breakers[upstream] = breaker
+        return breaker
+
+    def is_available(self, upstream: str) -> bool:
+        breaker = self._breakers.get(upstream)
+        return breaker is None or breaker.is_available()
