@@ -53,7 +53,7 @@ class SSEDecoder:
                 events.append(event)
         del self._buffer[:start]
         if len(self._buffer) + self._data_bytes > self._max:
-            raise OversizedEventError(f"server-sent event larger than {self._max} bytes")
+            self._overflow()
         return events
 
     def _line(self, line: bytes) -> SSEEvent | None:
@@ -73,7 +73,14 @@ class SSEDecoder:
             self._data.append(text)
             self._data_bytes += len(value) + 1
             if self._data_bytes > self._max:
-                raise OversizedEventError(f"server-sent event larger than {self._max} bytes")
+                self._overflow()
         elif field == b"event":
             self._event = text
         return None
+
+    def _overflow(self) -> None:
+        # Drop the buffered bytes before raising: a traceback keeps this decoder alive until the garbage
+        # collector breaks the exception's reference cycles, and it must not keep megabytes alive with it.
+        self._buffer = bytearray()
+        self._data, self._data_bytes, self._event = [], 0, None
+        raise OversizedEventError(f"server-sent event larger than {self._max} bytes")

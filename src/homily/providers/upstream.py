@@ -26,7 +26,8 @@ from homily.providers.timeouts import UpstreamTimeouts
 
 log = logging.getLogger("homily.providers")
 
-DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+"""Far above any real completion (64k output tokens are well under 1 MiB) and small enough to buffer."""
 _ERROR_BODY_LIMIT = 64 * 1024
 
 
@@ -163,6 +164,7 @@ class UpstreamClient:
         while chunk:
             size += len(chunk)
             if size > self.max_response_bytes:
+                parts.clear()  # not kept alive by the traceback
                 raise ProviderError(
                     f"The {self.provider} upstream response exceeded the {self.max_response_bytes}-byte limit."
                 )
