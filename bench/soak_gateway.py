@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -126,9 +127,10 @@ class Gateway:
         async with aiohttp.ClientSession() as session:
             while True:
                 try:
-                    auth = aiohttp.BasicAuth(self.credential["client_id"], self.credential["client_secret"])
+                    pair = f"{self.credential['client_id']}:{self.credential['client_secret']}"
+                    auth = {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
                     async with session.post(
-                        self.url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=auth
+                        self.url + "/oauth2/token", data={"grant_type": "client_credentials"}, headers=auth
                     ) as response:
                         return str((await response.json())["access_token"])
                 except aiohttp.ClientConnectionError:

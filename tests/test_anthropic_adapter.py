@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import pytest
 
 from homily.errors import (
@@ -18,10 +19,11 @@ from homily.errors import (
 from homily.fakes.anthropic_upstream import AnthropicUpstream
 from homily.fakes.script import FakeToolCall, Reply
 from homily.protocol.chat import ChatMessage, NamedToolChoice, Tool
+from homily.providers.anthropic import AnthropicAdapter
 from homily.providers.anthropic_format import messages_body
 from homily.providers.errors import UpstreamServerError
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta
-from tests.support.upstreams import MODELS, drain, run, with_adapter
+from tests.support.upstreams import MODELS, TIMEOUTS, drain, run, with_adapter
 
 MODEL = MODELS["anthropic"]
 TOOL = Tool.model_validate(
@@ -217,3 +219,24 @@ def test_upstream_statuses(fake: AnthropicUpstream, status: int, error_type: typ
     with pytest.raises(error_type) as caught:
         complete(fake, ask())
     assert "nope" in caught.value.message
+
+
+def test_finished_streams_return_their_connection_to_the_pool(fake: AnthropicUpstream) -> None:
+    """Even when the body's end arrives after message_stop, the next request reuses the same connection."""
+    created: list[int] = []
+
+    async def on_create(*_: object) -> None:
+        created.append(1)
+
+    async def use() -> None:
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_create_end.append(on_create)
+        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+            adapter = AnthropicAdapter(session, fake.url, "test-key", TIMEOUTS)
+            for _ in range(3):
+                fake.push(Reply(text="Amen.", delay_between_events=0.01))
+                deltas = [delta async for delta in adapter.stream(ask())]
+                assert deltas[-1].finish_reason == "stop"
+
+    run(use())
+    assert len(created) == 1

@@ -43,13 +43,13 @@ class AnthropicAdapter:
 
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         translator = AnthropicStreamTranslator()
-        events = self._client.post_sse(self._url, self._headers, messages_body(request, stream=True))
+        body = messages_body(request, stream=True)
+        events = self._client.post_sse(self._url, self._headers, body, terminal_event="message_stop")
         try:
             async for event in events:
                 for delta in translator.feed(event):
                     yield delta
-                if translator.finished:
-                    return
         finally:
             await events.aclose()
-        raise ProviderError("The Anthropic upstream stream ended before message_stop.")
+        if not translator.finished:
+            raise ProviderError("The Anthropic upstream stream ended before message_stop.")

@@ -29,6 +29,8 @@ log = logging.getLogger("homily.providers")
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 """Far above any real completion (64k output tokens are well under 1 MiB) and small enough to buffer."""
 _ERROR_BODY_LIMIT = 64 * 1024
+_DRAIN_LIMIT = 64 * 1024
+_DRAIN_SECONDS = 1.0
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -100,12 +102,14 @@ class UpstreamClient:
             raise ProviderError(f"The {self.provider} upstream sent malformed JSON: {exc}.") from exc
 
     async def post_sse(
-        self, url: str, headers: Mapping[str, str], payload: dict[str, Any]
+        self, url: str, headers: Mapping[str, str], payload: dict[str, Any], terminal_event: str | None = None
     ) -> AsyncGenerator[SSEEvent, None]:
         """POST `payload` and yield server-sent events as they arrive.
 
         Raises `ProviderError` when the stream stops inside an event; a stream that ends cleanly but early is
-        for the caller to detect, since only it knows the provider's terminal event.
+        for the caller to detect, since only it knows the provider's terminal event. After an event named
+        `terminal_event` the iteration ends once the body's end is read (briefly awaited), so the connection
+        goes back to the pool instead of being dropped.
         """
         body = orjson.dumps(payload)
         decoder = SSEDecoder(self.max_response_bytes)
@@ -119,6 +123,9 @@ class UpstreamClient:
                 received_any = True
                 for event in decoder.feed(chunk):
                     yield event
+                    if terminal_event is not None and event.event == terminal_event:
+                        await self._drain(response)
+                        return
                 async with asyncio.timeout(self.timeouts.idle):
                     chunk = await response.content.readany()
             if decoder.pending:
@@ -132,6 +139,16 @@ class UpstreamClient:
         finally:
             if response is not None:
                 response.close()
+
+    async def _drain(self, response: aiohttp.ClientResponse) -> None:
+        """Read a finished stream's trailing bytes to its end (bounded in time and size) so it can be reused."""
+        left = _DRAIN_LIMIT
+        try:
+            async with asyncio.timeout(min(self.timeouts.idle, _DRAIN_SECONDS)):
+                while left > 0 and (tail := await response.content.readany()):
+                    left -= len(tail)
+        except (TimeoutError, aiohttp.ClientError):
+            log.debug("upstream stream did not end after its terminal event", extra={"provider": self.provider})
 
     async def _open(self, url: str, headers: Mapping[str, str], body: bytes) -> aiohttp.ClientResponse:
         merged = {"content-type": "application/json", **headers}
