@@ -37,11 +37,13 @@ class SSEDecoder:
         return bool(self._buffer.strip()) or bool(self._data) or self._event is not None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        # The buffered tail holds no newline, so only the new bytes need searching (no quadratic rescans).
+        search_from = len(self._buffer)
         self._buffer += chunk
         events: list[SSEEvent] = []
         start = 0
         while True:
-            end = self._buffer.find(b"\n", start)
+            end = self._buffer.find(b"\n", max(start, search_from))
             if end < 0:
                 break
             line = bytes(self._buffer[start:end])
