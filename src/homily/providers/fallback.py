@@ -1,15 +1,16 @@
 """Trying an ordered chain of models until one answers, before anything reached the client.
 
 Wiring (the completion service): build one `Candidate` per model of the routing decision, in order (chosen
-model first, then its fallbacks), each with its family's adapter and that upstream's `CircuitBreaker`; then
+model first, then its fallbacks), each with its family's adapter and that upstream's breaker
+(`CircuitBreakers.get(provider)`); then, with one `FallbackExecutor` for the app:
 
-answered = await executor.complete(request, candidates)        # answered.model: the catalog model that
-answered answered = await executor.stream(request, candidates)          # answered.result: an async generator
-of deltas
+    answered = await executor.complete(request, candidates)  # answered.model: the catalog model that answered
+    opened = await executor.stream(request, candidates)      # opened.result: async generator of the deltas
 
-`stream` returns only once the first delta is in hand, so HTTP errors and fallbacks stay possible until then;
-after that, errors surface while iterating `answered.result` (send them in-band). Close that generator
-(`aclose()`) when the client goes away; it closes the upstream at once.
+`request.model` is replaced by each candidate's model in turn. `stream` returns only once the first delta is in
+hand, so HTTP errors and fallbacks stay possible until then; after that, errors surface while iterating
+`opened.result` (send them in-band). Iterate that generator to its end, or `aclose()` it when the client goes
+away: either way the upstream connection is released at once.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A candidate not answering: `reason` is an error name (`PROVIDER_TIMEOUT`…) or `circuit_open` /
-    `no_tools`."""
+    """A candidate that did not answer: `reason` is an error name (`PROVIDER_TIMEOUT`…), `circuit_open`
+    or `no_tools`."""
 
     catalog_id: str
     reason: str
