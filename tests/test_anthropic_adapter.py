@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -240,3 +241,15 @@ def test_finished_streams_return_their_connection_to_the_pool(fake: AnthropicUps
 
     run(use())
     assert len(created) == 1
+
+
+def test_fixed_temperature_models_get_none() -> None:
+    fixed = dataclasses.replace(MODEL, fixed_temperature=True)
+    body = messages_body(
+        ProviderRequest(
+            model=fixed, messages=[ChatMessage(role="user", content="x")], temperature=0.2, options={"top_p": 0.9}
+        ),
+        stream=False,
+    )
+    assert "temperature" not in body
+    assert body["top_p"] == 0.9

@@ -61,13 +61,13 @@ def messages_body(request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
     system = system_text(request.messages)
     if system:
         body["system"] = system
-    if request.temperature is not None:
+    if request.temperature is not None and not request.model.fixed_temperature:
         # Anthropic accepts 0..1; OpenAI-format callers may send up to 2. Clamp rather than rescale,
         # so the common
         # values (0, 0.2, 0.7, 1) mean the same on every provider.
         body["temperature"] = min(request.temperature, MAX_TEMPERATURE)
     top_p = request.options.get("top_p")
-    if isinstance(top_p, int | float) and request.temperature is None:
+    if isinstance(top_p, int | float) and "temperature" not in body:
         # Recent Claude models reject temperature and top_p together; temperature wins.
         body["top_p"] = float(top_p)
     stops = stop_sequences(request)

@@ -94,7 +94,7 @@ def _generation_config(request: ProviderRequest) -> dict[str, Any]:
     config: dict[str, Any] = {}
     if request.max_tokens is not None:
         config["maxOutputTokens"] = output_limit(request)
-    if request.temperature is not None:
+    if request.temperature is not None and not request.model.fixed_temperature:
         config["temperature"] = request.temperature
     options = request.options
     for ours, theirs in (
