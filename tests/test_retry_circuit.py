@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+import orjson
 import pytest
 
 from homily.errors import (
@@ -19,7 +20,7 @@ from homily.providers.circuit import CircuitBreaker, CircuitBreakers, CircuitSta
 from homily.providers.errors import UpstreamServerError
 from homily.providers.retry import Retrier, RetryPolicy
 from homily.providers.timeouts import UpstreamTimeouts
-from homily.providers.upstream import parse_retry_after
+from homily.providers.upstream import google_retry_delay, parse_retry_after
 from tests.support.clock import Clock
 
 # ----- retry policy -----
@@ -166,3 +167,10 @@ def test_cancelled_probe_frees_its_slot() -> None:
 def test_timeouts_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         UpstreamTimeouts(connect=0)
+
+
+def test_google_retry_info_becomes_retry_after() -> None:
+    detail = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1.5s"}
+    assert google_retry_delay(orjson.dumps({"error": {"code": 429, "details": [{"@type": "x"}, detail]}})) == "2"
+    assert google_retry_delay(b'{"error": {"message": "quota"}}') is None
+    assert google_retry_delay(b"not json") is None

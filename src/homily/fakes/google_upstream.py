@@ -65,6 +65,15 @@ class GoogleUpstream(FakeUpstream):
             return await self.respond(request, stream=False)
         return self.json_error(404, f"Method {verb!r} not found")
 
+    def scripted_error(self, reply: Reply) -> web.Response:
+        """Like the real API, a retry hint travels as a `RetryInfo` detail in the body, not as a header."""
+        body = self.error_body(reply.status, reply.error_message)
+        if reply.retry_after:
+            body["error"]["details"] = [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{reply.retry_after}s"}
+            ]
+        return web.Response(status=reply.status, body=orjson.dumps(body), content_type="application/json")
+
     def error_body(self, status: int, message: str) -> dict[str, Any]:
         return {"error": {"code": status, "message": message, "status": _STATUS.get(status, "UNKNOWN")}}
 

@@ -103,8 +103,7 @@ class FakeUpstream(ABC):
         if rejection is not None:
             return self.json_error(*rejection)
         if reply.status >= 400:
-            headers = {"Retry-After": reply.retry_after} if reply.retry_after else None
-            return self.json_error(reply.status, reply.error_message, headers)
+            return self.scripted_error(reply)
         if stream:
             return await self._stream(request, reply, body)
         if reply.malformed_json:
@@ -113,6 +112,11 @@ class FakeUpstream(ABC):
         if reply.oversized_bytes:
             payload["padding"] = "x" * reply.oversized_bytes
         return web.Response(body=orjson.dumps(payload), content_type="application/json")
+
+    def scripted_error(self, reply: Reply) -> web.Response:
+        """A scripted HTTP failure; `Retry-After` goes in a header (Google's fake overrides this)."""
+        headers = {"Retry-After": reply.retry_after} if reply.retry_after else None
+        return self.json_error(reply.status, reply.error_message, headers)
 
     def json_error(self, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
         return web.Response(

@@ -52,6 +52,26 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, seconds)
 
 
+def google_retry_delay(body: bytes) -> str | None:
+    """Whole seconds from a Google error's `RetryInfo` detail (`"retryDelay": "30s"`): Gemini's Retry-After."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if not isinstance(detail, dict) or not str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            continue
+        delay = detail.get("retryDelay")
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return str(math.ceil(float(delay[:-1])))
+            except ValueError:
+                return None
+    return None
+
+
 def retry_after_of(error: HomilyError) -> float | None:
     """The upstream's `Retry-After` carried by an error raised in this module, in seconds."""
     return parse_retry_after(error.headers.get("Retry-After"))
@@ -158,7 +178,8 @@ class UpstreamClient:
                 raw = await self._read_capped(response, _ERROR_BODY_LIMIT)
             finally:
                 response.close()
-            error = error_for_status(self.provider, response.status, raw, response.headers.get("Retry-After"))
+            retry_after = response.headers.get("Retry-After") or google_retry_delay(raw)
+            error = error_for_status(self.provider, response.status, raw, retry_after)
             log.info(
                 "upstream error",
                 extra={"provider": self.provider, "status": response.status, "error_message": error.message},
