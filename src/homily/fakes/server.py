@@ -133,8 +133,8 @@ class FakeUpstream(ABC):
         if reply.oversized_bytes and events:
             events[0] = b"data: " + orjson.dumps({"padding": "x" * reply.oversized_bytes}) + b"\r\n\r\n"
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-        await response.prepare(request)
         try:
+            await response.prepare(request)
             await self._write_events(request, response, reply, events)
         except ConnectionResetError:
             log.debug("client went away mid-stream")
