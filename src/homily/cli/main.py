@@ -1,4 +1,4 @@
-"""Entry point of the `homily` command: `serve`, `init` and `admin` (see `homily --help`)."""
+"""Entry point of the `homily` command: `serve`, `init`, `admin`, `route` and `eval` (see `homily --help`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from homily import __version__
 from homily.admin.service import IssuedCredential, initialise
 from homily.cli.admin import add_admin_commands, print_issued_credential
 from homily.cli.common import CliError, common_options, json_option, settings_from_args, stderr_console
+from homily.cli.route import add_route_commands
 from homily.errors import HomilyError
 from homily.settings import Settings
 from homily.storage.sqlite import SchemaVersionError
@@ -22,6 +23,8 @@ Quick start:
   homily serve                       initialise ./homily-data if needed and serve on 127.0.0.1:8000
   homily init --json                 initialise a data directory and print its first credential
   homily admin credential create --org ORG_ID
+  homily route "Compare Augustine and Pelagius on grace"   explain how a request would be routed
+  homily eval routing                RouteLLM APGR/CPT of the router (MT-Bench, MMLU, GSM8K)
 """
 
 _CONFIG_EPILOG = """\
@@ -37,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="homily", description=_DESCRIPTION, epilog=_CONFIG_EPILOG, formatter_class=formatter
     )
     parser.add_argument("--version", action="version", version=f"homily {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,init,admin}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,init,admin,route,eval}")
     common, json_flag = common_options(), json_option()
 
     serve = commands.add_parser(
@@ -67,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=run_init)
 
     add_admin_commands(commands, common, json_flag)
+    add_route_commands(commands)
     return parser
 
 
