@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 
 class LocalEmbedFunction:
-    """Callable texts -> (n, 384) float32 L2-normalised; loads the model on first call, not at construction."""
+    """Callable texts -> (n, 384) float32 L2-normalised; the model loads on first call."""
 
     def __init__(self, cache_dir: Path | None = None) -> None:
         self._cache_dir = cache_dir

@@ -30,9 +30,15 @@ SIGNAL_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
             r"preceding|all|any|your|the)\b[^.!?\n]{0,30}\b(instructions?|directions?|rules|prompts?|guidelines|"
             r"context|orders|messages?)\b",
         ),
-        ("new_instructions", r"\b(new|updated|real|actual|true)\s+(instructions?|task|orders|rules|directive)\b"),
+        (
+            "new_instructions",
+            r"\b(new|updated|real|actual|true)\s+(instructions?|task|orders|rules|directive)\b",
+        ),
         ("role_marker", r"(^|\n|\[|<|###\s*)\s*/?(system|admin|assistant|developer)\s*(\]|>|:|override)"),
-        ("end_of_context", r"(end of (context|document|input|prompt)|</?(end|user_input|context|system)[^>]*>)"),
+        (
+            "end_of_context",
+            r"(end of (context|document|input|prompt)|</?(end|user_input|context|system)[^>]*>)",
+        ),
         ("print_only", r"\b(just|only)\s+(say|print|output|reply|respond|write)\b"),
         (
             "reveal_prompt",
@@ -53,9 +59,18 @@ SIGNAL_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
             r"\b(no|without|free of|free from|ignore (your|all))\s+(any\s+)?(restrictions?|filters?|limits|"
             r"rules|ethics|morals?|guidelines|censorship|content polic(y|ies))\b",
         ),
-        ("jailbreak_names", r"\b(dan|do anything now|developer mode|jailbr(eak|oken)\w*|evilbot|unfiltered|uncensored)\b"),
-        ("refusal_suppression", r"\b(never|don't|do not|must not)\s+(refuse|say (you|that you) can't|apologi[sz]e)"),
-        ("addresses_ai", r"\b(ai|assistant|language model|chatbot|llm|model)\b[^.!?\n]{0,30}\b(reading|processing|must)\b"),
+        (
+            "jailbreak_names",
+            r"\b(dan|do anything now|developer mode|jailbr(eak|oken)\w*|evilbot|unfiltered|uncensored)\b",
+        ),
+        (
+            "refusal_suppression",
+            r"\b(never|don't|do not|must not)\s+(refuse|say (you|that you) can't|apologi[sz]e)",
+        ),
+        (
+            "addresses_ai",
+            r"\b(ai|assistant|language model|chatbot|llm|model)\b[^.!?\n]{0,30}\b(reading|processing|must)\b",
+        ),
         ("your_response", r"\b(your|the)\s+(response|reply|answer|output|solution|code)\b"),
         ("code_fence", r"```"),
         ("url", r"https?://|www\."),
@@ -65,8 +80,11 @@ SIGNAL_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
             r"want to die|hurt myself|cut(ting)? myself|not wake up|overdose|better off without me|"
             r"take my (own )?life|hang myself|disappear forever)",
         ),
-        ("child_sexual", r"\b(child|kid|minor|underage|\d{1,2}[- ]year[- ]old|teen|boy|girl)s?\b[^.!?\n]{0,60}"
-                          r"\b(sex|sexual|nude|naked|explicit|erotic|porn)"),
+        (
+            "child_sexual",
+            r"\b(child|kid|minor|underage|\d{1,2}[- ]year[- ]old|teen|boy|girl)s?\b[^.!?\n]{0,60}"
+            r"\b(sex|sexual|nude|naked|explicit|erotic|porn)",
+        ),
     )
 )
 SIGNAL_NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in SIGNAL_PATTERNS)

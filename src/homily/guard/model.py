@@ -48,7 +48,8 @@ class MLPHead:
         if self.embedding_weights is not None and embedding is not None:
             hidden = hidden + embedding @ self.embedding_weights
         logits = np.maximum(hidden, 0.0) @ self.output_weights + self.output_bias
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        probabilities: FloatArray = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        return probabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,9 @@ class GuardModel:
     passage: PassageScorer
     embedding_model: str
 
-    def category_scores(self, features: LexicalFeatures, embedding: FloatArray | None) -> dict[Category, float]:
+    def category_scores(
+        self, features: LexicalFeatures, embedding: FloatArray | None
+    ) -> dict[Category, float]:
         head = self.full if embedding is not None else self.lexical
         probabilities = head.probabilities(features, embedding)
         return {category: float(probabilities[i]) for i, category in enumerate(CATEGORIES)}

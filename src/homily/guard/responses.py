@@ -25,7 +25,7 @@ def crisis_guidance() -> str:
     """System prompt added in front of the conversation when a message signals risk of self-harm."""
     return (
         "The person writing may be at risk of suicide or self-harm. Respond with warmth, calm and care, in "
-        "plain words. Take what they say seriously; do not lecture, judge, argue theology, or refuse to talk. "
+        "plain words. Take what they say seriously; do not lecture, judge, argue theology or refuse to talk. "
         "Acknowledge their pain, tell them they are not alone and that help is available now. Always point "
         "to immediate help: in the United States, call or text 988 (the 988 Suicide & Crisis Lifeline); "
         "elsewhere, the local emergency number or nearest emergency department. Encourage them to reach out "

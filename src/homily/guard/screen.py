@@ -89,9 +89,9 @@ def screen(
                 signals.append(f"tool result: planted instruction: {passage.sentence[:80]!r}")
                 fired.setdefault("prompt_injection", "flag")
 
-    action: Action = "allow"
+    overall: Action = "allow"
     for category_action in fired.values():
-        if _ACTION_RANK[category_action] > _ACTION_RANK[action]:
-            action = category_action
+        if _ACTION_RANK[category_action] > _ACTION_RANK[overall]:
+            overall = category_action
     ordered = sorted(fired, key=lambda category: scores[category], reverse=True)
-    return Verdict(action=action, categories=ordered, scores=scores, signals=signals)
+    return Verdict(action=overall, categories=ordered, scores=scores, signals=signals)
