@@ -25,10 +25,18 @@ from homily.guard import datasets
 from homily.guard.categories import CATEGORIES, Category
 from homily.guard.embedding import LocalEmbedFunction
 from homily.guard.evaluation import evaluate, format_table
-from homily.guard.features import HASH_BUCKETS, N_SIGNALS, LexicalFeatures, lexical_features
+from homily.guard.features import (
+    HASH_BUCKETS,
+    N_SIGNALS,
+    LexicalFeatures,
+    instruction_features,
+    lexical_features,
+)
 from homily.guard.model import DEFAULT_WEIGHTS, load_guard_model
 from homily.guard.passage import split_sentences
 from homily.guard.policy import GuardPolicy
+
+from guard_templates import contrast_examples, shouted  # scripts/ is on sys.path when run as a script
 
 LOG = logging.getLogger("train_guard")
 GUARD_DATA = Path(__file__).resolve().parent / "guard_data"
@@ -133,8 +141,12 @@ def templated_attacks(goals: list[str], rng: random.Random) -> list[Example]:
     return examples
 
 
-def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], list[Example]]:
-    """(train, validation) examples; see the module docstring for what goes where."""
+def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], list[Example], list[str]]:
+    """(train, validation, instruction-like train texts); see the module docstring for what goes where.
+
+    The third list (requests and attacks, not WildGuard/MMLU, which include plain statements) is what the
+    passage scorer learns as "an instruction addressed to an AI".
+    """
     jbb = [datasets.word_set(goal) for goal in datasets.jbb_goals(data_dir, "harmful")]
     jbb += [datasets.word_set(goal) for goal in datasets.jbb_goals(data_dir, "benign")]
     train: list[Example] = []
@@ -151,10 +163,19 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
         split = datasets.split_of(text)
         if split != "test":
             (train if split == "train" else validation).append((text, frozenset()))
+    held_out = [datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)]
+    for text in datasets.mt_bench_prompts(data_dir) + datasets.mmlu_questions(data_dir):
+        if not datasets.near_duplicate(text, held_out):
+            train.append((text, frozenset()))
     for name in ("benign.txt", "harmful.txt"):
         train.extend(read_sections(GUARD_DATA / name))
-    train.extend(templated_attacks(train_goals[:300], rng))
-    return train, validation
+    attacks = templated_attacks(train_goals[:300], rng)
+    train.extend(attacks)
+    train.extend(shouted(attacks, rng))
+    train.extend(contrast_examples(rng))
+    plain = {text for text in datasets.wildguard_benign(data_dir)} | set(datasets.mmlu_questions(data_dir))
+    instruction_like = [text for text, _ in train if text not in plain]
+    return train, validation, instruction_like
 
 
 def feature_matrix(texts: list[str]) -> tuple[list[LexicalFeatures], npt.NDArray[np.float32]]:
@@ -254,12 +275,15 @@ def train_passage_scorer(
     fit_carriers = [text for text in carriers if datasets.split_of(text) != "val"]
     val_carriers = [text for text in carriers if datasets.split_of(text) == "val"]
     prose = [sentence for text in fit_carriers for sentence in split_sentences(text)]
+    for problem in datasets.gsm8k_problems(data_dir)[::3] + datasets.mmlu_questions(data_dir, every=7):
+        prose.extend(split_sentences(problem)[:-1])  # statements of a problem, not its final question
     negatives = rng.sample(prose, min(len(prose), 9000))
     indirect = [text for text, _ in read_sections(GUARD_DATA / "indirect.txt")]
     positives = requests + indirect * 4
     texts = positives + negatives
     labels = np.array([1.0] * len(positives) + [0.0] * len(negatives), dtype=np.float32)
-    features, signals = feature_matrix(texts)
+    features = [instruction_features(text) for text in texts]
+    signals = np.stack([item.signals for item in features])
     torch.manual_seed(11)
     lexical = torch.nn.EmbeddingBag(HASH_BUCKETS, 1, mode="sum")
     torch.nn.init.zeros_(lexical.weight)
@@ -285,7 +309,7 @@ def train_passage_scorer(
     def passage_score(text: str) -> float:
         best = -1e9
         for sentence in split_sentences(text):
-            item = lexical_features(sentence)
+            item = instruction_features(sentence)
             best = max(best, bias + float(item.signals @ w_sig) + float(item.values @ w_lex[item.indices]))
         return float(1 / (1 + np.exp(-best)))
 
@@ -315,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(1)
     rng = random.Random(2026)
-    train, validation = build_examples(args.data_dir, rng)
+    train, validation, instruction_like = build_examples(args.data_dir, rng)
     LOG.info("examples: %d train, %d validation", len(train), len(validation))
     embed = LocalEmbedFunction(args.cache_dir)
     arrays: dict[str, npt.NDArray[np.generic]] = {
@@ -334,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         thresholds = choose_thresholds(net, val_inputs, val_features, val_labels)
         LOG.info("%s thresholds %s", prefix, np.round(thresholds, 3).tolist())
         arrays.update(head_arrays(net, prefix, thresholds))
-    arrays.update(train_passage_scorer(train_texts, args.data_dir, rng))
+    arrays.update(train_passage_scorer(instruction_like, args.data_dir, rng))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.output, **arrays)  # type: ignore[arg-type]
     LOG.info("wrote %s (%d bytes)", args.output, args.output.stat().st_size)

@@ -168,3 +168,25 @@ def plant(carrier: str, instruction: str, position: int) -> str:
     boundaries = [match.end() for match in re.finditer(r"[.!?]\s", carrier)]
     cut = boundaries[len(boundaries) // 2] if boundaries else len(carrier) // 2
     return f"{carrier[:cut]}{instruction} {carrier[cut:]}"
+
+
+def mt_bench_prompts(data_dir: Path) -> list[str]:
+    """MT-Bench questions, both turns (Apache-2.0): benign training prompts."""
+    path = data_dir / "routing" / "mt_bench" / "question.jsonl"
+    return [
+        str(turn)
+        for line in path.read_text("utf-8").splitlines()
+        if line.strip()
+        for turn in json.loads(line)["turns"]
+    ]
+
+
+def mmlu_questions(data_dir: Path, every: int = 25) -> list[str]:
+    """Every `every`-th MMLU question stem from RouteLLM's file (Apache-2.0): benign training prompts."""
+    stems = _csv_column(data_dir / "routing" / "routellm" / "mmlu_all.csv", "prompt")
+    return [stem.split("\nA.")[0].strip() for stem in stems[::every]]
+
+
+def gsm8k_problems(data_dir: Path) -> list[str]:
+    """GSM8K word problems from RouteLLM's file (Apache-2.0 redistribution; GSM8K itself is MIT)."""
+    return _csv_column(data_dir / "routing" / "routellm" / "gsm8k" / "gsm8k_responses.csv", "prompt")

@@ -138,10 +138,70 @@ def lexical_features(text: str) -> LexicalFeatures:
     norm = float(np.sqrt(np.dot(values, values)))
     if norm > 0:
         values /= norm
+    return LexicalFeatures(indices=indices, values=values, signals=_signals(folded))
+
+
+def _signals(folded: str) -> npt.NDArray[np.float32]:
     signals = np.zeros(N_SIGNALS, dtype=np.float32)
     for position, (_, pattern) in enumerate(SIGNAL_PATTERNS):
         if pattern.search(folded):
             signals[position] = 1.0
     signals[-2] = np.log1p(len(folded)) / 8.0
     signals[-1] = 1.0 if "?" in folded else 0.0
-    return LexicalFeatures(indices=indices, values=values, signals=signals)
+    return signals
+
+
+INSTRUCTION_VOCABULARY: Final = frozenset(
+    """
+    i you your yours yourself we us our me my he she it they them his her their this that these those
+    a an the to of in on for with as at by from into about below above following previous prior earlier
+    can could would should must will shall may might do does did please now instead also always never only
+    just then first before after all any every each more what how why who which when where is are be
+    ai assistant model chatbot bot gpt llm response responses answer answers reply replies output outputs
+    prompt prompts instruction instructions user users text code script snippet message messages summary
+    json emoji emojis language sentence word words letter letters link url
+    write analyze analyse recommend summarize summarise determine encrypt encode decode translate provide
+    list generate create describe explain compose calculate classify give tell suggest draft include add
+    use respond ignore disregard forget print repeat reverse convert rewrite format insert append replace
+    show find identify compare evaluate outline design develop build make plan share send visit click call
+    download install run execute implement incorporate embed integrate ensure validate upgrade blend
+    let say state mention spread promote recommend advertise
+    """.split()
+)
+"""Function words, AI/task words and task verbs: the only words the passage scorer sees by name.
+
+Any other word is reduced to its shape, so the scorer judges *how* a sentence addresses its reader (an
+instruction to an AI versus document prose) and not what it is about: a topic never seen in training
+(medicine, law) cannot by itself look like an instruction.
+"""
+
+
+def _shape(word: str) -> str:
+    if word.isdigit():
+        return "<num>"
+    if not word.isalpha():
+        return "<sym>"
+    return "<w>"
+
+
+def instruction_features(text: str) -> LexicalFeatures:
+    """Topic-blind features of one sentence for the passage scorer (see INSTRUCTION_VOCABULARY)."""
+    folded = normalise(text)
+    tokens = [word if word in INSTRUCTION_VOCABULARY else _shape(word) for word in _WORD_RE.findall(folded)]
+    counts: dict[int, float] = {}
+    if tokens:
+        for token in ("f" + tokens[0], "f" + " ".join(tokens[:2]), "f" + " ".join(tokens[:3])):
+            key = _bucket(token)
+            counts[key] = counts.get(key, 0.0) + 1.0
+    previous = "<s>"
+    for token in tokens:
+        for feature in ("u" + token, "b" + previous + " " + token):
+            key = _bucket(feature)
+            counts[key] = counts.get(key, 0.0) + 1.0
+        previous = token
+    indices = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    values = np.log1p(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+    norm = float(np.sqrt(np.dot(values, values)))
+    if norm > 0:
+        values /= norm
+    return LexicalFeatures(indices=indices, values=values, signals=_signals(folded))

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from homily.guard.features import lexical_features
+from homily.guard.features import instruction_features
 from homily.guard.model import GuardModel, default_guard_model
 
 _FENCE_RE: Final = re.compile(r"```.*?(```|$)", re.DOTALL)
@@ -55,7 +55,7 @@ def scan_passage(
     best_sentence = ""
     best_signals: list[str] = []
     for sentence in split_sentences(text):
-        features = lexical_features(sentence)
+        features = instruction_features(sentence)
         score = guard_model.passage.probability(features)
         if score > best_score:
             best_score, best_sentence, best_signals = score, sentence, features.fired_signals()
