@@ -20,6 +20,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import torch
+from guard_templates import (
+    contrast_examples,
+    everyday_examples,
+    shouted,
+)  # scripts/ is on sys.path when run as a script
 
 from homily.guard import datasets
 from homily.guard.categories import CATEGORIES, Category
@@ -35,8 +40,6 @@ from homily.guard.features import (
 from homily.guard.model import DEFAULT_WEIGHTS, load_guard_model
 from homily.guard.passage import split_sentences
 from homily.guard.policy import GuardPolicy
-
-from guard_templates import contrast_examples, shouted  # scripts/ is on sys.path when run as a script
 
 LOG = logging.getLogger("train_guard")
 GUARD_DATA = Path(__file__).resolve().parent / "guard_data"
@@ -163,17 +166,19 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
         split = datasets.split_of(text)
         if split != "test":
             (train if split == "train" else validation).append((text, frozenset()))
-    held_out = [datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)]
-    for text in datasets.mt_bench_prompts(data_dir) + datasets.mmlu_questions(data_dir):
-        if not datasets.near_duplicate(text, held_out):
-            train.append((text, frozenset()))
+    held_out = [
+        datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)
+    ]
+    extra_benign = datasets.mt_bench_prompts(data_dir) + datasets.mmlu_questions(data_dir)
+    train.extend((text, frozenset()) for text in extra_benign if not datasets.near_duplicate(text, held_out))
     for name in ("benign.txt", "harmful.txt"):
         train.extend(read_sections(GUARD_DATA / name))
     attacks = templated_attacks(train_goals[:300], rng)
     train.extend(attacks)
     train.extend(shouted(attacks, rng))
     train.extend(contrast_examples(rng))
-    plain = {text for text in datasets.wildguard_benign(data_dir)} | set(datasets.mmlu_questions(data_dir))
+    train.extend(everyday_examples(rng))
+    plain = set(datasets.wildguard_benign(data_dir)) | set(datasets.mmlu_questions(data_dir))
     instruction_like = [text for text, _ in train if text not in plain]
     return train, validation, instruction_like
 
@@ -314,7 +319,7 @@ def train_passage_scorer(
         return float(1 / (1 + np.exp(-best)))
 
     clean_scores = np.array([passage_score(text) for text in val_carriers])
-    threshold = float(np.clip(np.quantile(clean_scores, 0.98) + 0.01, 0.3, 0.95))
+    threshold = float(np.clip(np.quantile(clean_scores, 0.97) + 0.01, 0.3, 0.95))
     LOG.info("passage threshold %.3f from %d validation carriers", threshold, len(val_carriers))
     return {
         "passage_w_lex": w_lex.astype(np.float16),
@@ -388,7 +393,7 @@ Produced by `python scripts/train_guard.py` (the table is re-printed by `homily 
 - Never trained on: JailbreakBench (harmful and benign), XSTest, NotInject, Giskard, BIPIA, AlpacaEval, Vicuna
   (the CC BY-NC sets are evaluation only), AdvBench/WildGuard test split.
 - Passage scanner: sentences of public-domain carrier passages (`corpus/christian_texts`: Spurgeon, WEB Bible,
-  Augustine) against request-like text (the training prompts + `guard_data/indirect.txt`). Threshold: 98th
+  Augustine) against request-like text (the training prompts + `guard_data/indirect.txt`). Threshold: 97th
   percentile of validation carriers' max-sentence scores. Evaluated by planting each BIPIA instruction at the
   start, middle and end of passages from *other* works (`corpus/christian_texts_more`, SciFact abstracts).
 
