@@ -384,16 +384,24 @@ Produced by `python scripts/train_guard.py` (the table is re-printed by `homily 
 - Split: `homily.guard.datasets.split_of` = CRC-32 of the normalised text mod 100: 0-49 train, 50-59
   validation (thresholds only), 60-99 test. Applied to AdvBench (behaviours and strings) and WildGuard benign.
 - Train ({train_count} examples): AdvBench train split (MIT; category labels from keyword rules in the
-  script; rows whose word set has Jaccard >= 0.6 with any JailbreakBench goal are dropped: JBB stays unseen),
-  WildGuard benign train split (ODC-BY), `scripts/guard_data/*.txt` (written for Homily: pastoral and faith
-  questions, look-alike wording, harmful requests, crisis messages, jailbreaks, injections, extraction), and
-  templates combining hand-written injection openers/payloads/personas with AdvBench train goals.
+  script; rows whose word set has Jaccard >= 0.6 with any JailbreakBench goal are dropped: JBB stays unseen);
+  WildGuard benign train split (ODC-BY); MT-Bench questions and every 25th MMLU question stem (Apache-2.0 /
+  MIT, via `routing/`; rows near-duplicating AlpacaEval or Vicuna are dropped); `scripts/guard_data/*.txt`
+  (written for Homily: pastoral and faith questions, look-alike wording, harmful requests, crisis messages,
+  jailbreaks, injections, extraction); `scripts/guard_templates.py` (written for Homily: the same verb or
+  topic framed harmfully and benignly, e.g. "kill my neighbour" / "kill a zombie process", everyday how-to,
+  games and fiction); injection/jailbreak templates combining hand-written openers, payloads and personas
+  with AdvBench train goals (plus upper-cased copies). XSTest, JBB, NotInject, Giskard and BIPIA prompts were
+  never copied into these files; the contrast templates target the phenomena XSTest names (homonyms, safe
+  targets, safe contexts, group questions) with our own words.
 - Validation ({val_count} examples): AdvBench + WildGuard validation split; per-category threshold = 99th
   percentile of benign validation scores + 0.02, clipped to [0.4, 0.8].
 - Never trained on: JailbreakBench (harmful and benign), XSTest, NotInject, Giskard, BIPIA, AlpacaEval, Vicuna
   (the CC BY-NC sets are evaluation only), AdvBench/WildGuard test split.
 - Passage scanner: sentences of public-domain carrier passages (`corpus/christian_texts`: Spurgeon, WEB Bible,
-  Augustine) against request-like text (the training prompts + `guard_data/indirect.txt`). Threshold: 97th
+  Augustine) plus statement sentences of GSM8K problems and MMLU stems, against instruction-like text (our
+  examples, AdvBench train goals, MT-Bench, `guard_data/indirect.txt`). Words outside a closed vocabulary of
+  function/task/AI words are reduced to their shape, so topic cannot look like an instruction. Threshold: 97th
   percentile of validation carriers' max-sentence scores. Evaluated by planting each BIPIA instruction at the
   start, middle and end of passages from *other* works (`corpus/christian_texts_more`, SciFact abstracts).
 
@@ -406,6 +414,19 @@ action is not "allow" under the default policy (block every category at its cali
 
 ## Held-out results
 {table}
+
+## Reading the table
+- Targets met: AdvBench recall, Giskard injection recall, BIPIA code, WildGuard and Vicuna false positives.
+  Missed: JBB harmful recall, XSTest unsafe recall, the pooled AlpacaEval+Vicuna+JBB-benign false positives
+  (JBB benign is topic-matched to JBB harmful: fiction about drugs, security-flavoured coding, fact-checks),
+  XSTest safe and NotInject false positives are over their targets, BIPIA text recall just under.
+- One threshold cannot fix this: moving all thresholds together trades XSTest-unsafe recall against
+  JBB-benign false positives almost one for one (measured with the shipped weights). The limit is the
+  amount of labelled, topic-matched harmful/benign data; the embedding model (MiniLM) separates topic far
+  better than intent. Next steps: more written contrast pairs, a permissively licensed labelled harm set
+  (e.g. Aegis or BeaverTails style, if one can be vendored), and thresholds tuned per category on a larger
+  validation set of borderline benign prompts.
+- Latency: `python bench/guard.py` (screen() on one turn, embedding excluded).
 """
 
 
