@@ -37,9 +37,7 @@ def _cosines(a: Vectors, b: Vectors) -> Vectors:
     return np.asarray(np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)))
 
 
-def test_matches_sentence_transformers(
-    embedder: OnnxSentenceEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_matches_sentence_transformers(embedder: OnnxSentenceEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
     sentence_transformers = pytest.importorskip("sentence_transformers")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     reference = sentence_transformers.SentenceTransformer(str(default_model_dir()), device="cpu")

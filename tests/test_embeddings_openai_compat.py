@@ -135,9 +135,7 @@ def test_empty_input_makes_no_request(fake_server: FakeEmbeddingsServer) -> None
     ("mode", "message"),
     [("error", "answered 500"), ("garbage", "invalid JSON"), ("wrong_dimension", "expected 8")],
 )
-def test_bad_upstream_answers_raise_provider_error(
-    fake_server: FakeEmbeddingsServer, mode: str, message: str
-) -> None:
+def test_bad_upstream_answers_raise_provider_error(fake_server: FakeEmbeddingsServer, mode: str, message: str) -> None:
     fake_server.mode = mode
     with pytest.raises(ProviderError, match=message):
         _embedder(fake_server).embed(["x"])

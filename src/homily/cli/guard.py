@@ -33,8 +33,7 @@ def explain(text: str, policy: GuardPolicy, embed: LocalEmbedFunction | None) ->
         "categories": verdict.categories,
         "scores": {category: round(verdict.scores[category], 4) for category in CATEGORIES},
         "thresholds": {
-            category: policy.rule(category).threshold or round(defaults[category], 4)
-            for category in CATEGORIES
+            category: policy.rule(category).threshold or round(defaults[category], 4) for category in CATEGORIES
         },
         "modes": {category: policy.rule(category).mode for category in CATEGORIES},
         "signals": verdict.signals,
@@ -88,9 +87,7 @@ def add_guard_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     guard = subparsers.add_parser("guard", help="explain the guard's verdict on one message")
     guard.add_argument("text")
     guard.add_argument("--json", action="store_true", help="machine-readable output")
-    guard.add_argument(
-        "--policy", help="GuardPolicy as JSON (default: block everything at calibrated thresholds)"
-    )
+    guard.add_argument("--policy", help="GuardPolicy as JSON (default: block everything at calibrated thresholds)")
     guard.add_argument("--no-embedding", action="store_true", help="use the lexical-only classifier")
     guard.set_defaults(handler=_run_guard)
 
@@ -98,8 +95,6 @@ def add_guard_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     eval_targets = evaluation.add_subparsers(dest="eval_target", required=True)
     guard_eval = eval_targets.add_parser("guard", help="guard recall / false positives on held-out data")
     guard_eval.add_argument("--data-dir", type=Path, default=default_data_dir())
-    guard_eval.add_argument(
-        "--cache-dir", type=Path, default=None, help="cache embeddings here (e.g. under /tmp)"
-    )
+    guard_eval.add_argument("--cache-dir", type=Path, default=None, help="cache embeddings here (e.g. under /tmp)")
     guard_eval.add_argument("--json", action="store_true")
     guard_eval.set_defaults(handler=_run_eval)

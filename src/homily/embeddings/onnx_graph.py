@@ -149,11 +149,7 @@ def build_sentence_encoder(weights: Weights, config: BertConfig) -> bytes:
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
         ],
-        [
-            helper.make_tensor_value_info(
-                "sentence_embedding", TensorProto.FLOAT, ["batch", config.hidden_size]
-            )
-        ],
+        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", config.hidden_size])],
         initializer=g.initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)], producer_name="homily")

@@ -75,9 +75,7 @@ class OpenAICompatibleEmbedder:
         except TimeoutError as error:
             raise ProviderTimeoutError(f"embeddings endpoint {self._url} timed out") from error
         except urllib.error.URLError as error:
-            raise ProviderUnavailableError(
-                f"embeddings endpoint {self._url} unreachable: {error.reason}"
-            ) from error
+            raise ProviderUnavailableError(f"embeddings endpoint {self._url} unreachable: {error.reason}") from error
         except ValueError as error:
             raise ProviderError(f"embeddings endpoint {self._url} returned invalid JSON") from error
         return self._parse(body, len(inputs))
@@ -85,9 +83,7 @@ class OpenAICompatibleEmbedder:
     def _parse(self, body: Any, count: int) -> Vectors:
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list) or len(data) != count:
-            raise ProviderError(
-                f"embeddings endpoint {self._url} returned {count} inputs' worth of malformed data"
-            )
+            raise ProviderError(f"embeddings endpoint {self._url} returned {count} inputs' worth of malformed data")
         rows = np.empty((count, self.dimension), dtype=np.float32)
         seen: set[int] = set()
         for position, item in enumerate(data):
@@ -97,9 +93,7 @@ class OpenAICompatibleEmbedder:
                 raise ProviderError(f"embeddings endpoint {self._url} returned a bad index {index!r}")
             if not isinstance(vector, list) or len(vector) != self.dimension:
                 got = len(vector) if isinstance(vector, list) else type(vector).__name__
-                raise ProviderError(
-                    f"embeddings endpoint {self._url} returned {got} floats, expected {self.dimension}"
-                )
+                raise ProviderError(f"embeddings endpoint {self._url} returned {got} floats, expected {self.dimension}")
             seen.add(index)
             rows[index] = np.asarray(vector, dtype=np.float32)
         return rows

@@ -30,9 +30,7 @@ CATEGORIES: Final[tuple[Category, ...]] = (
 HARM_CATEGORIES: Final[frozenset[Category]] = frozenset(
     {"violence_weapons", "self_harm", "sexual_minors", "hate_harassment", "dangerous_illegal"}
 )
-ATTACK_CATEGORIES: Final[frozenset[Category]] = frozenset(
-    {"jailbreak", "prompt_injection", "system_prompt_extraction"}
-)
+ATTACK_CATEGORIES: Final[frozenset[Category]] = frozenset({"jailbreak", "prompt_injection", "system_prompt_extraction"})
 
 CATEGORY_DESCRIPTIONS: Final[dict[Category, str]] = {
     "violence_weapons": "violence against people or animals, weapons and explosives",

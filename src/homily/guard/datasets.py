@@ -98,16 +98,12 @@ def giskard_injections(data_dir: Path) -> list[str]:
 def alpaca_eval(data_dir: Path) -> list[str]:
     """CC BY-NC 4.0: evaluation only."""
     path = data_dir / "safety" / "benign_prompts" / "alpaca_eval_805.jsonl"
-    return [
-        str(json.loads(line)["instruction"]) for line in path.read_text("utf-8").splitlines() if line.strip()
-    ]
+    return [str(json.loads(line)["instruction"]) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
 def vicuna_bench(data_dir: Path) -> list[str]:
     path = data_dir / "safety" / "benign_prompts" / "vicuna_bench_80.jsonl"
-    return [
-        str(json.loads(line)["turns"][0]) for line in path.read_text("utf-8").splitlines() if line.strip()
-    ]
+    return [str(json.loads(line)["turns"][0]) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
 def _windows(text: str, words_per_window: int) -> Iterator[str]:
@@ -132,9 +128,7 @@ def carrier_passages(data_dir: Path, kind: Literal["train", "eval"], words: int 
     corpus = data_dir / "corpus"
     passages: list[str] = []
     if kind == "train":
-        spurgeon = (
-            corpus / "christian_texts" / "spurgeon_morning_evening" / "spurgeon_morning_and_evening.json"
-        )
+        spurgeon = corpus / "christian_texts" / "spurgeon_morning_evening" / "spurgeon_morning_and_evening.json"
         for reading in json.loads(spurgeon.read_text("utf-8")):
             passages.extend(_windows(str(reading["body"]), words))
         verses = list(_jsonl_texts(corpus / "christian_texts" / "bible_web" / "web_verses.jsonl", "text"))
@@ -174,10 +168,7 @@ def mt_bench_prompts(data_dir: Path) -> list[str]:
     """MT-Bench questions, both turns (Apache-2.0): benign training prompts."""
     path = data_dir / "routing" / "mt_bench" / "question.jsonl"
     return [
-        str(turn)
-        for line in path.read_text("utf-8").splitlines()
-        if line.strip()
-        for turn in json.loads(line)["turns"]
+        str(turn) for line in path.read_text("utf-8").splitlines() if line.strip() for turn in json.loads(line)["turns"]
     ]
 
 

@@ -118,16 +118,12 @@ def evaluate_passages(model: GuardModel, data_dir: Path, clean_count: int = 0) -
         rows.append(EvalRow(f"BIPIA {kind} planted in documents", "recall", total, hits, ">= 90%"))
     clean = carriers[:: max(len(carriers) // (clean_count or 1000), 1)]
     flagged = sum(scan_passage(carrier, model).injected for carrier in clean)
-    rows.append(
-        EvalRow("Clean evaluation passages (scan_passage)", "false positives", len(clean), flagged, "-")
-    )
+    rows.append(EvalRow("Clean evaluation passages (scan_passage)", "false positives", len(clean), flagged, "-"))
     return rows
 
 
 def format_table(rows: Sequence[EvalRow]) -> str:
     """A Markdown table of the rows."""
     lines = ["| dataset | measure | n | rate | target |", "|---|---|---:|---:|---|"]
-    lines.extend(
-        f"| {row.dataset} | {row.measure} | {row.count} | {row.rate:.1%} | {row.target} |" for row in rows
-    )
+    lines.extend(f"| {row.dataset} | {row.measure} | {row.count} | {row.rate:.1%} | {row.target} |" for row in rows)
     return "\n".join(lines)

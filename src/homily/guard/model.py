@@ -77,9 +77,7 @@ class GuardModel:
     passage: PassageScorer
     embedding_model: str
 
-    def category_scores(
-        self, features: LexicalFeatures, embedding: FloatArray | None
-    ) -> dict[Category, float]:
+    def category_scores(self, features: LexicalFeatures, embedding: FloatArray | None) -> dict[Category, float]:
         head = self.full if embedding is not None else self.lexical
         probabilities = head.probabilities(features, embedding)
         return {category: float(probabilities[i]) for i, category in enumerate(CATEGORIES)}
@@ -103,9 +101,7 @@ def _head(archive: dict[str, npt.NDArray[np.generic]], prefix: str, with_embeddi
     hidden = int(np.asarray(archive[f"{prefix}_b1"]).shape[0])
     outputs = len(CATEGORIES)
     return MLPHead(
-        embedding_weights=_array(archive, f"{prefix}_w_emb", (EMBEDDING_DIMENSION, hidden))
-        if with_embedding
-        else None,
+        embedding_weights=_array(archive, f"{prefix}_w_emb", (EMBEDDING_DIMENSION, hidden)) if with_embedding else None,
         lexical_weights=_array(archive, f"{prefix}_w_lex", (HASH_BUCKETS, hidden)),
         signal_weights=_array(archive, f"{prefix}_w_sig", (N_SIGNALS, hidden)),
         hidden_bias=_array(archive, f"{prefix}_b1", (hidden,)),

@@ -33,9 +33,7 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     cursor = 0
     for match in _FENCE_RE.finditer(text):
-        sentences.extend(
-            part for part in _SENTENCE_END_RE.split(text[cursor : match.start()]) if part.strip()
-        )
+        sentences.extend(part for part in _SENTENCE_END_RE.split(text[cursor : match.start()]) if part.strip())
         if sentences:
             sentences[-1] = f"{sentences[-1]} {match.group(0)}"
         else:
@@ -45,9 +43,7 @@ def split_sentences(text: str) -> list[str]:
     return sentences[:MAX_SENTENCES]
 
 
-def scan_passage(
-    text: str, model: GuardModel | None = None, threshold: float | None = None
-) -> PassageVerdict:
+def scan_passage(text: str, model: GuardModel | None = None, threshold: float | None = None) -> PassageVerdict:
     """Score one passage for planted instructions. Pure: no I/O beyond the first lazy weight load."""
     guard_model = model or default_guard_model()
     limit = guard_model.passage.threshold if threshold is None else threshold
@@ -59,9 +55,7 @@ def scan_passage(
         score = guard_model.passage.probability(features)
         if score > best_score:
             best_score, best_sentence, best_signals = score, sentence, features.fired_signals()
-    return PassageVerdict(
-        injected=best_score >= limit, score=best_score, sentence=best_sentence, signals=best_signals
-    )
+    return PassageVerdict(injected=best_score >= limit, score=best_score, sentence=best_sentence, signals=best_signals)
 
 
 def fence_passage(text: str, verdict: PassageVerdict) -> str:
