@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from homily.cli.common import eval_command, eval_targets
 from homily.guard.categories import CATEGORIES
 from homily.guard.datasets import default_data_dir
 from homily.guard.embedding import LocalEmbedFunction
@@ -91,9 +92,9 @@ def add_guard_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     guard.add_argument("--no-embedding", action="store_true", help="use the lexical-only classifier")
     guard.set_defaults(handler=_run_guard)
 
-    evaluation = subparsers.add_parser("eval", help="offline evaluations")
-    eval_targets = evaluation.add_subparsers(dest="eval_target", required=True)
-    guard_eval = eval_targets.add_parser("guard", help="guard recall / false positives on held-out data")
+    guard_eval = eval_targets(eval_command(subparsers)).add_parser(
+        "guard", help="guard recall / false positives on held-out data"
+    )
     guard_eval.add_argument("--data-dir", type=Path, default=default_data_dir())
     guard_eval.add_argument("--cache-dir", type=Path, default=None, help="cache embeddings here (e.g. under /tmp)")
     guard_eval.add_argument("--json", action="store_true")

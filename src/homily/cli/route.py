@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from homily.catalog.availability import Availability, configured_providers
 from homily.catalog.loader import load_catalog
-from homily.cli.common import CliError
+from homily.cli.common import CliError, eval_command, eval_targets
 from homily.protocol.chat import canonical_family
 from homily.routing.benchmarks import default_data_dir
 from homily.routing.decision import Tier
@@ -27,13 +27,6 @@ from homily.settings import ProviderName, Settings
 ALL_PROVIDERS: frozenset[ProviderName] = frozenset({"openai", "anthropic", "google", "open_source"})
 
 
-def _nested_subparsers(parser: argparse.ArgumentParser) -> Any:
-    for action in parser._actions:  # argparse offers no public accessor for an existing subparsers action
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return parser.add_subparsers(dest="eval_target", required=True)
-
-
 def add_route_commands(subparsers: Any) -> None:
     """Register `route` and `eval routing` on the CLI's top-level subparsers (reusing an existing `eval`)."""
     route = subparsers.add_parser("route", help="explain how a request would be routed")
@@ -47,8 +40,8 @@ def add_route_commands(subparsers: Any) -> None:
     route.add_argument("--preference", choices=ROUTING_PREFERENCES, help="cost, balanced or quality")
     route.set_defaults(handler=run_route)
 
-    eval_parser = subparsers.choices.get("eval") or subparsers.add_parser("eval", help="offline evaluations")
-    routing = _nested_subparsers(eval_parser).add_parser(
+    eval_parser = eval_command(subparsers)
+    routing = eval_targets(eval_parser).add_parser(
         "routing", help="APGR/CPT of the router on RouteLLM's MT-Bench, MMLU (held-out subjects) and GSM8K"
     )
     routing.add_argument("--data-dir", type=Path, default=default_data_dir())
