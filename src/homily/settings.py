@@ -31,12 +31,12 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(3600, ge=60, validation_alias="HOMILY_TOKEN_TTL_SECONDS")
     revocation_refresh_seconds: float = Field(2.0, gt=0, validation_alias="HOMILY_REVOCATION_REFRESH_SECONDS")
     log_level: str = Field("INFO", validation_alias="HOMILY_LOG_LEVEL")
+    rate_limit_per_minute: int = Field(0, ge=0, validation_alias="HOMILY_RATE_LIMIT_PER_MINUTE")
+    """Completion requests per credential per minute; 0 means unlimited."""
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_REQUEST_BYTES")
 
     upstream_connect_timeout: float = Field(5.0, gt=0, validation_alias="HOMILY_UPSTREAM_CONNECT_TIMEOUT")
-    upstream_first_byte_timeout: float = Field(
-        60.0, gt=0, validation_alias="HOMILY_UPSTREAM_FIRST_BYTE_TIMEOUT"
-    )
+    upstream_first_byte_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_FIRST_BYTE_TIMEOUT")
     upstream_idle_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_IDLE_TIMEOUT")
     upstream_max_connections: int = Field(256, ge=1, validation_alias="HOMILY_UPSTREAM_MAX_CONNECTIONS")
 
@@ -44,12 +44,8 @@ class Settings(BaseSettings):
     openai_base_url: str = Field("https://api.openai.com/v1", validation_alias="OPENAI_BASE_URL")
     anthropic_api_key: SecretStr | None = Field(None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str = Field("https://api.anthropic.com", validation_alias="ANTHROPIC_BASE_URL")
-    gemini_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    )
-    gemini_base_url: str = Field(
-        "https://generativelanguage.googleapis.com", validation_alias="GEMINI_BASE_URL"
-    )
+    gemini_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY"))
+    gemini_base_url: str = Field("https://generativelanguage.googleapis.com", validation_alias="GEMINI_BASE_URL")
     open_source_base_url: str | None = Field(None, validation_alias="HOMILY_OPEN_SOURCE_BASE_URL")
     open_source_api_key: SecretStr | None = Field(None, validation_alias="HOMILY_OPEN_SOURCE_API_KEY")
 

@@ -1,1 +1,1 @@
-"""Command line interface."""
+"""The `homily` command line: serve, init and admin (argparse; `--help` on every command)."""

@@ -21,8 +21,6 @@ _VALUE_ERROR_TYPES = frozenset(
         "less_than_equal",
         "literal_error",
         "enum",
-        "too_short",
-        "too_long",
         "string_too_short",
         "string_too_long",
         "string_pattern_mismatch",
@@ -50,8 +48,16 @@ def _location(error: ErrorDetails) -> str:
 
 
 def _is_value_error(errors: list[ErrorDetails]) -> bool:
-    """422 only when every failing branch is a value problem (range, enum); any shape problem makes it 400."""
-    return all(error["type"] in _VALUE_ERROR_TYPES for error in errors)
+    """422 when every failing field has a value problem (range, enum), 400 when any has only shape problems.
+
+    For a union (e.g. `tool_choice`: an enum string or an object), a string outside the enum fails both branches;
+    the enum branch's value error decides, so `"sometimes"` is a 422 like any other value outside an enum.
+    """
+    value_problem: dict[str, bool] = {}
+    for error in errors:
+        location = _location(error)
+        value_problem[location] = value_problem.get(location, False) or error["type"] in _VALUE_ERROR_TYPES
+    return all(value_problem.values())
 
 
 def decode_json_object(body: bytes) -> dict[str, Any]:

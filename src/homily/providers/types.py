@@ -6,7 +6,7 @@ provider-specific shape. Messages and tools reuse the validated OpenAI-format wi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -24,6 +24,8 @@ class UpstreamModel:
     max_output_tokens: int
     supports_reasoning: bool = False
     supports_tools: bool = True
+    max_tokens_field: str = "max_tokens"
+    fixed_temperature: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +103,12 @@ class ProviderAdapter(Protocol):
 
     `stream` must raise before yielding anything when the upstream fails before its first byte, so the caller can
     still answer with an HTTP error or fall back; after the first yield, failures raise mid-iteration.
-    Cancelling the iteration (client disconnect) must release the upstream connection at once.
+    Cancelling the iteration (client disconnect) must release the upstream connection at once. Adapters do not own
+    their HTTP session (the `ProviderPool` does), so they need no close of their own.
     """
 
     name: str
 
     async def complete(self, request: ProviderRequest) -> Completion: ...
 
-    def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]: ...
-
-    async def close(self) -> None: ...
+    def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]: ...

@@ -1,0 +1,42 @@
+"""Exception handlers: every error leaves as the envelope of API.md section 7, never Starlette's default shape."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from homily.api.deps import request_id
+from homily.api.responses import json_response
+from homily.errors import HomilyError, InternalError, InvalidRequestError, NotFoundError
+
+log = logging.getLogger("homily.errors")
+
+
+def render_error(request: Request, error: HomilyError) -> Response:
+    return json_response(error.envelope(request_id(request)), status=error.status, headers=error.headers)
+
+
+async def homily_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HomilyError)
+    return render_error(request, exc)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error: HomilyError = NotFoundError(f"No endpoint at {request.url.path}; see /openapi.json for the API.")
+    elif exc.status_code == 405:
+        error = InvalidRequestError(f"{request.method} is not allowed on {request.url.path}.", status=405)
+    else:
+        error = InvalidRequestError(str(exc.detail), status=exc.status_code)
+    return render_error(request, error)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"request_id": request_id(request)})
+    return render_error(
+        request, InternalError("Homily hit an internal error; the log has details under this request id.")
+    )

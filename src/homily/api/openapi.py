@@ -1,0 +1,141 @@
+"""`GET /openapi.json`: the API description, generated from the same wire models the handlers validate with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from homily import __version__
+from homily.api.responses import json_response
+from homily.protocol.chat import ChatCompletionRequest
+
+_REF = "#/components/schemas/{model}"
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
+    }
+
+
+_ERRORS = {
+    "400": _error("Malformed request (error envelope, code 1001)"),
+    "401": _error("Missing, invalid or expired token"),
+    "422": _error("A value out of range or not in an enum"),
+    "502": _error("The upstream failed"),
+    "503": _error("No configured upstream can serve the request"),
+}
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": "integer"},
+                "name": {"type": "string"},
+                "fault": {"enum": ["client", "provider", "server"]},
+                "retryable": {"type": "boolean"},
+                "request_id": {"type": ["string", "null"]},
+            },
+            "required": ["message", "type", "code", "name", "fault", "retryable"],
+        }
+    },
+}
+
+
+def build_openapi() -> dict[str, Any]:
+    chat_schema = ChatCompletionRequest.model_json_schema(ref_template=_REF)
+    components: dict[str, Any] = dict(chat_schema.pop("$defs", {}))
+    components["ChatCompletionRequest"] = chat_schema
+    components["Error"] = _ERROR_SCHEMA
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    json_ok = {"description": "OK", "content": {"application/json": {}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Homily", "version": __version__, "description": "Gloo AI Completions V2 compatible gateway"},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+        },
+        "paths": {
+            "/oauth2/token": {
+                "post": {
+                    "summary": "Exchange client credentials for an access token",
+                    "security": [{"basic": []}],
+                    "requestBody": {
+                        "content": {
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "grant_type": {"const": "client_credentials"},
+                                        "scope": {"type": "string"},
+                                        "client_id": {"type": "string"},
+                                        "client_secret": {"type": "string"},
+                                    },
+                                    "required": ["grant_type"],
+                                }
+                            }
+                        }
+                    },
+                    "responses": {
+                        "200": json_ok,
+                        "400": {"description": "RFC 6749 error"},
+                        "401": {"description": "invalid_client"},
+                    },
+                }
+            },
+            "/ai/v2/chat/completions": {
+                "post": {
+                    "summary": "Chat completion with auto-routing, model family or direct model selection",
+                    "security": bearer,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": _REF.format(model="ChatCompletionRequest")}}
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "chat.completion, or an SSE stream of chat.completion.chunk (stream=true)",
+                            "content": {"application/json": {}, "text/event-stream": {}},
+                        },
+                        **_ERRORS,
+                    },
+                }
+            },
+            "/ai/v2/models": {
+                "get": {
+                    "summary": "Models (OpenAI models.list shape)",
+                    "security": bearer,
+                    "responses": {"200": json_ok},
+                }
+            },
+            "/platform/v2/models": {
+                "get": {"summary": "Model catalog with availability", "responses": {"200": json_ok}}
+            },
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": json_ok}}},
+            "/readyz": {
+                "get": {"summary": "Readiness (database reachable)", "responses": {"200": json_ok, "503": json_ok}}
+            },
+        },
+    }
+
+
+async def openapi(request: Request) -> Response:
+    return json_response(build_openapi())
+
+
+def openapi_routes() -> list[Route]:
+    return [Route("/openapi.json", openapi, methods=["GET"])]

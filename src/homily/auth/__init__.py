@@ -1,0 +1,1 @@
+"""Authentication: client credentials, JWT access tokens, and the principal of a request."""

@@ -1,0 +1,241 @@
+"""`homily admin org|credential|publisher create|list|delete`: administration from the server machine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.table import Table
+
+from homily.admin.service import AdminService, IssuedCredential
+from homily.cli.common import opened_store, print_json, settings_from_args, stdout_console
+from homily.protocol.admin import credential_json, deleted_json, list_json, organisation_json, publisher_json
+
+AdminAction = Callable[[AdminService, argparse.Namespace], Awaitable[int]]
+Formatter = argparse.RawDescriptionHelpFormatter
+
+
+def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag: argparse.ArgumentParser) -> None:
+    """Register `admin` and its subcommands on the top-level subparsers object."""
+    admin = commands.add_parser(
+        "admin",
+        help="manage organisations, credentials and publishers",
+        description="Manage organisations, credentials and publishers directly in the data directory.\n"
+        "The same operations are available over HTTP under /admin/v1 when HOMILY_ADMIN_SECRET is set.",
+        formatter_class=Formatter,
+    )
+    areas = admin.add_subparsers(dest="area", required=True, metavar="{org,credential,publisher}")
+    leaf: list[argparse.ArgumentParser] = [common, json_flag]
+
+    org = areas.add_parser("org", help="organisations", description="Create, list and delete organisations.")
+    org_actions = org.add_subparsers(dest="action", required=True, metavar="{create,list,delete}")
+    created = org_actions.add_parser("create", parents=leaf, help="create an organisation")
+    created.add_argument("name", help="organisation name (unique)")
+    created.set_defaults(admin_action=_create_org)
+    org_actions.add_parser("list", parents=leaf, help="list organisations").set_defaults(admin_action=_list_orgs)
+    deleted = org_actions.add_parser(
+        "delete",
+        parents=leaf,
+        help="delete an organisation with ALL its credentials and publishers",
+        description="Delete an organisation. Its credentials and publishers are deleted with it and its "
+        "tokens stop working.",
+    )
+    deleted.add_argument("org_id", metavar="ORG_ID")
+    deleted.set_defaults(admin_action=_delete_org)
+
+    credential = areas.add_parser(
+        "credential",
+        help="OAuth2 client credentials",
+        description="Create, list, disable, enable and delete OAuth2 client credentials.\n"
+        "A client secret is printed once, at creation; Homily keeps only a slow hash of it.",
+        formatter_class=Formatter,
+    )
+    credential_actions = credential.add_subparsers(
+        dest="action", required=True, metavar="{create,list,delete,disable,enable}"
+    )
+    created = credential_actions.add_parser(
+        "create",
+        parents=leaf,
+        help="create a credential and print its secret once",
+        description="Create a client id and secret for an organisation.\n"
+        'With --json prints {"org_id", "client_id", "client_secret"}.',
+        formatter_class=Formatter,
+    )
+    created.add_argument("--org", required=True, metavar="ORG_ID", help="owning organisation id")
+    created.add_argument("--name", default="default", help="a label for the credential (default: default)")
+    created.set_defaults(admin_action=_create_credential)
+    listed = credential_actions.add_parser("list", parents=leaf, help="list credentials (never secrets)")
+    listed.add_argument("--org", metavar="ORG_ID", help="only this organisation's credentials")
+    listed.set_defaults(admin_action=_list_credentials)
+    for action, helptext, handler in (
+        ("delete", "delete a credential; its tokens stop working", _delete_credential),
+        ("disable", "disable a credential; its tokens stop working", _disable_credential),
+        ("enable", "re-enable a disabled credential", _enable_credential),
+    ):
+        parser = credential_actions.add_parser(action, parents=leaf, help=helptext, description=helptext)
+        parser.add_argument("client_id", metavar="CLIENT_ID")
+        parser.set_defaults(admin_action=handler)
+
+    publisher = areas.add_parser(
+        "publisher",
+        help="content publishers",
+        description="Create, list and delete publishers (named content collections of an organisation).\n"
+        "A --shared publisher is readable by every organisation by name (like GlooGrounded).",
+        formatter_class=Formatter,
+    )
+    publisher_actions = publisher.add_subparsers(dest="action", required=True, metavar="{create,list,delete}")
+    created = publisher_actions.add_parser("create", parents=leaf, help="create a publisher")
+    created.add_argument("--org", required=True, metavar="ORG_ID", help="owning organisation id")
+    created.add_argument("name", help="publisher name (unique in the organisation; used as rag_publisher)")
+    created.add_argument("--shared", action="store_true", help="readable by every organisation")
+    created.set_defaults(admin_action=_create_publisher)
+    listed = publisher_actions.add_parser("list", parents=leaf, help="list publishers")
+    listed.add_argument("--org", metavar="ORG_ID", help="only this organisation's publishers")
+    listed.set_defaults(admin_action=_list_publishers)
+    deleted = publisher_actions.add_parser("delete", parents=leaf, help="delete a publisher")
+    deleted.add_argument("publisher_id", metavar="PUBLISHER_ID")
+    deleted.set_defaults(admin_action=_delete_publisher)
+
+    admin.set_defaults(handler=run_admin)
+
+
+def run_admin(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    action: AdminAction = args.admin_action
+
+    async def run() -> int:
+        async with opened_store(settings) as store:
+            return await action(AdminService(store), args)
+
+    return asyncio.run(run())
+
+
+def print_issued_credential(issued: IssuedCredential, *, as_json: bool, heading: str) -> None:
+    """Show a new credential once: JSON for scripts, or a short block telling the reader to keep it."""
+    if as_json:
+        print_json(issued.as_json())
+        return
+    console = stdout_console()
+    console.print(heading, style="bold")
+    console.print(f"  org_id:        {issued.org_id}")
+    console.print(f"  client_id:     {issued.client_id}")
+    console.print(f"  client_secret: {issued.client_secret}")
+    console.print("Store the client secret now: it is shown only this once.")
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, no_wrap=True, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    stdout_console().print(table)
+
+
+def _when(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _deleted(args: argparse.Namespace, message: str, identifier: str) -> int:
+    if args.json:
+        print_json(deleted_json(identifier))
+    else:
+        stdout_console().print(message)
+    return 0
+
+
+async def _create_org(service: AdminService, args: argparse.Namespace) -> int:
+    organisation = organisation_json(await service.create_organisation(args.name))
+    if args.json:
+        print_json(organisation)
+    else:
+        stdout_console().print(f"Created organisation {organisation['org_id']} ({organisation['name']}).")
+    return 0
+
+
+async def _list_orgs(service: AdminService, args: argparse.Namespace) -> int:
+    organisations = [organisation_json(item) for item in await service.list_organisations()]
+    if args.json:
+        print_json(list_json(organisations))
+    else:
+        rows = [[o["org_id"], o["name"], _when(o["created_at"])] for o in organisations]
+        _table("Organisations", ["org_id", "name", "created"], rows)
+    return 0
+
+
+async def _delete_org(service: AdminService, args: argparse.Namespace) -> int:
+    await service.delete_organisation(args.org_id)
+    return _deleted(args, f"Deleted organisation {args.org_id} with its credentials and publishers.", args.org_id)
+
+
+async def _create_credential(service: AdminService, args: argparse.Namespace) -> int:
+    issued = await service.create_credential(args.org, args.name)
+    print_issued_credential(issued, as_json=args.json, heading="Created credential")
+    return 0
+
+
+async def _list_credentials(service: AdminService, args: argparse.Namespace) -> int:
+    credentials = [credential_json(item) for item in await service.list_credentials(args.org)]
+    if args.json:
+        print_json(list_json(credentials))
+    else:
+        rows = [
+            [c["client_id"], c["org_id"], c["name"], "disabled" if c["disabled"] else "active", _when(c["created_at"])]
+            for c in credentials
+        ]
+        _table("Credentials", ["client_id", "org_id", "name", "status", "created"], rows)
+    return 0
+
+
+async def _delete_credential(service: AdminService, args: argparse.Namespace) -> int:
+    await service.delete_credential(args.client_id)
+    return _deleted(args, f"Deleted credential {args.client_id}.", args.client_id)
+
+
+async def _disable_credential(service: AdminService, args: argparse.Namespace) -> int:
+    return await _set_disabled(service, args, disabled=True)
+
+
+async def _enable_credential(service: AdminService, args: argparse.Namespace) -> int:
+    return await _set_disabled(service, args, disabled=False)
+
+
+async def _set_disabled(service: AdminService, args: argparse.Namespace, *, disabled: bool) -> int:
+    credential = credential_json(await service.set_credential_disabled(args.client_id, disabled))
+    if args.json:
+        print_json(credential)
+    else:
+        state = "Disabled" if disabled else "Enabled"
+        stdout_console().print(f"{state} credential {args.client_id}.")
+    return 0
+
+
+async def _create_publisher(service: AdminService, args: argparse.Namespace) -> int:
+    publisher = publisher_json(await service.create_publisher(args.org, args.name, shared=args.shared))
+    if args.json:
+        print_json(publisher)
+    else:
+        kind = "shared publisher" if publisher["shared"] else "publisher"
+        stdout_console().print(f"Created {kind} {publisher['publisher_id']} ({publisher['name']}).")
+    return 0
+
+
+async def _list_publishers(service: AdminService, args: argparse.Namespace) -> int:
+    publishers = [publisher_json(item) for item in await service.list_publishers(args.org)]
+    if args.json:
+        print_json(list_json(publishers))
+    else:
+        rows = [
+            [p["publisher_id"], p["org_id"], p["name"], "yes" if p["shared"] else "no", _when(p["created_at"])]
+            for p in publishers
+        ]
+        _table("Publishers", ["publisher_id", "org_id", "name", "shared", "created"], rows)
+    return 0
+
+
+async def _delete_publisher(service: AdminService, args: argparse.Namespace) -> int:
+    await service.delete_publisher(args.publisher_id)
+    return _deleted(args, f"Deleted publisher {args.publisher_id}.", args.publisher_id)

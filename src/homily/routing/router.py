@@ -1,0 +1,89 @@
+"""The `Router` seam: request → `RoutingDecision` (mechanism, model, ordered fallbacks, tier, confidence)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from homily.catalog.availability import Availability
+from homily.catalog.loader import Catalog
+from homily.errors import InvalidRequestError
+from homily.protocol.chat import ChatCompletionRequest, ModelFamily, canonical_family
+from homily.routing.decision import RoutingDecision, RoutingMechanism, TierEstimate
+from homily.routing.features import RequestFeatures, extract_features
+from homily.routing.selection import Requirements, rank_candidates, select_direct, unavailable_error
+
+_MECHANISM_HELP = (
+    "Exactly one routing mechanism is required: auto_routing (true), model (a model id) or model_family "
+    "(openai, anthropic, google, open source)."
+)
+_DEFAULT_OUTPUT_ALLOWANCE = 1024
+
+
+class TierEstimator(Protocol):
+    """Scores complexity. The rule router implements it today; a trained router replaces it later."""
+
+    def decide_tier(self, features: RequestFeatures) -> TierEstimate: ...
+
+
+def resolve_mechanism(request: ChatCompletionRequest) -> tuple[RoutingMechanism, ModelFamily | None]:
+    """Which of the three routing modes the request asked for (API.md: exactly one; `auto_routing: false` is none)."""
+    given = [
+        name
+        for name, present in (
+            ("auto_routing", request.auto_routing is True),
+            ("model", request.model is not None),
+            ("model_family", request.model_family is not None),
+        )
+        if present
+    ]
+    if len(given) != 1:
+        detail = "none was given" if not given else f"got {', '.join(given)}"
+        raise InvalidRequestError(f"{_MECHANISM_HELP} ({detail}).", param=",".join(given) or "auto_routing")
+    if given[0] == "auto_routing":
+        return "auto_routing", None
+    if given[0] == "model":
+        return "direct_model_selection", None
+    family = canonical_family(request.model_family or "")
+    if family is None:
+        raise InvalidRequestError(
+            f"Unknown model_family '{request.model_family}'. Use one of: openai, anthropic, google, open source.",
+            param="model_family",
+            status=422,
+        )
+    return "model_family", family
+
+
+def estimate_tokens(request: ChatCompletionRequest) -> int:
+    """A cheap upper-bound guess (≈4 characters per token) of prompt plus requested output."""
+    prompt_chars = sum(len(m.text()) for m in request.messages)
+    return prompt_chars // 4 + (request.output_limit or _DEFAULT_OUTPUT_ALLOWANCE)
+
+
+class Router:
+    """Combines the tier estimator with catalog selection. Pure apart from reading availability."""
+
+    def __init__(self, catalog: Catalog, availability: Availability, estimator: TierEstimator) -> None:
+        self._catalog = catalog
+        self._availability = availability
+        self._estimator = estimator
+
+    def decide(self, request: ChatCompletionRequest, *, grounded: bool = False) -> RoutingDecision:
+        mechanism, family = resolve_mechanism(request)
+        needs = Requirements(needs_tools=bool(request.tools), estimated_tokens=estimate_tokens(request))
+        if mechanism == "direct_model_selection":
+            model = select_direct(self._catalog, self._availability, request.model or "", needs)
+            return RoutingDecision(mechanism=mechanism, model=model.id, fallbacks=[])
+        features = extract_features(request.messages, has_tools=bool(request.tools), grounded=grounded)
+        estimate = self._estimator.decide_tier(features)
+        families = [family] if family is not None else list(self._catalog.family_order)
+        ranked = rank_candidates(self._catalog, self._availability, estimate.tier, needs, families)
+        if not ranked:
+            raise unavailable_error(self._catalog, families, needs)
+        return RoutingDecision(
+            mechanism=mechanism,
+            model=ranked[0].id,
+            fallbacks=[m.id for m in ranked[1:]],
+            tier=estimate.tier,
+            confidence=estimate.confidence,
+            estimate=estimate,
+        )

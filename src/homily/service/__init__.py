@@ -1,0 +1,1 @@
+"""Services: the work behind each endpoint, independent of HTTP."""

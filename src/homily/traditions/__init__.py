@@ -1,0 +1,1 @@
+"""Tradition profiles: the system guidance that shapes answers for a theological tradition."""

@@ -1,0 +1,47 @@
+"""Shared fixtures: a fake OpenAI-compatible upstream and a live Homily wired to it (loopback only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from homily.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.support.live import LiveHomily, make_settings, start_homily
+
+UPSTREAM_KEY = "sk-upstream-test"
+
+
+@pytest.fixture(scope="module")
+def fake_openai() -> Iterator[FakeOpenAIUpstream]:
+    with FakeOpenAIUpstream(api_key=UPSTREAM_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def homily(fake_openai: FakeOpenAIUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHomily]:
+    """Homily with the OpenAI and Open Source families served by the fake; Anthropic and Google unconfigured."""
+    settings = make_settings(
+        tmp_path_factory.mktemp("homily-data"),
+        openai_api_key=UPSTREAM_KEY,
+        openai_base_url=fake_openai.base_url,
+        open_source_base_url=fake_openai.base_url,
+        open_source_api_key=UPSTREAM_KEY,
+    )
+    live = start_homily(settings)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def upstream(fake_openai: FakeOpenAIUpstream) -> Iterator[FakeOpenAIUpstream]:
+    """The module's fake upstream, reset before each test so scripts and request logs don't leak between tests."""
+    fake_openai.reset()
+    yield fake_openai
+    fake_openai.reset()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "homily-data"
