@@ -13,7 +13,9 @@ from starlette.middleware import Middleware
 from homily.admin.service import AdminService
 from homily.api.admin import admin_routes
 from homily.api.completions import completion_routes
+from homily.api.content import content_routes
 from homily.api.errors import homily_error, http_error, unexpected_error
+from homily.api.grounded import grounded_routes
 from homily.api.health import health_routes
 from homily.api.middleware import RequestIdMiddleware
 from homily.api.models import model_routes
@@ -25,6 +27,7 @@ from homily.auth.secrets import hash_secret
 from homily.auth.tokens import TokenService
 from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
+from homily.content.runtime import ContentRuntime
 from homily.errors import HomilyError
 from homily.providers.pool import ProviderPool
 from homily.ratelimit import WindowRateLimiter
@@ -61,9 +64,12 @@ def create_app(settings: Settings) -> Starlette:
             dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
         )
         app.state.admin = AdminService(store, on_revoke=registry.revoke)
+        content = await ContentRuntime.start(settings, store, app.state.services.completions)
+        app.state.content, app.state.grounded = content.content, content.grounded
         try:
             yield
         finally:
+            await content.stop()
             await pool.close()
             await registry.stop()
             await store.close()
@@ -72,6 +78,8 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             *oauth_routes(),
             *completion_routes(),
+            *grounded_routes(),
+            *content_routes(),
             *model_routes(),
             *health_routes(),
             *openapi_routes(),

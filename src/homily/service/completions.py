@@ -81,8 +81,10 @@ class CompletionService:
             raise ProviderUnavailableError(f"No upstream adapter is configured for '{decision.model}'.")
         return chain
 
-    async def complete(self, request: ChatCompletionRequest, principal: Principal) -> CompletionResult:
-        decision = self._router.decide(request)
+    async def complete(
+        self, request: ChatCompletionRequest, principal: Principal, *, grounded: bool = False
+    ) -> CompletionResult:
+        decision = self._router.decide(request, grounded=grounded)
         last_error: HomilyError | None = None
         for model, adapter in self._candidates(decision):
             try:
@@ -104,8 +106,10 @@ class CompletionService:
         body = completion_body(generation_id(), int(time.time()), model, completion, metadata)
         return CompletionResult(body=body, headers=routing_headers(decision, model, request.tradition))
 
-    async def open_stream(self, request: ChatCompletionRequest, principal: Principal, request_id: str) -> StreamResult:
-        decision = self._router.decide(request)
+    async def open_stream(
+        self, request: ChatCompletionRequest, principal: Principal, request_id: str, *, grounded: bool = False
+    ) -> StreamResult:
+        decision = self._router.decide(request, grounded=grounded)
         last_error: HomilyError | None = None
         for model, adapter in self._candidates(decision):
             upstream = adapter.stream(provider_request(request, model, self._guidance[request.tradition]))

@@ -1,0 +1,201 @@
+"""Durable background ingestion: QUEUED -> CHUNKING -> EMBEDDING -> COMPLETED / FAILED, resumed after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from homily.content.embedding import EmbeddingRunner
+from homily.grounding.chunking import Chunk, chunk_document
+from homily.grounding.document import ParsedDocument, ParseError
+from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.parsers import parse_document
+from homily.storage.content import ContentStore, Item, ItemMetadata, ItemStatus
+
+log = logging.getLogger("homily.content.ingestion")
+
+EMBED_BATCH = 16
+"""Chunks per embedding call: large enough to batch well, small enough that a query waits little behind it."""
+
+
+def open_chunk_index(path: Path, dimension: int = 384) -> ChunkIndex:
+    """Open the chunk index on the store's database: drop chunks whose item is gone (deleted just before a crash),
+    then load the dense index from the stored vectors. Blocking; call it in a thread."""
+    connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    orphans = connection.execute("DELETE FROM chunks WHERE item_id NOT IN (SELECT item_id FROM items)").rowcount
+    if orphans:
+        log.info("removed %d chunks of deleted items", orphans)
+    index = ChunkIndex(connection, dimension)
+    index.load()
+    return index
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    document: ParsedDocument
+    chunks: list[Chunk]
+
+
+def parse_and_chunk(filename: str, data: bytes) -> ParsedItem:
+    """CPU work of one item (run in a thread). Raises `ParseError` with the reason shown to the uploader."""
+    document = parse_document(filename, data)
+    chunks = chunk_document(document)
+    if not chunks:
+        raise ParseError("the file contains no text")
+    return ParsedItem(document, chunks)
+
+
+def parsed_metadata(document: ParsedDocument) -> ItemMetadata:
+    meta = document.metadata
+    return ItemMetadata(
+        title=document.title,
+        subtitle=meta.subtitle,
+        summary=meta.summary,
+        url=meta.url,
+        tags=meta.tags or None,
+        author=meta.author,
+        publication_date=meta.publication_date,
+        tradition=meta.tradition,
+    )
+
+
+class IngestionWorker:
+    """One asyncio task that drains unfinished items oldest-first.
+
+    Invariants: the item table is the queue (nothing lives only in memory), so a restart resumes every item still
+    QUEUED, CHUNKING or EMBEDDING; chunk ids are deterministic and an item's old chunks are replaced, so re-running
+    an interrupted item never duplicates anything; each status change is conditional on the item's generation and
+    on it being unfinished, so an item reaches COMPLETED or FAILED exactly once, and an item deleted or replaced
+    mid-way is never resurrected. An item interrupted `max_attempts` times (a crash it causes) is FAILED.
+    """
+
+    def __init__(
+        self, store: ContentStore, index: ChunkIndex, embedder: EmbeddingRunner, *, max_attempts: int = 3
+    ) -> None:
+        self._store = store
+        self._index = index
+        self._embedder = embedder
+        self._max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="homily-ingestion")
+
+    def notify(self) -> None:
+        """New work was queued."""
+        self._idle.clear()
+        self._wake.set()
+
+    async def wait_idle(self) -> None:
+        """Return once no unfinished item remains (used by the CLI and tests)."""
+        await self._idle.wait()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                item = await self._store.next_unfinished()
+            except Exception:
+                log.exception("cannot read the ingestion queue; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if item is None:
+                self._idle.set()
+                await self._wake.wait()
+                continue
+            self._idle.clear()
+            try:
+                await self.process(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("ingestion of %s failed", item.item_id)
+                await self._fail_quietly(item, f"internal error while ingesting ({type(exc).__name__})")
+
+    async def _fail_quietly(self, item: Item, reason: str) -> None:
+        try:
+            await self._store.fail(item.item_id, item.generation, reason)
+        except Exception:
+            log.exception("cannot mark %s failed; retrying later", item.item_id)
+            await asyncio.sleep(1.0)
+
+    async def process(self, item: Item) -> None:
+        """Run one item through the pipeline (see the class invariants)."""
+        if item.attempts >= self._max_attempts:
+            await self._store.fail(
+                item.item_id,
+                item.generation,
+                f"ingestion was interrupted {item.attempts} times while processing this file",
+            )
+            return
+        claimed = await self._store.claim(item.item_id, item.generation)
+        if claimed is None:
+            return
+        data = await self._store.get_content(item.item_id)
+        if data is None:
+            await self._store.fail(item.item_id, item.generation, "the uploaded content is missing")
+            return
+        try:
+            parsed = await asyncio.to_thread(parse_and_chunk, claimed.filename, data)
+        except ParseError as exc:
+            await self._store.fail(item.item_id, item.generation, str(exc))
+            return
+        await self._store.fill_metadata(item.item_id, parsed_metadata(parsed.document))
+        title = claimed.metadata.title or parsed.document.title
+        tradition = claimed.metadata.tradition or parsed.document.metadata.tradition
+        records = [_record(claimed, chunk, title, tradition) for chunk in parsed.chunks]
+        await asyncio.to_thread(self._replace_chunks, item.item_id, records)
+        if not await self._store.advance(item.item_id, item.generation, ItemStatus.EMBEDDING, chunk_count=len(records)):
+            await self._drop_if_deleted(item.item_id)
+            return
+        texts = [chunk.embedding_text(title) for chunk in parsed.chunks]
+        for start in range(0, len(records), EMBED_BATCH):
+            vectors = await self._embedder.embed(texts[start : start + EMBED_BATCH])
+            chunk_ids = [record.chunk_id for record in records[start : start + EMBED_BATCH]]
+            await asyncio.to_thread(self._index.set_vectors, chunk_ids, vectors)
+        if not await self._store.advance(item.item_id, item.generation, ItemStatus.COMPLETED, chunk_count=len(records)):
+            await self._drop_if_deleted(item.item_id)
+            return
+        log.info("ingested %s (%d chunks)", item.item_id, len(records))
+
+    def _replace_chunks(self, item_id: str, records: list[ChunkRecord]) -> None:
+        self._index.delete_items([item_id])
+        self._index.add(records)
+
+    async def _drop_if_deleted(self, item_id: str) -> None:
+        if await self._store.get_item(item_id) is None:
+            await asyncio.to_thread(self._index.delete_items, [item_id])
+
+
+def _record(item: Item, chunk: Chunk, title: str, tradition: str | None) -> ChunkRecord:
+    return ChunkRecord(
+        chunk_id=f"{item.item_id}-{chunk.index}",
+        item_id=item.item_id,
+        publisher_id=item.publisher_id,
+        ordinal=chunk.index,
+        title=title,
+        heading_path=chunk.heading_path,
+        text=chunk.text,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        token_count=chunk.token_count,
+        content_hash=chunk.content_hash,
+        tradition=tradition,
+        vector=None,
+    )
