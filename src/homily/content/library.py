@@ -40,24 +40,56 @@ _PROGRESS_SECONDS = 5.0
 
 
 class LibraryChunk(Protocol):
-    text: str
-    heading_path: tuple[str, ...]
-    char_start: int
-    char_end: int
-    token_count: int
-    content_hash: str
-    vector: FloatMatrix
+    """One prebuilt chunk with its unit-length embedding (read-only, as the library loader yields it)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def heading_path(self) -> tuple[str, ...]: ...
+
+    @property
+    def char_start(self) -> int: ...
+
+    @property
+    def char_end(self) -> int: ...
+
+    @property
+    def token_count(self) -> int: ...
+
+    @property
+    def content_hash(self) -> str: ...
+
+    @property
+    def vector(self) -> FloatMatrix: ...
 
 
 class LibraryItem(Protocol):
-    item_id: str
-    title: str
-    author: str | None
-    tradition: str
-    tags: tuple[str, ...]
-    source: str
-    filename: str
-    chunks: Sequence[LibraryChunk]
+    """One prebuilt library item with its chunks."""
+
+    @property
+    def item_id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def author(self) -> str | None: ...
+
+    @property
+    def tradition(self) -> str: ...
+
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def filename(self) -> str: ...
+
+    @property
+    def chunks(self) -> Sequence[LibraryChunk]: ...
 
 
 async def ensure_shared_publisher(store: Store) -> Publisher:
