@@ -11,6 +11,7 @@ from homily import __version__
 from homily.admin.service import IssuedCredential, initialise
 from homily.cli.admin import add_admin_commands, print_issued_credential
 from homily.cli.common import CliError, common_options, json_option, settings_from_args, stderr_console
+from homily.cli.content import add_content_commands
 from homily.errors import HomilyError
 from homily.settings import Settings
 from homily.storage.sqlite import SchemaVersionError
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="homily", description=_DESCRIPTION, epilog=_CONFIG_EPILOG, formatter_class=formatter
     )
     parser.add_argument("--version", action="version", version=f"homily {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,init,admin}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,init,admin,ingest,search}")
     common, json_flag = common_options(), json_option()
 
     serve = commands.add_parser(
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=run_init)
 
     add_admin_commands(commands, common, json_flag)
+    add_content_commands(commands)
     return parser
 
 
