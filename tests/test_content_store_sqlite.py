@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from homily.content.ingestion import open_chunk_index
+from homily.content.embedding import EmbeddingRunner
+from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import ensure_shared_publisher, install_prebuilt
 from homily.grounding.chunking import chunk_document, content_hash
 from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
-from homily.grounding.embedder import FloatMatrix
+from homily.grounding.embedder import load_default_embedder
+from homily.grounding.library import LibraryChunk, LibraryItem
 from homily.storage.base import Store
 from homily.storage.content import ContentStore, ItemStatus
 from homily.storage.sqlite import SqliteStore
 from homily.storage.sqlite.content import SqliteContentStore
 from tests.content_store_contract import ContentStoreContract
+from tests.store_contract import present
 
 
 class TestSqliteContentStoreContract(ContentStoreContract):
@@ -38,47 +40,25 @@ class TestSqliteContentStoreContract(ContentStoreContract):
         runner.run(content.close())
 
 
-@dataclass(frozen=True)
-class PrebuiltChunk:
-    text: str
-    heading_path: tuple[str, ...]
-    char_start: int
-    char_end: int
-    token_count: int
-    content_hash: str
-    vector: FloatMatrix
-
-
-@dataclass(frozen=True)
-class PrebuiltItem:
-    item_id: str
-    title: str
-    author: str | None
-    tradition: str
-    tags: tuple[str, ...]
-    source: str
-    filename: str
-    chunks: tuple[PrebuiltChunk, ...]
-
-
-def _prebuilt(item_id: str, title: str, paragraphs: list[str], seed: int) -> PrebuiltItem:
+def _prebuilt(item_id: str, title: str, paragraphs: list[str], seed: int | None) -> LibraryItem:
+    """A library item as `homily.grounding.library.load_library` yields it; `seed=None`: text only."""
     document = ParsedDocument(title, (Section((title,), "\n\n".join(paragraphs)),), DocumentMetadata())
     generator = np.random.default_rng(seed)
     chunks = []
     for chunk in chunk_document(document, target_tokens=20, max_tokens=30, min_tokens=5, overlap_tokens=8):
         vector = generator.standard_normal(384).astype(np.float32)
         chunks.append(
-            PrebuiltChunk(
+            LibraryChunk(
                 chunk.text,
                 chunk.heading_path,
                 chunk.char_start,
                 chunk.char_end,
                 chunk.token_count,
                 content_hash(chunk.text),
-                vector / np.linalg.norm(vector),
+                None if seed is None else vector / np.linalg.norm(vector),
             )
         )
-    return PrebuiltItem(item_id, title, "Anon", "catholic", ("Prayer",), "test", f"{item_id}.md", tuple(chunks))
+    return LibraryItem(item_id, title, "Anon", "catholic", ("Prayer",), "test", f"{item_id}.md", tuple(chunks))
 
 
 def test_prebuilt_library_installs_completed_items_once(tmp_path: Path) -> None:
@@ -99,8 +79,8 @@ def test_prebuilt_library_installs_completed_items_once(tmp_path: Path) -> None:
         try:
             publisher = await ensure_shared_publisher(store)
             assert (await ensure_shared_publisher(store)).publisher_id == publisher.publisher_id
-            first = await install_prebuilt(content, index, publisher, items, len(items))
-            second = await install_prebuilt(content, index, publisher, items, len(items))
+            first = await install_prebuilt(content, index, publisher, items, total=len(items))
+            second = await install_prebuilt(content, index, publisher, items, total=len(items))
             found = await store.find_publisher("org_anyone", "GlooGrounded")
             assert found is not None
             assert found.shared
@@ -108,7 +88,7 @@ def test_prebuilt_library_installs_completed_items_once(tmp_path: Path) -> None:
             assert stored is not None
             assert b"Paragraph 7" in stored
             assert stored.count(b"Paragraph 3 ") == 1
-            hits = index.search("evening prayer", items[1].chunks[0].vector, publisher.publisher_id, limit=3)
+            hits = index.search("evening prayer", present(items[1].chunks[0].vector), publisher.publisher_id, limit=3)
             return (
                 first,
                 second,
@@ -126,3 +106,50 @@ def test_prebuilt_library_installs_completed_items_once(tmp_path: Path) -> None:
     assert vectors == sum(len(item.chunks) for item in items)
     assert counts == {ItemStatus.COMPLETED: 2}
     assert hits > 0
+
+
+def test_text_only_library_is_keyword_searchable_at_once_and_embedded_in_the_background(tmp_path: Path) -> None:
+    paragraphs = [
+        "Blessed are the poor in spirit, for theirs is the Kingdom of Heaven.",
+        "Blessed are those who mourn, for they shall be comforted.",
+        "Blessed are the gentle, for they shall inherit the earth.",
+    ]
+    items = [_prebuilt("beatitudes", "The Beatitudes", paragraphs, None)]
+    path = tmp_path / "homily.db"
+
+    async def scenario() -> tuple[ItemStatus, ItemStatus, int, int, float]:
+        store = SqliteStore(path)
+        await store.open()
+        content = SqliteContentStore(path)
+        await content.open()
+        index = await asyncio.to_thread(open_chunk_index, path)
+        unembedded = UnembeddedChunks(path)
+        embedder = EmbeddingRunner(load_default_embedder)
+        worker = IngestionWorker(content, index, embedder, unembedded)
+        try:
+            publisher = await ensure_shared_publisher(store)
+            await install_prebuilt(content, index, publisher, items, total=1)
+            before = present(await content.get_item("beatitudes")).status
+            keyword_hits = index.search("mourn comforted", np.zeros(384, np.float32), publisher.publisher_id)
+            worker.start()
+            worker.notify()
+            await asyncio.wait_for(worker.wait_idle(), timeout=120)
+            after = present(await content.get_item("beatitudes")).status
+            vector = await embedder.embed_one("those who mourn will be comforted")
+            dense = index.search("those who mourn", vector, publisher.publisher_id, limit=1)
+            pending, _ = await asyncio.to_thread(unembedded.of_item, "beatitudes")
+            return before, after, len(keyword_hits.hits), pending, dense.hits[0].similarity
+        finally:
+            await worker.stop()
+            await embedder.close()
+            await asyncio.to_thread(index.close)
+            unembedded.close()
+            await content.close()
+            await store.close()
+
+    before, after, keyword_hits, chunks, similarity = asyncio.run(scenario())
+    assert before is ItemStatus.EMBEDDING
+    assert keyword_hits > 0
+    assert after is ItemStatus.COMPLETED
+    assert chunks > 0
+    assert similarity > 0.5

@@ -84,3 +84,16 @@ def test_openapi_document_matches_the_served_routes(homily: LiveHomily) -> None:
         for method in methods:
             response = httpx.request(method.upper(), homily.base_url + path)
             assert response.status_code != 404, f"{method.upper()} {path} is documented but not served"
+
+
+def test_metrics_count_requests_and_completions(homily: LiveHomily) -> None:
+    token = homily.token()
+    body = {"messages": [{"role": "user", "content": "Hi"}], "model": "gloo-openai-gpt-5-nano"}
+    assert httpx.post(homily.base_url + "/ai/v2/chat/completions", json=body, headers=auth_headers(token)).is_success
+    text = httpx.get(homily.base_url + "/metrics").text
+    assert "# TYPE homily_http_requests_total counter" in text
+    assert 'homily_http_requests_total{method="POST",status="2xx"}' in text
+    prefix = 'homily_completions_total{model="gloo-openai-gpt-5-nano",mechanism="direct_model_selection",tier="none"} '
+    line = next(row for row in text.splitlines() if row.startswith(prefix))
+    assert float(line.rsplit(" ", 1)[1]) >= 1
+    assert 'homily_http_request_seconds_bucket{method="POST",le="+Inf"}' in text

@@ -17,6 +17,7 @@ from homily.api.content import content_routes
 from homily.api.errors import homily_error, http_error, unexpected_error
 from homily.api.grounded import grounded_routes
 from homily.api.health import health_routes
+from homily.api.metrics import metrics_routes
 from homily.api.middleware import RequestIdMiddleware
 from homily.api.models import model_routes
 from homily.api.oauth import oauth_routes
@@ -29,6 +30,7 @@ from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
 from homily.content.runtime import ContentRuntime
 from homily.errors import HomilyError
+from homily.metrics import standard_metrics
 from homily.providers.pool import ProviderPool
 from homily.ratelimit import WindowRateLimiter
 from homily.routing.router import Router
@@ -50,6 +52,7 @@ def create_app(settings: Settings) -> Starlette:
         pool = ProviderPool(settings)
         availability = Availability(pool.providers())
         router = Router(catalog, availability, RuleRouter())
+        metrics = standard_metrics()
         app.state.settings = settings
         app.state.services = Services(
             settings=settings,
@@ -59,7 +62,8 @@ def create_app(settings: Settings) -> Starlette:
             catalog=catalog,
             availability=availability,
             pool=pool,
-            completions=CompletionService(catalog, router, pool),
+            completions=CompletionService(catalog, router, pool, metrics),
+            metrics=metrics,
             rate_limiter=WindowRateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None,
             dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
         )
@@ -82,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
             *content_routes(),
             *model_routes(),
             *health_routes(),
+            *metrics_routes(),
             *openapi_routes(),
             *admin_routes(),
         ],

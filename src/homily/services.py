@@ -8,6 +8,7 @@ from homily.auth.registry import CredentialRegistry
 from homily.auth.tokens import TokenService
 from homily.catalog.availability import Availability
 from homily.catalog.loader import Catalog
+from homily.metrics import Metrics
 from homily.providers.pool import ProviderPool
 from homily.ratelimit import RateLimiter
 from homily.service.completions import CompletionService
@@ -25,6 +26,7 @@ class Services:
     availability: Availability
     pool: ProviderPool
     completions: CompletionService
+    metrics: Metrics
     rate_limiter: RateLimiter | None
     dummy_secret_hash: str
     """A hash of a random secret, checked for unknown client ids so timing does not reveal which ids exist."""

@@ -46,6 +46,12 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+            if services is not None:
+                labels = (("method", scope["method"]), ("status", f"{status // 100}xx"))
+                services.metrics.inc("homily_http_requests_total", labels)
+                services.metrics.observe("homily_http_request_seconds", elapsed, labels[:1])
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",
@@ -54,6 +60,6 @@ class RequestIdMiddleware:
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "duration_ms": round(elapsed * 1000, 3),
                     },
                 )

@@ -126,6 +126,7 @@ def build_openapi() -> dict[str, Any]:
                 "get": {"summary": "Model catalog with availability", "responses": {"200": json_ok}}
             },
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": json_ok}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
             "/readyz": {
                 "get": {"summary": "Readiness (database reachable)", "responses": {"200": json_ok, "503": json_ok}}
             },

@@ -30,7 +30,7 @@ from homily.cli.common import (
     stdout_console,
 )
 from homily.content.embedding import EmbeddingRunner
-from homily.content.ingestion import IngestionWorker, open_chunk_index
+from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import SHARED_PUBLISHER_NAME, ensure_shared_publisher
 from homily.content.service import ContentService, UploadedFile
 from homily.errors import HomilyError
@@ -87,7 +87,8 @@ async def _content_runtime(settings: Settings, *, with_worker: bool) -> AsyncIte
         await content.open()
         index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path)
         embedder = EmbeddingRunner(load_default_embedder)
-        worker = IngestionWorker(content, index, embedder)
+        unembedded = UnembeddedChunks(settings.sqlite_path)
+        worker = IngestionWorker(content, index, embedder, unembedded)
         if with_worker:
             worker.start()
         try:
@@ -96,6 +97,7 @@ async def _content_runtime(settings: Settings, *, with_worker: bool) -> AsyncIte
             await worker.stop()
             await embedder.close()
             await asyncio.to_thread(index.close)
+            unembedded.close()
             await content.close()
 
 
@@ -222,8 +224,12 @@ def run_search(args: argparse.Namespace) -> int:
     for row in results:
         passage = row["snippet"] if len(row["snippet"]) <= 160 else row["snippet"][:157] + "..."
         table.add_row(
-            str(row["rank"]), f"{row['score']:.3f}", f"{row['similarity']:.3f}", row["title"],
-            row["tradition"] or "", passage,
+            str(row["rank"]),
+            f"{row['score']:.3f}",
+            f"{row['similarity']:.3f}",
+            row["title"],
+            row["tradition"] or "",
+            passage,
         )
     stdout_console().print(table)
     return 0

@@ -12,6 +12,7 @@ from homily.admin.service import IssuedCredential, initialise
 from homily.cli.admin import add_admin_commands, print_issued_credential
 from homily.cli.common import CliError, common_options, json_option, settings_from_args, stderr_console
 from homily.cli.content import add_content_commands
+from homily.cli.retrieval import add_retrieval_commands
 from homily.errors import HomilyError
 from homily.settings import Settings
 from homily.storage.sqlite import SchemaVersionError
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="homily", description=_DESCRIPTION, epilog=_CONFIG_EPILOG, formatter_class=formatter
     )
     parser.add_argument("--version", action="version", version=f"homily {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,init,admin,ingest,search}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,init,admin,ingest,search,eval}")
     common, json_flag = common_options(), json_option()
 
     serve = commands.add_parser(
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_admin_commands(commands, common, json_flag)
     add_content_commands(commands)
+    evaluate = commands.add_parser("eval", help="offline evaluations (retrieval on SciFact)")
+    add_retrieval_commands(evaluate.add_subparsers(dest="eval_command", required=True, metavar="{retrieval}"))
     return parser
 
 

@@ -6,14 +6,13 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from dataclasses import dataclass
+import threading
 from pathlib import Path
 
 from homily.content.embedding import EmbeddingRunner
-from homily.grounding.chunking import Chunk, chunk_document
 from homily.grounding.document import ParsedDocument, ParseError
-from homily.grounding.index import ChunkIndex, ChunkRecord
-from homily.grounding.parsers import parse_document
+from homily.grounding.index import HEADING_SEPARATOR, ChunkIndex, ChunkRecord
+from homily.grounding.pipeline import chunk_records, prepare
 from homily.storage.content import ContentStore, Item, ItemMetadata, ItemStatus
 
 log = logging.getLogger("homily.content.ingestion")
@@ -36,22 +35,40 @@ def open_chunk_index(path: Path, dimension: int = 384) -> ChunkIndex:
     return index
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedItem:
-    document: ParsedDocument
-    chunks: list[Chunk]
+class UnembeddedChunks:
+    """Reads chunks still waiting for a vector (a crash during EMBEDDING, or a text-only library) on its own
+    read connection, so resuming never re-parses or re-chunks what is already indexed."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._lock = threading.Lock()
+
+    def of_item(self, item_id: str) -> tuple[int, list[tuple[str, str]]]:
+        """(chunk count, [(chunk_id, embedding text)] of the chunks without a vector), in chunk order."""
+        with self._lock:
+            total = self._db.execute("SELECT COUNT(*) FROM chunks WHERE item_id = ?", (item_id,)).fetchone()[0]
+            rows = self._db.execute(
+                "SELECT chunk_id, title, heading, text FROM chunks WHERE item_id = ? AND vector IS NULL"
+                " ORDER BY ordinal",
+                (item_id,),
+            ).fetchall()
+        return int(total), [
+            (str(chunk_id), embedding_text(title, heading, text)) for chunk_id, title, heading, text in rows
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
 
-def parse_and_chunk(filename: str, data: bytes) -> ParsedItem:
-    """CPU work of one item (run in a thread). Raises `ParseError` with the reason shown to the uploader."""
-    document = parse_document(filename, data)
-    chunks = chunk_document(document)
-    if not chunks:
-        raise ParseError("the file contains no text")
-    return ParsedItem(document, chunks)
+def embedding_text(title: str, heading: str, text: str) -> str:
+    """`Chunk.embedding_text` rebuilt from a stored row (title, joined heading path, text)."""
+    context = list(dict.fromkeys(part for part in (title, *heading.split(HEADING_SEPARATOR)) if part))
+    return (" > ".join(context) + "\n" + text) if context else text
 
 
 def parsed_metadata(document: ParsedDocument) -> ItemMetadata:
+    """What the parser found in the file, used to fill fields the uploader left empty."""
     meta = document.metadata
     return ItemMetadata(
         title=document.title,
@@ -76,10 +93,17 @@ class IngestionWorker:
     """
 
     def __init__(
-        self, store: ContentStore, index: ChunkIndex, embedder: EmbeddingRunner, *, max_attempts: int = 3
+        self,
+        store: ContentStore,
+        index: ChunkIndex,
+        embedder: EmbeddingRunner,
+        unembedded: UnembeddedChunks,
+        *,
+        max_attempts: int = 3,
     ) -> None:
         self._store = store
         self._index = index
+        self._unembedded = unembedded
         self._embedder = embedder
         self._max_attempts = max_attempts
         self._wake = asyncio.Event()
@@ -144,6 +168,12 @@ class IngestionWorker:
                 f"ingestion was interrupted {item.attempts} times while processing this file",
             )
             return
+        if item.status is ItemStatus.EMBEDDING:
+            total, pending = await asyncio.to_thread(self._unembedded.of_item, item.item_id)
+            if total and await self._store.claim(item.item_id, item.generation, status=ItemStatus.EMBEDDING):
+                await self._embed(pending)
+                await self._finish(item, total)
+                return
         claimed = await self._store.claim(item.item_id, item.generation)
         if claimed is None:
             return
@@ -152,27 +182,40 @@ class IngestionWorker:
             await self._store.fail(item.item_id, item.generation, "the uploaded content is missing")
             return
         try:
-            parsed = await asyncio.to_thread(parse_and_chunk, claimed.filename, data)
+            prepared = await asyncio.to_thread(prepare, claimed.filename, data)
         except ParseError as exc:
             await self._store.fail(item.item_id, item.generation, str(exc))
             return
-        await self._store.fill_metadata(item.item_id, parsed_metadata(parsed.document))
-        title = claimed.metadata.title or parsed.document.title
-        tradition = claimed.metadata.tradition or parsed.document.metadata.tradition
-        records = [_record(claimed, chunk, title, tradition) for chunk in parsed.chunks]
+        await self._store.fill_metadata(item.item_id, parsed_metadata(prepared.document))
+        title = claimed.metadata.title or prepared.document.title
+        tradition = claimed.metadata.tradition or prepared.document.metadata.tradition
+        records = chunk_records(
+            prepared,
+            item_id=item.item_id,
+            publisher_id=item.publisher_id,
+            title=title,
+            tradition=tradition,
+            vectors=None,
+        )
         await asyncio.to_thread(self._replace_chunks, item.item_id, records)
         if not await self._store.advance(item.item_id, item.generation, ItemStatus.EMBEDDING, chunk_count=len(records)):
             await self._drop_if_deleted(item.item_id)
             return
-        texts = [chunk.embedding_text(title) for chunk in parsed.chunks]
-        for start in range(0, len(records), EMBED_BATCH):
-            vectors = await self._embedder.embed(texts[start : start + EMBED_BATCH])
-            chunk_ids = [record.chunk_id for record in records[start : start + EMBED_BATCH]]
-            await asyncio.to_thread(self._index.set_vectors, chunk_ids, vectors)
-        if not await self._store.advance(item.item_id, item.generation, ItemStatus.COMPLETED, chunk_count=len(records)):
+        texts = prepared.embedding_texts(title)
+        await self._embed([(record.chunk_id, text) for record, text in zip(records, texts, strict=True)])
+        await self._finish(item, len(records))
+
+    async def _embed(self, pending: list[tuple[str, str]]) -> None:
+        for start in range(0, len(pending), EMBED_BATCH):
+            batch = pending[start : start + EMBED_BATCH]
+            vectors = await self._embedder.embed([text for _, text in batch])
+            await asyncio.to_thread(self._index.set_vectors, [chunk_id for chunk_id, _ in batch], vectors)
+
+    async def _finish(self, item: Item, chunk_count: int) -> None:
+        if not await self._store.advance(item.item_id, item.generation, ItemStatus.COMPLETED, chunk_count=chunk_count):
             await self._drop_if_deleted(item.item_id)
             return
-        log.info("ingested %s (%d chunks)", item.item_id, len(records))
+        log.info("ingested %s (%d chunks)", item.item_id, chunk_count)
 
     def _replace_chunks(self, item_id: str, records: list[ChunkRecord]) -> None:
         self._index.delete_items([item_id])
@@ -181,21 +224,3 @@ class IngestionWorker:
     async def _drop_if_deleted(self, item_id: str) -> None:
         if await self._store.get_item(item_id) is None:
             await asyncio.to_thread(self._index.delete_items, [item_id])
-
-
-def _record(item: Item, chunk: Chunk, title: str, tradition: str | None) -> ChunkRecord:
-    return ChunkRecord(
-        chunk_id=f"{item.item_id}-{chunk.index}",
-        item_id=item.item_id,
-        publisher_id=item.publisher_id,
-        ordinal=chunk.index,
-        title=title,
-        heading_path=chunk.heading_path,
-        text=chunk.text,
-        char_start=chunk.char_start,
-        char_end=chunk.char_end,
-        token_count=chunk.token_count,
-        content_hash=chunk.content_hash,
-        tradition=tradition,
-        vector=None,
-    )

@@ -13,22 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from homily.content.service import ContentService, UploadedFile
 from homily.grounding.document import map_metadata
-from homily.grounding.embedder import FloatMatrix
 from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.library import LIBRARY_DIR, LibraryChunk, LibraryItem, load_library, read_manifest
 from homily.grounding.parsers import is_supported
+from homily.grounding.pipeline import chunk_id
 from homily.storage.base import AlreadyExistsError, Publisher, Store
 from homily.storage.content import ContentStore, DuplicateContentError, ItemMetadata, ItemStatus, NewItem
 
@@ -37,59 +37,6 @@ log = logging.getLogger("homily.library")
 SHARED_PUBLISHER_NAME = "GlooGrounded"
 SYSTEM_ORGANISATION_NAME = "homily-system"
 _PROGRESS_SECONDS = 5.0
-
-
-class LibraryChunk(Protocol):
-    """One prebuilt chunk with its unit-length embedding (read-only, as the library loader yields it)."""
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def heading_path(self) -> tuple[str, ...]: ...
-
-    @property
-    def char_start(self) -> int: ...
-
-    @property
-    def char_end(self) -> int: ...
-
-    @property
-    def token_count(self) -> int: ...
-
-    @property
-    def content_hash(self) -> str: ...
-
-    @property
-    def vector(self) -> FloatMatrix: ...
-
-
-class LibraryItem(Protocol):
-    """One prebuilt library item with its chunks."""
-
-    @property
-    def item_id(self) -> str: ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def author(self) -> str | None: ...
-
-    @property
-    def tradition(self) -> str: ...
-
-    @property
-    def tags(self) -> tuple[str, ...]: ...
-
-    @property
-    def source(self) -> str: ...
-
-    @property
-    def filename(self) -> str: ...
-
-    @property
-    def chunks(self) -> Sequence[LibraryChunk]: ...
 
 
 async def ensure_shared_publisher(store: Store) -> Publisher:
@@ -112,16 +59,12 @@ async def ensure_shared_publisher(store: Store) -> Publisher:
 
 
 def packaged_library(directory: Path | None) -> tuple[int, Iterable[LibraryItem]] | None:
-    """(item count, items) of the library built by scripts/build_library.py, or None when there is none."""
-    try:
-        module: Any = importlib.import_module("homily.grounding.library")
-    except ImportError:
+    """(item count, items) of a library built by scripts/build_library.py (the packaged one by default), or None
+    when the directory holds none."""
+    where = directory or LIBRARY_DIR
+    if not (where / "manifest.json").exists():
         return None
-    where = directory or module.LIBRARY_DIR
-    if not (Path(where) / "manifest.json").exists():
-        return None
-    manifest = module.read_manifest(where)
-    return int(manifest.items), module.load_library(where)
+    return read_manifest(where).items, load_library(where)
 
 
 def _reassembled_text(chunks: Sequence[LibraryChunk]) -> str:
@@ -141,6 +84,7 @@ def _reassembled_text(chunks: Sequence[LibraryChunk]) -> str:
 @dataclass(slots=True)
 class LibraryProgress:
     total: int
+    label: str
     done: int = 0
     started: float = 0.0
     last_report: float = 0.0
@@ -152,9 +96,10 @@ class LibraryProgress:
         self.last_report = now
         percent = 100.0 * self.done / self.total if self.total else 100.0
         log.info(
-            "GlooGrounded library: %d/%d items searchable (%.0f%%, %.0fs)",
+            "GlooGrounded library: %d/%d items %s (%.0f%%, %.0fs)",
             self.done,
             self.total,
+            self.label,
             percent,
             now - self.started,
         )
@@ -163,7 +108,7 @@ class LibraryProgress:
 def _insert_prebuilt(index: ChunkIndex, publisher_id: str, item: LibraryItem) -> list[ChunkRecord]:
     records = [
         ChunkRecord(
-            chunk_id=f"{item.item_id}-{ordinal}",
+            chunk_id=chunk_id(item.item_id, ordinal),
             item_id=item.item_id,
             publisher_id=publisher_id,
             ordinal=ordinal,
@@ -175,7 +120,7 @@ def _insert_prebuilt(index: ChunkIndex, publisher_id: str, item: LibraryItem) ->
             token_count=chunk.token_count,
             content_hash=chunk.content_hash,
             tradition=item.tradition,
-            vector=np.asarray(chunk.vector, dtype=np.float32),
+            vector=None if chunk.vector is None else np.asarray(chunk.vector, dtype=np.float32),
         )
         for ordinal, chunk in enumerate(item.chunks)
     ]
@@ -184,12 +129,20 @@ def _insert_prebuilt(index: ChunkIndex, publisher_id: str, item: LibraryItem) ->
 
 
 async def install_prebuilt(
-    content: ContentStore, index: ChunkIndex, publisher: Publisher, items: Iterable[LibraryItem], total: int
+    content: ContentStore,
+    index: ChunkIndex,
+    publisher: Publisher,
+    items: Iterable[LibraryItem],
+    *,
+    total: int,
+    on_queued: Callable[[], None] | None = None,
 ) -> int:
-    """Bulk-insert prebuilt items as COMPLETED. Chunks are written before the item row, so a crash in between
-    leaves only orphan chunks (removed at the next start) and the item is installed again."""
+    """Bulk-insert prebuilt items: COMPLETED when they shipped vectors; otherwise keyword-searchable at once and
+    EMBEDDING at low priority, so the ingestion worker embeds them in the background after any upload. Chunks
+    are written before the item row, so a crash in between leaves only orphan chunks (removed at the next start)
+    and the item is installed again."""
     existing = {item.item_id for item in await content.list_items(publisher.publisher_id)}
-    progress = LibraryProgress(total, done=len(existing), started=time.monotonic())
+    progress = LibraryProgress(total, "installed", done=len(existing), started=time.monotonic())
     installed = 0
     iterator = iter(items)
     while True:
@@ -212,10 +165,15 @@ async def install_prebuilt(
                 title=item.title, author=item.author, tags=tuple(item.tags), tradition=item.tradition
             ),
         )
+        embedded = all(chunk.vector is not None for chunk in item.chunks)
+        status = ItemStatus.COMPLETED if embedded else ItemStatus.EMBEDDING
         try:
-            await content.add_item(new, status=ItemStatus.COMPLETED, chunk_count=len(item.chunks))
+            await content.add_item(new, status=status, chunk_count=len(item.chunks), priority=0 if embedded else -1)
         except DuplicateContentError:
             await asyncio.to_thread(index.delete_items, [item.item_id])
+            continue
+        if not embedded and on_queued is not None:
+            on_queued()
         installed += 1
         progress.done += 1
         progress.report()
@@ -263,7 +221,7 @@ async def queue_documents(service: ContentService, publisher: Publisher, directo
 
 async def watch_ingestion(content: ContentStore, publisher: Publisher) -> None:
     """Log progress until no item of the publisher is unfinished."""
-    progress = LibraryProgress(0, started=time.monotonic())
+    progress = LibraryProgress(0, "fully indexed (keyword and dense)", started=time.monotonic())
     while True:
         counts = await content.count_items(publisher.publisher_id)
         progress.total = sum(counts.values())
@@ -284,8 +242,11 @@ async def load_shared_library(
         prebuilt = await asyncio.to_thread(packaged_library, library_dir)
         if prebuilt is not None:
             total, items = prebuilt
-            installed = await install_prebuilt(content, index, publisher, items, total)
-            log.info("GlooGrounded library installed (%d new items)", installed)
+            installed = await install_prebuilt(
+                content, index, publisher, items, total=total, on_queued=service.wake_worker
+            )
+            log.info("GlooGrounded library installed (%d new items); keyword search is ready", installed)
+            await watch_ingestion(content, publisher)
             return
         if library_dir is None or not await asyncio.to_thread(library_dir.is_dir):
             log.info("no GlooGrounded library is packaged; the shared publisher stays empty")

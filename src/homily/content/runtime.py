@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from homily.content.embedding import EmbeddingRunner
-from homily.content.ingestion import IngestionWorker, open_chunk_index
+from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import load_shared_library
 from homily.content.service import ContentService
 from homily.grounding.embedder import load_default_embedder
@@ -33,6 +33,7 @@ class ContentRuntime:
     index: ChunkIndex
     embedder: EmbeddingRunner
     worker: IngestionWorker
+    unembedded: UnembeddedChunks
     library_task: asyncio.Task[None] | None
 
     @classmethod
@@ -43,7 +44,8 @@ class ContentRuntime:
         embedder = EmbeddingRunner(load_default_embedder)
         if settings.preload_embedder:
             embedder.start()
-        worker = IngestionWorker(content_store, index, embedder)
+        unembedded = UnembeddedChunks(settings.sqlite_path)
+        worker = IngestionWorker(content_store, index, embedder, unembedded)
         worker.start()
         content = ContentService(store, content_store, index, embedder, worker)
         library_task = None
@@ -51,7 +53,8 @@ class ContentRuntime:
             library_task = asyncio.create_task(
                 load_shared_library(content, content_store, index, settings.library_dir), name="homily-library"
             )
-        return cls(content, GroundedService(content, completions), content_store, index, embedder, worker, library_task)
+        grounded = GroundedService(content, completions)
+        return cls(content, grounded, content_store, index, embedder, worker, unembedded, library_task)
 
     async def stop(self) -> None:
         if self.library_task is not None:
@@ -61,4 +64,5 @@ class ContentRuntime:
         await self.worker.stop()
         await self.embedder.close()
         await asyncio.to_thread(self.index.close)
+        self.unembedded.close()
         await self.store.close()

@@ -179,7 +179,7 @@ class ContentService:
                 continue
             ingesting.append(item.item_id)
         if ingesting:
-            self._wake_worker()
+            self.wake_worker()
         return UploadOutcome(ingesting, duplicates, duplicate_of)
 
     async def replace(self, org_id: str, publisher: Publisher, item_id: str, file: UploadedFile) -> UploadOutcome:
@@ -201,10 +201,10 @@ class ContentService:
             return UploadOutcome([], [file.filename], {file.filename: exc.existing_item_id})
         except KeyError as exc:
             raise NotFoundError(f"No item with id {item_id!r}.", param="update") from exc
-        self._wake_worker()
+        self.wake_worker()
         return UploadOutcome([item_id], [], {})
 
-    def _wake_worker(self) -> None:
+    def wake_worker(self) -> None:
         if self.worker is not None:
             self.worker.notify()
 

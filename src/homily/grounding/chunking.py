@@ -126,6 +126,26 @@ def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
     return prefix
 
 
+def _overlap(full: str, group: list[_Unit], budget: int) -> list[_Unit]:
+    """Trailing units of `group` worth at most `budget` tokens; the trailing sentences of a unit too big."""
+    carried: list[_Unit] = []
+    for position in range(len(group) - 1, -1, -1):
+        previous = group[position]
+        if previous.tokens <= budget and position > 0:
+            carried.insert(0, previous)
+            budget -= previous.tokens
+            continue
+        sentences = list(_spans(full[previous.start : previous.end], _SENTENCE_END, previous.start))
+        for start, end in reversed(sentences[1:]):
+            tokens = count_tokens(full[start:end])
+            if tokens > budget:
+                break
+            carried.insert(0, _Unit(start, end, tokens, previous.section))
+            budget -= tokens
+        break
+    return carried
+
+
 def chunk_document(
     document: ParsedDocument,
     *,
@@ -154,13 +174,8 @@ def chunk_document(
                 current, tokens = [], 0
             elif not new_section and tokens + unit.tokens > target_tokens:
                 groups.append(current)
-                carried: list[_Unit] = []
-                carried_tokens = 0
-                for previous in reversed(current):
-                    if carried_tokens + previous.tokens > overlap_tokens or len(carried) + 1 >= len(current):
-                        break
-                    carried.insert(0, previous)
-                    carried_tokens += previous.tokens
+                carried = _overlap(full, current, overlap_tokens)
+                carried_tokens = sum(u.tokens for u in carried)
                 if carried_tokens + unit.tokens > max_tokens:
                     carried, carried_tokens = [], 0
                 current, tokens = carried, carried_tokens

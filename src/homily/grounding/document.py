@@ -66,13 +66,10 @@ def normalise_paragraphs(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", joined).strip()
 
 
-def build_document(
-    sections: Iterable[Section], metadata: DocumentMetadata, fallback_title: str
-) -> ParsedDocument:
+def build_document(sections: Iterable[Section], metadata: DocumentMetadata, fallback_title: str) -> ParsedDocument:
     """Drop empty sections, pick the title (metadata, else first heading, else the fallback) and validate."""
     kept = tuple(
-        Section(tuple(h for h in section.heading_path if h), normalise_paragraphs(section.text))
-        for section in sections
+        Section(tuple(h for h in section.heading_path if h), normalise_paragraphs(section.text)) for section in sections
     )
     kept = tuple(section for section in kept if section.text)
     if not kept:
@@ -89,7 +86,15 @@ _METADATA_KEYS: dict[str, tuple[str, ...]] = {
     "author": ("author", "authors", "creator", "by"),
     "tags": ("tags", "item_tags", "keywords", "categories"),
     "tradition": ("tradition",),
-    "publication_date": ("publication_date", "date", "published", "published_at", "pub_date", "created"),
+    "publication_date": (
+        "publication_date",
+        "date",
+        "published",
+        "published_at",
+        "pub_date",
+        "created",
+        "year",
+    ),
 }
 METADATA_FIELD_NAMES: frozenset[str] = frozenset(k for keys in _METADATA_KEYS.values() for k in keys)
 

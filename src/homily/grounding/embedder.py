@@ -44,8 +44,7 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         self.model_name = "all-MiniLM-L6-v2"
         dimension_of = (
-            getattr(self._model, "get_embedding_dimension", None)
-            or self._model.get_sentence_embedding_dimension
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         )
         self.dimension = int(dimension_of() or 384)
 
@@ -69,9 +68,11 @@ def load_default_embedder() -> TextEmbedder:
 
 
 def cached_embeddings(
-    embedder: TextEmbedder, texts: Sequence[str], cache_dir: Path, label: str
+    embedder: TextEmbedder, texts: Sequence[str], cache_dir: Path, label: str, block: int = 1024
 ) -> FloatMatrix:
-    """Embed `texts`, reusing `<cache_dir>/<label>-<digest>.npy` when the same model already embedded them."""
+    """Embed `texts`, reusing `<cache_dir>/<label>-<digest>.npy` when the same model already embedded them.
+
+    Work is saved in blocks of `block` texts as it goes, so an interrupted run resumes where it stopped."""
     digest = hashlib.sha256(embedder.model_name.encode())
     for text in texts:
         digest.update(text.encode("utf-8"))
@@ -81,9 +82,23 @@ def cached_embeddings(
         cached = np.load(path)
         if cached.shape == (len(texts), embedder.dimension):
             return np.asarray(cached, dtype=np.float32)
-    vectors = embedder.embed(texts)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp.npy")
-    np.save(temporary, vectors)
-    temporary.replace(path)
-    return vectors
+    parts_dir = path.with_suffix(".parts")
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    blocks: list[FloatMatrix] = []
+    for start in range(0, len(texts), block):
+        part = parts_dir / f"{start:09d}.npy"
+        if part.exists():
+            blocks.append(np.asarray(np.load(part), dtype=np.float32))
+            continue
+        vectors = embedder.embed(texts[start : start + block])
+        np.save(parts_dir / f"{start:09d}.tmp.npy", vectors)
+        (parts_dir / f"{start:09d}.tmp.npy").replace(part)
+        blocks.append(vectors)
+        log.info("embedded %d/%d texts for %s", min(start + block, len(texts)), len(texts), label)
+    result = np.vstack(blocks) if blocks else np.zeros((0, embedder.dimension), dtype=np.float32)
+    np.save(path.with_suffix(".tmp.npy"), result)
+    path.with_suffix(".tmp.npy").replace(path)
+    for part in parts_dir.iterdir():
+        part.unlink()
+    parts_dir.rmdir()
+    return result

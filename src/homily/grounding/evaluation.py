@@ -43,8 +43,7 @@ def _jsonl(path: Path) -> Iterable[dict[str, object]]:
 def load_beir(directory: Path, split: str) -> BeirDataset:
     """Corpus, the queries judged in `qrels/<split>.tsv`, and those judgments."""
     corpus = {
-        str(d["_id"]): (str(d.get("title") or ""), str(d.get("text") or ""))
-        for d in _jsonl(directory / "corpus.jsonl")
+        str(d["_id"]): (str(d.get("title") or ""), str(d.get("text") or "")) for d in _jsonl(directory / "corpus.jsonl")
     }
     qrels: dict[str, dict[str, int]] = {}
     with (directory / "qrels" / f"{split}.tsv").open(encoding="utf-8") as handle:
@@ -54,9 +53,7 @@ def load_beir(directory: Path, split: str) -> BeirDataset:
                 continue
             if len(parts) >= 3 and int(parts[2]) > 0:
                 qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
-    queries = {
-        str(q["_id"]): str(q["text"]) for q in _jsonl(directory / "queries.jsonl") if str(q["_id"]) in qrels
-    }
+    queries = {str(q["_id"]): str(q["text"]) for q in _jsonl(directory / "queries.jsonl") if str(q["_id"]) in qrels}
     return BeirDataset(corpus, queries, {q: r for q, r in qrels.items() if q in queries})
 
 
@@ -104,9 +101,7 @@ def build_index(
     for doc_id, (title, text) in dataset.corpus.items():
         if not text.strip() and not title.strip():
             continue
-        document = ParsedDocument(
-            title or doc_id, (Section((), text or title),), DocumentMetadata(title=title)
-        )
+        document = ParsedDocument(title or doc_id, (Section((), text or title),), DocumentMetadata(title=title))
         for chunk in chunk_document(document):
             texts.append(chunk.embedding_text(title))
             records.append(
@@ -152,9 +147,7 @@ def collect_candidates(
     return collected
 
 
-def rank_items(
-    candidates: QueryCandidates, params: RetrievalParams, limit: int = 100
-) -> dict[str, list[str]]:
+def rank_items(candidates: QueryCandidates, params: RetrievalParams, limit: int = 100) -> dict[str, list[str]]:
     single = replace(params, per_item_limit=1, tradition_boost=0.0)
     return {
         query_id: [entry.candidate.item_id for entry in fuse(found, single, None, limit)]
@@ -162,9 +155,7 @@ def rank_items(
     }
 
 
-def embed_queries(
-    embedder: TextEmbedder, queries: Mapping[str, str], cache_dir: Path
-) -> dict[str, FloatMatrix]:
+def embed_queries(embedder: TextEmbedder, queries: Mapping[str, str], cache_dir: Path) -> dict[str, FloatMatrix]:
     ids = list(queries)
     vectors = cached_embeddings(embedder, [queries[i] for i in ids], cache_dir, "beir-queries")
     return {query_id: vectors[i] for i, query_id in enumerate(ids)}
@@ -190,17 +181,13 @@ def tune(
         candidates = collect_candidates(index, dataset.queries, query_vectors, searched)
         grid = [replace(searched, method="convex", dense_weight=w / 20) for w in range(0, 21)]
         grid += [
-            replace(searched, method="rrf", dense_weight=w / 10, rrf_k=k)
-            for w in range(1, 10)
-            for k in (10, 30, 60)
+            replace(searched, method="rrf", dense_weight=w / 10, rrf_k=k) for w in range(1, 10) for k in (10, 30, 60)
         ]
         for params in grid:
             metrics = score_rankings(rank_items(candidates, params), dataset.qrels)
             results.append(TuningResult(params, metrics))
         best = max(results, key=lambda r: r.metrics.ndcg_at_10)
-        progress(
-            f"title_weight={title_weight}: best so far nDCG@10={best.metrics.ndcg_at_10:.4f} ({best.params})"
-        )
+        progress(f"title_weight={title_weight}: best so far nDCG@10={best.metrics.ndcg_at_10:.4f} ({best.params})")
     return sorted(results, key=lambda r: -r.metrics.ndcg_at_10)
 
 
@@ -209,6 +196,31 @@ def evaluate(
 ) -> Metrics:
     candidates = collect_candidates(index, dataset.queries, query_vectors, params)
     return score_rankings(rank_items(candidates, params), dataset.qrels)
+
+
+def best_similarities(
+    index: ChunkIndex, queries: Mapping[str, str], vectors: Mapping[str, FloatMatrix], params: RetrievalParams
+) -> list[float]:
+    """Per query, the cosine of its best candidate chunk: what the relevance threshold is compared with."""
+    best: list[float] = []
+    for query_id, text in queries.items():
+        candidates, _rows = index.candidates(text, vectors[query_id], EVAL_PUBLISHER, params)
+        best.append(max((c.similarity for c in candidates), default=0.0))
+    return best
+
+
+def threshold_table(
+    on_topic: Sequence[float], off_topic: Sequence[float], thresholds: Sequence[float]
+) -> list[dict[str, float]]:
+    """For each threshold: share of on-topic and off-topic queries that would get `sources_returned: true`."""
+    return [
+        {
+            "threshold": t,
+            "on_topic_sources_returned": round(sum(s >= t for s in on_topic) / max(1, len(on_topic)), 3),
+            "off_topic_sources_returned": round(sum(s >= t for s in off_topic) / max(1, len(off_topic)), 3),
+        }
+        for t in thresholds
+    ]
 
 
 __all__ = [

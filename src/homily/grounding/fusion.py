@@ -76,9 +76,7 @@ def _rrf(candidates: list[Candidate], dense_weight: float, k: float) -> dict[int
     return fused
 
 
-def fuse(
-    candidates: list[Candidate], params: RetrievalParams, tradition: str | None, limit: int
-) -> list[Ranked]:
+def fuse(candidates: list[Candidate], params: RetrievalParams, tradition: str | None, limit: int) -> list[Ranked]:
     """Best-first results: fused score, x(1 + boost) for the requested tradition, per-item decay and cap."""
     if params.method == "rrf":
         fused = _rrf(candidates, params.dense_weight, params.rrf_k)

@@ -22,50 +22,9 @@ from homily.grounding.dense import DenseShard
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
 from homily.grounding.keyword import match_expression, query_terms
+from homily.grounding.schema import CHUNK_SCHEMA
 
 log = logging.getLogger(__name__)
-
-CHUNK_SCHEMA: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS chunks (
-        rowid INTEGER PRIMARY KEY,
-        chunk_id TEXT NOT NULL UNIQUE,
-        item_id TEXT NOT NULL,
-        publisher_id TEXT NOT NULL,
-        scope TEXT NOT NULL,
-        ordinal INTEGER NOT NULL,
-        title TEXT NOT NULL,
-        heading TEXT NOT NULL,
-        text TEXT NOT NULL,
-        char_start INTEGER NOT NULL,
-        char_end INTEGER NOT NULL,
-        token_count INTEGER NOT NULL,
-        content_hash TEXT NOT NULL,
-        tradition TEXT,
-        vector BLOB
-    )""",
-    "CREATE INDEX IF NOT EXISTS chunks_by_item ON chunks(item_id, ordinal)",
-    "CREATE INDEX IF NOT EXISTS chunks_by_publisher ON chunks(publisher_id)",
-    """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-        scope, title, heading, text, content='chunks', content_rowid='rowid',
-        tokenize='porter unicode61 remove_diacritics 2'
-    )""",
-    """CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts(rowid, scope, title, heading, text)
-        VALUES (new.rowid, new.scope, new.title, new.heading, new.text);
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, scope, title, heading, text)
-        VALUES ('delete', old.rowid, old.scope, old.title, old.heading, old.text);
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS chunks_fts_update
-    AFTER UPDATE OF scope, title, heading, text ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, scope, title, heading, text)
-        VALUES ('delete', old.rowid, old.scope, old.title, old.heading, old.text);
-        INSERT INTO chunks_fts(rowid, scope, title, heading, text)
-        VALUES (new.rowid, new.scope, new.title, new.heading, new.text);
-    END""",
-)
-"""DDL of the chunks table and its keyword index; the storage migrations apply the same statements."""
 
 HEADING_SEPARATOR = " > "
 
@@ -169,9 +128,7 @@ class ChunkIndex:
         """Rebuild the dense index from the vectors stored in the chunks table; returns the row count."""
         with self._lock:
             self._shards.clear()
-            cursor = self._db.execute(
-                "SELECT rowid, publisher_id, vector FROM chunks WHERE vector IS NOT NULL"
-            )
+            cursor = self._db.execute("SELECT rowid, publisher_id, vector FROM chunks WHERE vector IS NOT NULL")
             total = 0
             while batch := cursor.fetchmany(4096):
                 by_publisher: dict[str, tuple[list[int], list[bytes]]] = {}

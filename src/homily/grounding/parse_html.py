@@ -7,9 +7,7 @@ from html.parser import HTMLParser
 from homily.grounding.document import ParsedDocument, Section, build_document, map_metadata
 from homily.grounding.parse_text import decode_text, filename_title
 
-_SKIPPED = frozenset(
-    {"script", "style", "noscript", "template", "svg", "head", "nav", "footer", "form", "iframe"}
-)
+_SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "head", "nav", "footer", "form", "iframe"})
 _BLOCKS = frozenset(
     {
         "p",
@@ -37,9 +35,7 @@ _BLOCKS = frozenset(
     }
 )
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_VOID = frozenset(
-    {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"}
-)
+_VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"})
 _META_NAMES = {
     "author": "author",
     "description": "summary",

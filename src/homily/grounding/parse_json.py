@@ -62,6 +62,8 @@ def _records_to_document(
 ) -> ParsedDocument:
     if not records:
         raise ParseError("the JSON holds no records")
+    records = [_lower_keys(record) for record in records]
+    wrapper = _lower_keys(wrapper)
     first = records[0]
     constant = {
         key: value
@@ -70,11 +72,10 @@ def _records_to_document(
     }
     fields: dict[str, Any] = dict(constant)
     if isinstance(wrapper.get("metadata"), dict):
-        fields.update(wrapper["metadata"])
-    fields.update(
-        {k: v for k, v in wrapper.items() if k not in _LIST_KEYS and not isinstance(v, dict | list)}
-    )
-    fields.setdefault("title", constant.get("work"))
+        fields.update(_lower_keys(wrapper["metadata"]))
+    fields.update({k: v for k, v in wrapper.items() if k not in _LIST_KEYS and not isinstance(v, dict | list)})
+    if constant.get("work") and not fields.get("title"):
+        fields["title"] = constant["work"]
     sections: list[Section] = []
     current_path: tuple[str, ...] | None = None
     paragraphs: list[str] = []
@@ -102,7 +103,13 @@ def _records_to_document(
     return build_document(sections, map_metadata(fields), filename_title(filename))
 
 
+def _lower_keys(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Field names compare case-insensitively (`Title`, `Content`, `Question` are common)."""
+    return {str(key).lower(): item for key, item in value.items()}
+
+
 def _object_to_document(value: Mapping[str, Any], filename: str) -> ParsedDocument:
+    value = _lower_keys(value)
     for key in _LIST_KEYS:
         nested = value.get(key)
         if isinstance(nested, list) and nested and all(isinstance(r, dict) for r in nested):
@@ -110,7 +117,7 @@ def _object_to_document(value: Mapping[str, Any], filename: str) -> ParsedDocume
     text = _record_text(value)
     if not text.strip():
         raise ParseError(f"the JSON object has no text field (one of: {', '.join(_TEXT_KEYS)})")
-    fields = dict(value.get("metadata") or {}) if isinstance(value.get("metadata"), dict) else {}
+    fields = _lower_keys(value["metadata"]) if isinstance(value.get("metadata"), dict) else {}
     fields.update(value)
     return build_document([Section((), text)], map_metadata(fields), filename_title(filename))
 
@@ -137,9 +144,7 @@ def parse_jsonl(data: bytes, filename: str) -> ParsedDocument:
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise ParseError(
-                f"invalid JSON on line {number}: {exc.msg if hasattr(exc, 'msg') else exc}"
-            ) from exc
+            raise ParseError(f"invalid JSON on line {number}: {exc.msg if hasattr(exc, 'msg') else exc}") from exc
         if not isinstance(record, dict):
             raise ParseError(f"line {number} is not a JSON object")
         records.append(record)

@@ -57,9 +57,7 @@ def parse_pdf(data: bytes, filename: str) -> ParsedDocument:
         log.info("pdf parse failed for %s: %r", filename, exc)
         raise ParseError(f"the PDF could not be read ({type(exc).__name__})") from exc
     if not any(page.strip() for page in pages):
-        raise ParseError(
-            "the PDF has no extractable text (scanned images need OCR, which Homily does not do)"
-        )
+        raise ParseError("the PDF has no extractable text (scanned images need OCR, which Homily does not do)")
     sections = [Section((), page) for page in pages]
     return build_document(sections, map_metadata(fields), filename_title(filename))
 
@@ -92,9 +90,7 @@ def parse_docx(data: bytes, filename: str) -> ParsedDocument:
         if tag == "tbl":
             rows = []
             for row in block.iter("{*}tr"):
-                cells = [
-                    "".join(t.text or "" for t in cell.iter("{*}t")).strip() for cell in row.iter("{*}tc")
-                ]
+                cells = ["".join(t.text or "" for t in cell.iter("{*}t")).strip() for cell in row.iter("{*}tc")]
                 rows.append(" | ".join(cells))
             body.append("\n".join(rows))
             continue

@@ -46,8 +46,7 @@ def parse_document(filename: str, data: bytes) -> ParsedDocument:
     parser = PARSERS.get(extension_of(filename))
     if parser is None:
         raise ParseError(
-            f"unsupported file type {extension_of(filename) or '(none)'}; use one of "
-            + ", ".join(SUPPORTED_EXTENSIONS)
+            f"unsupported file type {extension_of(filename) or '(none)'}; use one of " + ", ".join(SUPPORTED_EXTENSIONS)
         )
     if not data.strip():
         raise ParseError("the file is empty")

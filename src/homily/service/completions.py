@@ -12,6 +12,7 @@ from homily.auth.tokens import Principal
 from homily.catalog.loader import Catalog, CatalogModel
 from homily.errors import HomilyError, InternalError, ProviderUnavailableError
 from homily.ids import generation_id
+from homily.metrics import Metrics
 from homily.protocol.chat import ChatCompletionRequest, ChatMessage
 from homily.providers.pool import ProviderPool
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta, UpstreamModel
@@ -64,10 +65,11 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, guidan
 class CompletionService:
     """Runs one completion. Falls back along the routing decision's chain only before any byte reached the client."""
 
-    def __init__(self, catalog: Catalog, router: Router, pool: ProviderPool) -> None:
+    def __init__(self, catalog: Catalog, router: Router, pool: ProviderPool, metrics: Metrics) -> None:
         self._catalog = catalog
         self._router = router
         self._pool = pool
+        self._metrics = metrics
         self._guidance = guidance_messages()
 
     def _candidates(self, decision: RoutingDecision) -> list[tuple[CatalogModel, ProviderAdapter]]:
@@ -93,15 +95,25 @@ class CompletionService:
                 if exc.fault != "provider":
                     raise
                 log.warning("model %s failed: %s", model.id, exc.message, extra={"org_id": principal.org_id})
+                self._count_failure(model, exc)
                 last_error = exc
                 continue
             return self._result(decision, model, request, completion)
         assert last_error is not None
         raise last_error
 
+    def _count_failure(self, model: CatalogModel, error: HomilyError) -> None:
+        self._metrics.inc("homily_upstream_errors_total", (("model", model.id), ("code", str(error.code))))
+
+    def _count_success(self, decision: RoutingDecision, model: CatalogModel) -> None:
+        tier = f"tier_{decision.tier}" if decision.tier is not None else "none"
+        labels = (("model", model.id), ("mechanism", decision.mechanism), ("tier", tier))
+        self._metrics.inc("homily_completions_total", labels)
+
     def _result(
         self, decision: RoutingDecision, model: CatalogModel, request: ChatCompletionRequest, completion: Completion
     ) -> CompletionResult:
+        self._count_success(decision, model)
         metadata = routing_fields(decision, model, request.tradition)
         body = completion_body(generation_id(), int(time.time()), model, completion, metadata)
         return CompletionResult(body=body, headers=routing_headers(decision, model, request.tradition))
@@ -122,8 +134,10 @@ class CompletionService:
                 if exc.fault != "provider":
                     raise
                 log.warning("model %s failed before streaming: %s", model.id, exc.message)
+                self._count_failure(model, exc)
                 last_error = exc
                 continue
+            self._count_success(decision, model)
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
             events = self._events(model, first, upstream, include_usage, request_id)
             return StreamResult(headers=routing_headers(decision, model, request.tradition), events=events)

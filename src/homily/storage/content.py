@@ -88,10 +88,13 @@ class DuplicateContentError(Exception):
 class ContentStore(Protocol):
     """Items and ingestion state. Writes are atomic: an item row and its raw content are stored together."""
 
-    async def add_item(self, item: NewItem, *, status: ItemStatus = ItemStatus.QUEUED, chunk_count: int = 0) -> Item:
-        """Store the item (QUEUED; COMPLETED for prebuilt library items whose chunks are already indexed) with
-        its raw content in one transaction. Raises `DuplicateContentError` when the publisher already holds the
-        same `content_hash` (or the same item id)."""
+    async def add_item(
+        self, item: NewItem, *, status: ItemStatus = ItemStatus.QUEUED, chunk_count: int = 0, priority: int = 0
+    ) -> Item:
+        """Store the item with its raw content in one transaction: QUEUED for uploads; EMBEDDING or COMPLETED
+        for prebuilt library items whose chunks are already indexed (without or with vectors). Lower `priority`
+        items are worked on after higher ones (the background library yields to uploads). Raises
+        `DuplicateContentError` when the publisher already holds the same `content_hash` (or the item id)."""
         ...
 
     async def replace_content(self, item_id: str, data: bytes, content_hash: str, filename: str, type_: str) -> Item:
@@ -120,12 +123,13 @@ class ContentStore(Protocol):
         ...
 
     async def next_unfinished(self) -> Item | None:
-        """The oldest item still QUEUED, CHUNKING or EMBEDDING (what a restart must resume), or None."""
+        """The highest-priority, then oldest, item still QUEUED, CHUNKING or EMBEDDING (what a restart must
+        resume), or None."""
         ...
 
-    async def claim(self, item_id: str, generation: int) -> Item | None:
-        """Start (or restart) ingestion: status CHUNKING, attempts + 1. None when the item is gone, finished, or
-        its content was replaced (another generation)."""
+    async def claim(self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING) -> Item | None:
+        """Start (or restart) ingestion: `status` (CHUNKING, or EMBEDDING to resume embedding already written
+        chunks), attempts + 1. None when the item is gone, finished, or its content was replaced."""
         ...
 
     async def advance(self, item_id: str, generation: int, status: ItemStatus, *, chunk_count: int = 0) -> bool:

@@ -98,7 +98,9 @@ class SqliteContentStore:
 
     # -- writes -----------------------------------------------------------------------------------
 
-    async def add_item(self, item: NewItem, *, status: ItemStatus = ItemStatus.QUEUED, chunk_count: int = 0) -> Item:
+    async def add_item(
+        self, item: NewItem, *, status: ItemStatus = ItemStatus.QUEUED, chunk_count: int = 0, priority: int = 0
+    ) -> Item:
         now = time.time()
         meta = item.metadata
 
@@ -132,6 +134,7 @@ class SqliteContentStore:
                         now,
                     ),
                 )
+                db.execute("UPDATE items SET priority = ? WHERE item_id = ?", (priority, item.item_id))
                 db.execute("INSERT INTO item_contents (item_id, data) VALUES (?, ?)", (item.item_id, item.data))
                 row = db.execute(f"{_SELECT} WHERE item_id = ?", (item.item_id,)).fetchone()
                 db.execute("COMMIT")
@@ -217,12 +220,15 @@ class SqliteContentStore:
 
         return await self._run(delete)
 
-    async def claim(self, item_id: str, generation: int) -> Item | None:
+    async def claim(self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING) -> Item | None:
+        if status not in (ItemStatus.CHUNKING, ItemStatus.EMBEDDING):
+            raise ValueError(f"claim() starts CHUNKING or EMBEDDING, not {status}")
+
         def claim(db: sqlite3.Connection) -> Item | None:
             changed = db.execute(
-                "UPDATE items SET status = 'CHUNKING', attempts = attempts + 1, updated_at = ?"
+                "UPDATE items SET status = ?, attempts = attempts + 1, updated_at = ?"
                 " WHERE item_id = ? AND generation = ? AND status IN ('QUEUED', 'CHUNKING', 'EMBEDDING')",
-                (time.time(), item_id, generation),
+                (status.value, time.time(), item_id, generation),
             ).rowcount
             if not changed:
                 return None
@@ -301,7 +307,7 @@ class SqliteContentStore:
         return None if row is None else bytes(row[0])
 
     async def next_unfinished(self) -> Item | None:
-        sql = f"{_SELECT} WHERE status IN {_UNFINISHED} ORDER BY created_at, item_id LIMIT 1"
+        sql = f"{_SELECT} WHERE status IN {_UNFINISHED} ORDER BY priority DESC, created_at, item_id LIMIT 1"
         row = await self._run(lambda db: db.execute(sql).fetchone())
         return None if row is None else _item(row)
 

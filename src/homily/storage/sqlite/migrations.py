@@ -13,13 +13,13 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from homily.grounding.index import CHUNK_SCHEMA
+from homily.grounding.schema import CHUNK_SCHEMA
 
 log = logging.getLogger("homily.storage.sqlite")
 
 
 def chunk_schema_script() -> str:
-    """`CHUNK_SCHEMA` (owned by `homily.grounding.index`) as one migration script."""
+    """`CHUNK_SCHEMA` (owned by `homily.grounding.schema`) as one migration script."""
     return "\n".join(statement.strip() + ";" for statement in CHUNK_SCHEMA) + "\n"
 
 
@@ -89,6 +89,7 @@ CREATE TABLE items (
     generation       INTEGER NOT NULL DEFAULT 1,
     attempts         INTEGER NOT NULL DEFAULT 0,
     chunk_count      INTEGER NOT NULL DEFAULT 0,
+    priority         INTEGER NOT NULL DEFAULT 0,
     created_at       REAL NOT NULL,
     updated_at       REAL NOT NULL
 );
@@ -96,7 +97,8 @@ CREATE TABLE items (
 CREATE UNIQUE INDEX items_publisher_content ON items (publisher_id, content_hash);
 CREATE INDEX items_publisher_created ON items (publisher_id, created_at);
 CREATE INDEX items_producer ON items (publisher_id, producer_id) WHERE producer_id IS NOT NULL;
-CREATE INDEX items_unfinished ON items (created_at) WHERE status IN ('QUEUED', 'CHUNKING', 'EMBEDDING');
+CREATE INDEX items_unfinished ON items (priority DESC, created_at)
+    WHERE status IN ('QUEUED', 'CHUNKING', 'EMBEDDING');
 
 -- The uploaded bytes, written in the same transaction as the item row (before the 2xx), so a restart can
 -- always re-run ingestion from them.
