@@ -38,6 +38,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "upstream_first_byte_timeout": 3.0,
         "upstream_idle_timeout": 3.0,
         "log_level": "WARNING",
+        "load_library": False,
+        "preload_embedder": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
