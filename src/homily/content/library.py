@@ -151,6 +151,7 @@ async def install_prebuilt(
             break
         if item.item_id in existing:
             continue
+        existing.add(item.item_id)  # a library repeating an id must not overwrite the first item's chunks
         await asyncio.to_thread(_insert_prebuilt, index, publisher.publisher_id, item)
         data = _reassembled_text(item.chunks).encode("utf-8")
         new = NewItem(
