@@ -62,6 +62,8 @@ def main() -> int:
             items, completed, vectors_now = _library_counts(data_dir / "homily.db")
             now = time.monotonic() - started
             history.append((now, items))
+            if len(history) % 10 == 1:
+                sys.stderr.write(f"{now:7.1f}s items={items} completed={completed} chunks_with_vectors={vectors_now}\n")
             marks["_vectors"] = vectors_now
             settled = len(history) > 5 and history[-6][1] == items > 0
             if settled and completed >= items:

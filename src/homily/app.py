@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -33,12 +35,33 @@ from homily.errors import HomilyError
 from homily.metrics import standard_metrics
 from homily.providers.pool import ProviderPool
 from homily.ratelimit import WindowRateLimiter
+from homily.routing.learned import load_tier_estimator
 from homily.routing.router import Router
-from homily.routing.rules import RuleRouter
-from homily.service.completions import CompletionService
+from homily.service.completions import CompletionService, QueryEmbedder
 from homily.services import Services
 from homily.settings import Settings
 from homily.storage.factory import open_store
+
+
+class _ClosableQueryEmbedder(QueryEmbedder, Protocol):
+    async def close(self) -> None: ...
+
+log = logging.getLogger("homily.app")
+
+
+def _load_query_embedder() -> _ClosableQueryEmbedder | None:
+    """The shared query embedder (micro-batched, off the event loop) once `homily.embeddings` is present;
+    without it the learned router defers to the rule router."""
+    try:
+        from homily.embeddings import (  # type: ignore[import-not-found,unused-ignore]
+            BatchingEmbedder,
+            load_local_embedder,
+        )
+    except ImportError:
+        log.info("homily.embeddings is not available; auto routing uses the rule router")
+        return None
+    embedder: _ClosableQueryEmbedder = BatchingEmbedder(load_local_embedder())
+    return embedder
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -51,7 +74,10 @@ def create_app(settings: Settings) -> Starlette:
         await registry.start()
         pool = ProviderPool(settings)
         availability = Availability(pool.providers())
-        router = Router(catalog, availability, RuleRouter())
+        query_embedder = _load_query_embedder()
+        router = Router(
+            catalog, availability, load_tier_estimator(settings.router_weights), settings.routing_preference
+        )
         metrics = standard_metrics()
         app.state.settings = settings
         app.state.services = Services(
@@ -62,7 +88,7 @@ def create_app(settings: Settings) -> Starlette:
             catalog=catalog,
             availability=availability,
             pool=pool,
-            completions=CompletionService(catalog, router, pool, metrics),
+            completions=CompletionService(catalog, router, pool, metrics, query_embedder),
             metrics=metrics,
             rate_limiter=WindowRateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None,
             dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
@@ -74,6 +100,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await content.stop()
+            if query_embedder is not None:
+                await query_embedder.close()
             await pool.close()
             await registry.stop()
             await store.close()

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(3600, ge=60, validation_alias="HOMILY_TOKEN_TTL_SECONDS")
     revocation_refresh_seconds: float = Field(2.0, gt=0, validation_alias="HOMILY_REVOCATION_REFRESH_SECONDS")
     log_level: str = Field("INFO", validation_alias="HOMILY_LOG_LEVEL")
+    routing_preference: Literal["cost", "balanced", "quality"] = Field(
+        "balanced", validation_alias="HOMILY_ROUTING_PREFERENCE"
+    )
+    router_weights: Path | None = Field(None, validation_alias="HOMILY_ROUTER_WEIGHTS")
     rate_limit_per_minute: int = Field(0, ge=0, validation_alias="HOMILY_RATE_LIMIT_PER_MINUTE")
     """Completion requests per credential per minute; 0 means unlimited."""
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_REQUEST_BYTES")

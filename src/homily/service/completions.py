@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from homily.auth.tokens import Principal
 from homily.catalog.loader import Catalog, CatalogModel
@@ -16,7 +16,8 @@ from homily.metrics import Metrics
 from homily.protocol.chat import ChatCompletionRequest, ChatMessage
 from homily.providers.pool import ProviderPool
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta, UpstreamModel
-from homily.routing.decision import RoutingDecision
+from homily.routing.decision import QueryEmbedding, RoutingDecision
+from homily.routing.features import last_user_text
 from homily.routing.router import Router
 from homily.service.wire import ChunkEncoder, completion_body, routing_fields, routing_headers
 from homily.traditions.profiles import guidance_messages, with_guidance
@@ -62,15 +63,39 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, guidan
     )
 
 
+class QueryEmbedder(Protocol):
+    """Embeds one query off the event loop (e.g. `homily.embeddings.BatchingEmbedder`)."""
+
+    async def embed_one(self, text: str) -> QueryEmbedding: ...
+
+
 class CompletionService:
     """Runs one completion. Falls back along the routing decision's chain only before any byte reached the client."""
 
-    def __init__(self, catalog: Catalog, router: Router, pool: ProviderPool, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        router: Router,
+        pool: ProviderPool,
+        metrics: Metrics,
+        query_embedder: QueryEmbedder | None = None,
+    ) -> None:
         self._catalog = catalog
         self._router = router
         self._pool = pool
         self._metrics = metrics
         self._guidance = guidance_messages()
+        self._query_embedder = query_embedder
+
+    async def _decide(self, request: ChatCompletionRequest, *, grounded: bool = False) -> RoutingDecision:
+        """Route; auto/family modes first embed the last user turn once (in the embedder's worker thread)."""
+        embedding: QueryEmbedding | None = None
+        direct = request.model is not None and request.auto_routing is not True and request.model_family is None
+        if self._query_embedder is not None and not direct:
+            text = last_user_text(request.messages)
+            if text:
+                embedding = await self._query_embedder.embed_one(text)
+        return self._router.decide(request, grounded=grounded, query_embedding=embedding)
 
     def _candidates(self, decision: RoutingDecision) -> list[tuple[CatalogModel, ProviderAdapter]]:
         chain: list[tuple[CatalogModel, ProviderAdapter]] = []
@@ -86,7 +111,7 @@ class CompletionService:
     async def complete(
         self, request: ChatCompletionRequest, principal: Principal, *, grounded: bool = False
     ) -> CompletionResult:
-        decision = self._router.decide(request, grounded=grounded)
+        decision = await self._decide(request, grounded=grounded)
         last_error: HomilyError | None = None
         for model, adapter in self._candidates(decision):
             try:
@@ -121,7 +146,7 @@ class CompletionService:
     async def open_stream(
         self, request: ChatCompletionRequest, principal: Principal, request_id: str, *, grounded: bool = False
     ) -> StreamResult:
-        decision = self._router.decide(request, grounded=grounded)
+        decision = await self._decide(request, grounded=grounded)
         last_error: HomilyError | None = None
         for model, adapter in self._candidates(decision):
             upstream = adapter.stream(provider_request(request, model, self._guidance[request.tradition]))
