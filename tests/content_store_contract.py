@@ -80,6 +80,8 @@ class ContentStoreContract:
         claimed = present(run(content.claim(item.item_id, 1)))
         assert (claimed.status, claimed.attempts) == (ItemStatus.CHUNKING, 1)
         assert run(content.advance(item.item_id, 1, ItemStatus.EMBEDDING, chunk_count=3))
+        resumed = present(run(content.claim(item.item_id, 1, status=ItemStatus.EMBEDDING)))
+        assert (resumed.status, resumed.attempts) == (ItemStatus.EMBEDDING, 1)  # resuming embedding is free
         assert run(content.advance(item.item_id, 1, ItemStatus.COMPLETED, chunk_count=3))
         assert not run(content.advance(item.item_id, 1, ItemStatus.COMPLETED, chunk_count=3))
         assert not run(content.fail(item.item_id, 1, "too late"))

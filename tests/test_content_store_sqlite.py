@@ -12,6 +12,7 @@ import pytest
 from homily.content.embedding import EmbeddingRunner
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import ensure_shared_publisher, install_prebuilt
+from homily.content.service import ContentService, UploadedFile
 from homily.grounding.chunking import chunk_document, content_hash
 from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
 from homily.grounding.embedder import load_default_embedder
@@ -153,3 +154,52 @@ def test_text_only_library_is_keyword_searchable_at_once_and_embedded_in_the_bac
     assert after is ItemStatus.COMPLETED
     assert chunks > 0
     assert similarity > 0.5
+
+
+def test_uploads_overtake_the_background_library(tmp_path: Path) -> None:
+    verses = [
+        f"Verse {n}: the word of the Lord endures for ever, and his mercy is new every morning." for n in range(400)
+    ]
+    library = [_prebuilt("long-library-item", "A Long Book", verses, None)]
+    path = tmp_path / "homily.db"
+
+    async def scenario() -> tuple[float, float, int]:
+        store = SqliteStore(path)
+        await store.open()
+        content = SqliteContentStore(path)
+        await content.open()
+        index = await asyncio.to_thread(open_chunk_index, path)
+        unembedded = UnembeddedChunks(path)
+        embedder = EmbeddingRunner(load_default_embedder)
+        await embedder.ready()
+        worker = IngestionWorker(content, index, embedder, unembedded)
+        service = ContentService(store, content, index, embedder, worker)
+        try:
+            shared = await ensure_shared_publisher(store)
+            await install_prebuilt(content, index, shared, library, total=1)
+            organisation = await store.create_organisation("Parish")
+            own = await store.create_publisher(organisation.org_id, "Notes")
+            worker.start()
+            worker.notify()
+            total = len(library[0].chunks)
+            for _ in range(6000):  # until the library item's embedding has begun
+                if len((await unembedded.of_item_async("long-library-item"))[1]) < total:
+                    break
+                await asyncio.sleep(0.05)
+            upload = await service.upload(own, [UploadedFile("note.txt", b"The vestry meets on the first Monday.")])
+            await asyncio.wait_for(worker.wait_idle(), timeout=300)
+            items = await content.get_items(["long-library-item", upload.ingesting[0]])
+            library_item, note = items["long-library-item"], items[upload.ingesting[0]]
+            assert library_item.status is note.status is ItemStatus.COMPLETED
+            return note.updated_at, library_item.updated_at, library_item.attempts
+        finally:
+            await worker.stop()
+            await embedder.close()
+            await asyncio.to_thread(index.close)
+            unembedded.close()
+            await content.close()
+            await store.close()
+
+    note_done, library_done, attempts = asyncio.run(scenario())
+    assert note_done < library_done
+    assert attempts == 0

@@ -76,9 +76,7 @@ def embedder() -> TextEmbedder:
     return SentenceTransformerEmbedder()
 
 
-def _tier(
-    model: ComplexityModel, embedder: TextEmbedder, text: str, facts: ConversationFacts | None = None
-) -> int:
+def _tier(model: ComplexityModel, embedder: TextEmbedder, text: str, facts: ConversationFacts | None = None) -> int:
     embedding = embedder.embed([text])[0]
     return model.estimate(text, facts or ConversationFacts(), embedding).tier
 
@@ -248,9 +246,12 @@ def test_service_routes_with_the_shared_embedding(embedder: TextEmbedder) -> Non
     estimate = complex_decision.estimate
     assert estimate is not None
     assert len(estimate.reasons) == 3
-    assert estimate.reasons != RuleRouter().decide_tier(
-        extract_features(_chat(COMPLEX[1]).messages, has_tools=False, grounded=False)
-    ).reasons
+    assert (
+        estimate.reasons
+        != RuleRouter()
+        .decide_tier(extract_features(_chat(COMPLEX[1]).messages, has_tools=False, grounded=False))
+        .reasons
+    )
 
 
 def test_learned_router_defers_to_rules_without_embedding() -> None:

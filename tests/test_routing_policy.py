@@ -24,16 +24,12 @@ class FixedTier:
     def __init__(self, tier: int, confidence: float) -> None:
         self.estimate = TierEstimate(score=0.5, tier=tier, confidence=confidence)  # type: ignore[arg-type]
 
-    def decide_tier(
-        self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None
-    ) -> TierEstimate:
+    def decide_tier(self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None) -> TierEstimate:
         return self.estimate
 
 
 def request(**fields: object) -> ChatCompletionRequest:
-    return ChatCompletionRequest.model_validate(
-        {"messages": [{"role": "user", "content": "hello"}], **fields}
-    )
+    return ChatCompletionRequest.model_validate({"messages": [{"role": "user", "content": "hello"}], **fields})
 
 
 def test_tier_sequences() -> None:

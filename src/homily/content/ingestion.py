@@ -56,6 +56,9 @@ class UnembeddedChunks:
             (str(chunk_id), embedding_text(title, heading, text)) for chunk_id, title, heading, text in rows
         ]
 
+    async def of_item_async(self, item_id: str) -> tuple[int, list[tuple[str, str]]]:
+        return await asyncio.to_thread(self.of_item, item_id)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -171,8 +174,8 @@ class IngestionWorker:
         if item.status is ItemStatus.EMBEDDING:
             total, pending = await asyncio.to_thread(self._unembedded.of_item, item.item_id)
             if total and await self._store.claim(item.item_id, item.generation, status=ItemStatus.EMBEDDING):
-                await self._embed(pending)
-                await self._finish(item, total)
+                if await self._embed(pending, preemptible=True):
+                    await self._finish(item, total)
                 return
         claimed = await self._store.claim(item.item_id, item.generation)
         if claimed is None:
@@ -205,11 +208,17 @@ class IngestionWorker:
         await self._embed([(record.chunk_id, text) for record, text in zip(records, texts, strict=True)])
         await self._finish(item, len(records))
 
-    async def _embed(self, pending: list[tuple[str, str]]) -> None:
+    async def _embed(self, pending: list[tuple[str, str]], *, preemptible: bool = False) -> bool:
+        """Embed and store vectors batch by batch. A preemptible run (resuming an item already chunked, such as
+        the background library) stops when new work is queued, leaving the item EMBEDDING to resume later with
+        only its missing vectors; returns False then."""
         for start in range(0, len(pending), EMBED_BATCH):
+            if preemptible and start and self._wake.is_set():
+                return False
             batch = pending[start : start + EMBED_BATCH]
             vectors = await self._embedder.embed([text for _, text in batch])
             await asyncio.to_thread(self._index.set_vectors, [chunk_id for chunk_id, _ in batch], vectors)
+        return True
 
     async def _finish(self, item: Item, chunk_count: int) -> None:
         if not await self._store.advance(item.item_id, item.generation, ItemStatus.COMPLETED, chunk_count=chunk_count):

@@ -128,8 +128,9 @@ class ContentStore(Protocol):
         ...
 
     async def claim(self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING) -> Item | None:
-        """Start (or restart) ingestion: `status` (CHUNKING, or EMBEDDING to resume embedding already written
-        chunks), attempts + 1. None when the item is gone, finished, or its content was replaced."""
+        """Start (or restart) ingestion: `status` CHUNKING (attempts + 1: parsing is what may crash the process),
+        or EMBEDDING to resume embedding chunks already written (attempts unchanged, so pausing the background
+        library for uploads never fails it). None when the item is gone, finished, or its content was replaced."""
         ...
 
     async def advance(self, item_id: str, generation: int, status: ItemStatus, *, chunk_count: int = 0) -> bool:

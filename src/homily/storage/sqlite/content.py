@@ -226,9 +226,10 @@ class SqliteContentStore:
 
         def claim(db: sqlite3.Connection) -> Item | None:
             changed = db.execute(
-                "UPDATE items SET status = ?, attempts = attempts + 1, updated_at = ?"
+                "UPDATE items SET status = ?, attempts = attempts + (CASE WHEN ? = 'CHUNKING' THEN 1 ELSE 0 END),"
+                " updated_at = ?"
                 " WHERE item_id = ? AND generation = ? AND status IN ('QUEUED', 'CHUNKING', 'EMBEDDING')",
-                (status.value, time.time(), item_id, generation),
+                (status.value, status.value, time.time(), item_id, generation),
             ).rowcount
             if not changed:
                 return None
