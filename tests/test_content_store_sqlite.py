@@ -132,6 +132,10 @@ def test_text_only_library_is_keyword_searchable_at_once_and_embedded_in_the_bac
             await install_prebuilt(content, index, publisher, items, total=1)
             before = present(await content.get_item("beatitudes")).status
             keyword_hits = index.search("mourn comforted", np.zeros(384, np.float32), publisher.publisher_id)
+            service = ContentService(store, content, index, embedder, worker)
+            early = await service.retrieve(publisher, "Blessed are those who mourn", limit=3)
+            assert early[0].hit.relevant  # judged on the fly although its chunk has no vector yet
+            assert "mourn" in early[0].hit.text
             worker.start()
             worker.notify()
             await asyncio.wait_for(worker.wait_idle(), timeout=120)

@@ -7,13 +7,16 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from homily.content.embedding import EmbeddingRunner
-from homily.content.ingestion import IngestionWorker
+from homily.content.ingestion import IngestionWorker, embedding_text
 from homily.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from homily.grounding.embedder import FloatMatrix
-from homily.grounding.index import ChunkIndex, SearchHit
+from homily.grounding.fusion import RetrievalParams
+from homily.grounding.index import HEADING_SEPARATOR, ChunkIndex, SearchHit
 from homily.grounding.parsers import SUPPORTED_EXTENSIONS, extension_of, is_supported
 from homily.storage.base import AlreadyExistsError, Publisher, Store
 from homily.storage.content import ContentStore, DuplicateContentError, Item, ItemMetadata, NewItem
@@ -255,5 +258,24 @@ class ContentService:
         result = await asyncio.to_thread(
             self.index.search, query, vector, publisher.publisher_id, limit=limit, tradition=tradition
         )
-        items = await self.content.get_items([hit.item_id for hit in result.hits])
-        return [RetrievedPassage(hit, items[hit.item_id], publisher) for hit in result.hits if hit.item_id in items]
+        hits = await self._score_unembedded(result.hits, vector)
+        items = await self.content.get_items([hit.item_id for hit in hits])
+        return [RetrievedPassage(hit, items[hit.item_id], publisher) for hit in hits if hit.item_id in items]
+
+    async def _score_unembedded(self, hits: list[SearchHit], query_vector: FloatMatrix) -> list[SearchHit]:
+        """Keyword hits whose chunk has no vector yet (an item still EMBEDDING, e.g. the library in its first
+        minutes) carry similarity 0 and would never count as relevant; embed just those passages now so the
+        relevance threshold judges them like any other."""
+        missing = [position for position, hit in enumerate(hits) if hit.similarity == 0.0]
+        if not missing:
+            return hits
+        texts = [
+            embedding_text(hits[p].title, HEADING_SEPARATOR.join(hits[p].heading_path), hits[p].text) for p in missing
+        ]
+        similarities = (await self.embedder.embed(texts)) @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        threshold = RetrievalParams().relevance_threshold
+        rescored = list(hits)
+        for position, similarity in zip(missing, similarities, strict=True):
+            value = float(similarity)
+            rescored[position] = replace(hits[position], similarity=value, relevant=value >= threshold)
+        return rescored
