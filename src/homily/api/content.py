@@ -98,6 +98,7 @@ def _outcome_json(outcome: UploadOutcome) -> dict[str, Any]:
 
 
 async def upload_files(request: Request) -> Response:
+    """200 (not 202) once the files are stored durably, as the platform's clients expect; ingestion runs on."""
     principal = await authenticate(request)
     settings = services(request).settings
     content = content_service(request)
@@ -116,7 +117,7 @@ async def upload_files(request: Request) -> Response:
         outcome = await content.replace(principal.org_id, publisher, update, files[0])
     else:
         outcome = await content.upload(publisher, files, producer_id=producer_id)
-    return json_response(_outcome_json(outcome), status=202 if outcome.ingesting else 200)
+    return json_response(_outcome_json(outcome))
 
 
 async def real_time_upload(request: Request) -> Response:
@@ -141,7 +142,7 @@ async def real_time_upload(request: Request) -> Response:
     response = _outcome_json(outcome)
     item_id = outcome.ingesting[0] if outcome.ingesting else outcome.duplicate_of[filename]
     response.update({"item_id": item_id, "publisher_id": publisher.publisher_id})
-    return json_response(response, status=202 if outcome.ingesting else 200)
+    return json_response(response)
 
 
 def _default_filename(body: RealTimeUploadRequest) -> str:
