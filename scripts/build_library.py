@@ -237,8 +237,7 @@ CT = "christian_texts"
 CTM = "christian_texts_more"
 PD = "Public domain."
 GOSPELS_ETC = (
-    "Genesis", "Psalms", "Proverbs", "Matthew", "Luke", "John", "Romans", "1 Corinthians", "Galatians",
-    "Ephesians", "Philippians", "Hebrews", "James", "1 John",
+    "Genesis", "Psalms", "Proverbs", "Matthew", "Luke", "John",
 )  # fmt: skip
 
 SOURCES: tuple[Source, ...] = (
@@ -274,7 +273,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CT}/church_fathers_npnf",
         "not_faith_specific",
-        60_000,
+        25_000,
         fathers(
             (
                 "other/mathetes-epistle-to-diognetus.md",
@@ -311,7 +310,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/roman_catechism_trent",
         "catholic",
-        70_000,
+        30_000,
         records(
             "roman_catechism_trent.jsonl",
             "roman_catechism_trent",
@@ -327,7 +326,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/imitation_of_christ",
         "catholic",
-        60_000,
+        25_000,
         records(
             "imitation_of_christ.jsonl",
             "imitation_of_christ",
@@ -344,7 +343,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/introduction_devout_life",
         "catholic",
-        45_000,
+        20_000,
         records(
             "introduction_devout_life.jsonl",
             "introduction_devout_life",
@@ -361,7 +360,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/summa_theologica_selections",
         "catholic",
-        55_000,
+        25_000,
         records(
             "summa_theologica_selections.jsonl",
             "summa_theologica_selections",
@@ -387,7 +386,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/bcp_1928_us",
         "mainline",
-        90_000,
+        40_000,
         records(
             "bcp_1928.jsonl",
             "bcp_1928_us",
@@ -419,7 +418,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/lutheran_confessions",
         "mainline",
-        70_000,
+        30_000,
         records(
             "lutheran_confessions.jsonl",
             "lutheran_confessions",
@@ -435,7 +434,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/luther_reformation_writings",
         "mainline",
-        30_000,
+        12_000,
         records(
             "luther_reformation_writings.jsonl",
             "luther_reformation_writings",
@@ -451,7 +450,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CT}/creeds_confessions_catechisms",
         "mainline",
-        60_000,
+        30_000,
         creeds(
             (
                 "heidelberg_catechism",
@@ -470,7 +469,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CT}/spurgeon_morning_evening",
         "evangelical",
-        70_000,
+        35_000,
         spurgeon,
         "Public domain (text from CCEL).",
         "C. H. Spurgeon, Baptist preacher: evangelical devotional classic.",
@@ -478,7 +477,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/moody_way_to_god",
         "evangelical",
-        45_000,
+        30_000,
         records(
             "moody_way_to_god.jsonl",
             "moody_way_to_god",
@@ -494,7 +493,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/edwards_selected_sermons",
         "evangelical",
-        45_000,
+        30_000,
         records(
             "edwards_selected_sermons.jsonl",
             "edwards_selected_sermons",
@@ -511,7 +510,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/matthew_henry_commentary_john_romans",
         "evangelical",
-        60_000,
+        30_000,
         records(
             "matthew_henry_john_romans.jsonl",
             "matthew_henry",

@@ -72,7 +72,8 @@ def cached_embeddings(
 ) -> FloatMatrix:
     """Embed `texts`, reusing `<cache_dir>/<label>-<digest>.npy` when the same model already embedded them.
 
-    Work is saved in blocks of `block` texts as it goes, so an interrupted run resumes where it stopped."""
+    Work is saved in blocks of `block` texts keyed by their content, so an interrupted or edited run reuses
+    every block it already embedded (`<cache_dir>/<label>.parts/`, kept for that reason)."""
     digest = hashlib.sha256(embedder.model_name.encode())
     for text in texts:
         digest.update(text.encode("utf-8"))
@@ -82,23 +83,28 @@ def cached_embeddings(
         cached = np.load(path)
         if cached.shape == (len(texts), embedder.dimension):
             return np.asarray(cached, dtype=np.float32)
-    parts_dir = path.with_suffix(".parts")
+    parts_dir = cache_dir / f"{label}.parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
     blocks: list[FloatMatrix] = []
     for start in range(0, len(texts), block):
-        part = parts_dir / f"{start:09d}.npy"
+        part = parts_dir / f"block-{_block_digest(embedder.model_name, texts[start : start + block])}.npy"
         if part.exists():
             blocks.append(np.asarray(np.load(part), dtype=np.float32))
             continue
         vectors = embedder.embed(texts[start : start + block])
-        np.save(parts_dir / f"{start:09d}.tmp.npy", vectors)
-        (parts_dir / f"{start:09d}.tmp.npy").replace(part)
+        np.save(part.with_suffix(".tmp.npy"), vectors)
+        part.with_suffix(".tmp.npy").replace(part)
         blocks.append(vectors)
         log.info("embedded %d/%d texts for %s", min(start + block, len(texts)), len(texts), label)
     result = np.vstack(blocks) if blocks else np.zeros((0, embedder.dimension), dtype=np.float32)
     np.save(path.with_suffix(".tmp.npy"), result)
     path.with_suffix(".tmp.npy").replace(path)
-    for part in parts_dir.iterdir():
-        part.unlink()
-    parts_dir.rmdir()
     return result
+
+
+def _block_digest(model_name: str, texts: Sequence[str]) -> str:
+    digest = hashlib.sha256(model_name.encode())
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:16]

@@ -179,9 +179,9 @@ def tune(
     for title_weight in (0.5, 1.0, 2.0, 3.0):
         searched = replace(base, title_weight=title_weight, keyword_candidates=200, dense_candidates=200)
         candidates = collect_candidates(index, dataset.queries, query_vectors, searched)
-        grid = [replace(searched, method="convex", dense_weight=w / 20) for w in range(0, 21)]
+        grid = [replace(searched, method="convex", dense_weight=w / 10) for w in range(11)]
         grid += [
-            replace(searched, method="rrf", dense_weight=w / 10, rrf_k=k) for w in range(1, 10) for k in (10, 30, 60)
+            replace(searched, method="rrf", dense_weight=w / 10, rrf_k=k) for w in range(3, 8) for k in (10.0, 60.0)
         ]
         for params in grid:
             metrics = score_rankings(rank_items(candidates, params), dataset.qrels)

@@ -14,20 +14,23 @@ FusionMethod = Literal["convex", "rrf"]
 
 @dataclass(frozen=True, slots=True)
 class RetrievalParams:
-    """Ranking knobs. Defaults were tuned on SciFact *train* qrels (`homily eval retrieval --tune`); the
-    tradition boost and diversity settings are product choices (SciFact has neither)."""
+    """Ranking knobs. Fusion method, dense weight and title weight were tuned on SciFact *train* qrels
+    (`homily eval retrieval --tune`: convex 0.6 with title weight 2.0 scored train nDCG@10 0.741, the best of
+    44 settings x 4 title weights; RRF peaked lower). The tradition boost, diversity and threshold are product
+    choices (SciFact has none of them). The relevance threshold 0.4 (best-chunk cosine) kept sources for 96.7%
+    of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%)."""
 
     method: FusionMethod = "convex"
-    dense_weight: float = 0.5
+    dense_weight: float = 0.6
     rrf_k: float = 60.0
     keyword_candidates: int = 100
     dense_candidates: int = 100
-    title_weight: float = 1.0
+    title_weight: float = 2.0
     heading_weight: float = 0.5
     tradition_boost: float = 0.15
     per_item_limit: int = 2
     same_item_decay: float = 0.7
-    relevance_threshold: float = 0.3
+    relevance_threshold: float = 0.4
 
 
 @dataclass(frozen=True, slots=True)
