@@ -13,6 +13,8 @@ from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
 from homily.metrics import standard_metrics
 from homily.protocol.chat import ChatCompletionRequest
+from homily.providers.circuit import CircuitBreakers
+from homily.providers.fallback import FallbackExecutor
 from homily.providers.pool import ProviderPool
 from homily.routing.decision import QueryEmbedding, RoutingDecision
 from homily.routing.embedding_cache import SentenceTransformerEmbedder, TextEmbedder
@@ -219,7 +221,15 @@ def _service(embedder: ThreadedEmbedder | None) -> CompletionService:
     catalog = load_catalog()
     providers: frozenset[ProviderName] = frozenset({"openai", "anthropic", "google", "open_source"})
     router = Router(catalog, Availability(providers), load_tier_estimator())
-    return CompletionService(catalog, router, ProviderPool(Settings()), standard_metrics(), embedder)
+    return CompletionService(
+        catalog,
+        router,
+        ProviderPool(Settings()),
+        standard_metrics(),
+        executor=FallbackExecutor(),
+        breakers=CircuitBreakers(),
+        query_embedder=embedder,
+    )
 
 
 def _chat(text: str, **fields: object) -> ChatCompletionRequest:
@@ -232,9 +242,9 @@ def test_service_routes_with_the_shared_embedding(embedder: TextEmbedder) -> Non
 
     async def decide_all() -> list[RoutingDecision]:
         return [
-            await service._decide(_chat(COMPLEX[1], auto_routing=True)),
-            await service._decide(_chat(SIMPLE[0], model_family="anthropic")),
-            await service._decide(_chat(SIMPLE[0], model="gloo-openai-gpt-5-mini")),
+            await service.route(_chat(COMPLEX[1], auto_routing=True)),
+            await service.route(_chat(SIMPLE[0], model_family="anthropic")),
+            await service.route(_chat(SIMPLE[0], model="gloo-openai-gpt-5-mini")),
         ]
 
     complex_decision, simple_decision, direct = asyncio.run(decide_all())

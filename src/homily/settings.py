@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from homily.guard.policy import GuardPolicy
+
 ProviderName = Literal["openai", "anthropic", "google", "open_source"]
 
 
@@ -52,6 +54,14 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = Field(5.0, gt=0, validation_alias="HOMILY_UPSTREAM_CONNECT_TIMEOUT")
     upstream_first_byte_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_FIRST_BYTE_TIMEOUT")
     upstream_idle_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_IDLE_TIMEOUT")
+    upstream_max_attempts: int = Field(3, ge=1, le=10, validation_alias="HOMILY_UPSTREAM_MAX_ATTEMPTS")
+    """Calls to one upstream (first try plus retries on 429/5xx/timeouts) before falling back to the next model."""
+    circuit_failure_threshold: int = Field(5, ge=1, validation_alias="HOMILY_CIRCUIT_FAILURE_THRESHOLD")
+    circuit_reset_seconds: float = Field(30.0, gt=0, validation_alias="HOMILY_CIRCUIT_RESET_SECONDS")
+    embeddings: Literal["local", "off"] = Field("local", validation_alias="HOMILY_EMBEDDINGS")
+    """`local`: all-MiniLM-L6-v2 (ONNX Runtime) computes the shared query embedding; `off`: lexical-only guard
+    and rule-based routing."""
+    guard_policy: GuardPolicy = Field(default_factory=GuardPolicy, validation_alias="HOMILY_GUARD_POLICY")
     upstream_max_connections: int = Field(256, ge=1, validation_alias="HOMILY_UPSTREAM_MAX_CONNECTIONS")
 
     openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")

@@ -37,7 +37,7 @@ async def grounded_completions(request: Request) -> Response:
         return StreamingResponse(
             stream.events, media_type="text/event-stream", headers={**SSE_HEADERS, **stream.headers, **rate_headers}
         )
-    result = await grounded.complete(chat, principal)
+    result = await grounded.complete(chat, principal, request_id(request))
     return json_response(result.body, headers={**result.headers, **rate_headers})
 
 

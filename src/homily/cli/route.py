@@ -54,9 +54,7 @@ def add_route_commands(subparsers: Any) -> None:
     routing.add_argument("--data-dir", type=Path, default=default_data_dir())
     routing.add_argument("--cache-dir", type=Path, default=default_cache_dir())
     routing.add_argument("--weights", type=Path, default=None)
-    routing.add_argument(
-        "--bins", type=int, default=10, help="threshold sweep points minus one (RouteLLM: 10)"
-    )
+    routing.add_argument("--bins", type=int, default=10, help="threshold sweep points minus one (RouteLLM: 10)")
     routing.add_argument("--json", action="store_true")
     routing.set_defaults(handler=run_eval_routing)
 

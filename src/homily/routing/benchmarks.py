@@ -113,9 +113,7 @@ def load_mt_bench(data_dir: Path) -> BenchmarkSet:
         for line in handle:
             if line.strip():
                 record = json.loads(line)
-                scores.setdefault((int(record["question_id"]), str(record["model"])), []).append(
-                    float(record["score"])
-                )
+                scores.setdefault((int(record["question_id"]), str(record["model"])), []).append(float(record["score"]))
     kept = [q for q in questions if not (set(q[2]) & excluded)]
     return BenchmarkSet(
         name="mt_bench",

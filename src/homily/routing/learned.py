@@ -125,9 +125,7 @@ class ComplexityModel:
     def _standardise(self, signals: FloatVector) -> FloatVector:
         return ((signals - self.weights.signal_mean) / self.weights.signal_scale).astype(np.float32)
 
-    def logits(
-        self, embeddings: npt.NDArray[np.float32], signals: npt.NDArray[np.float32]
-    ) -> npt.NDArray[np.float64]:
+    def logits(self, embeddings: npt.NDArray[np.float32], signals: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """Batch logits: embeddings (n, 384), raw signals (n, len(SIGNAL_NAMES))."""
         standard = (signals - self.weights.signal_mean) / self.weights.signal_scale
         hidden = embeddings @ self._embedding_rows + standard @ self._signal_rows + self.weights.hidden_bias
@@ -166,9 +164,7 @@ class ComplexityModel:
             FeatureContribution(name, float(signals[i]), float(signal_effect[i]))
             for i, name in enumerate(self.weights.signal_names)
         ]
-        items.append(
-            FeatureContribution(EMBEDDING_FEATURE, 1.0 if embedding is not None else 0.0, embedding_effect)
-        )
+        items.append(FeatureContribution(EMBEDDING_FEATURE, 1.0 if embedding is not None else 0.0, embedding_effect))
         return sorted(items, key=lambda item: -abs(item.contribution))
 
     def estimate(
@@ -184,16 +180,13 @@ class ComplexityModel:
             tier=self.tier_of(score),
             confidence=self.confidence_of(score),
             reasons=[
-                f"{item.name} {'+' if item.contribution >= 0 else '-'}{abs(item.contribution):.2f}"
-                for item in top
+                f"{item.name} {'+' if item.contribution >= 0 else '-'}{abs(item.contribution):.2f}" for item in top
             ],
         )
 
 
 class _FeatureTierEstimator(Protocol):
-    def decide_tier(
-        self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None
-    ) -> TierEstimate: ...
+    def decide_tier(self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None) -> TierEstimate: ...
 
 
 class LearnedRouter:
@@ -205,9 +198,7 @@ class LearnedRouter:
         self.model = model
         self._fallback = fallback
 
-    def decide_tier(
-        self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None
-    ) -> TierEstimate:
+    def decide_tier(self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None) -> TierEstimate:
         if query_embedding is None and self._fallback is not None:
             return self._fallback.decide_tier(features)
         facts = ConversationFacts(

@@ -63,9 +63,7 @@ def order_models(
 ) -> list[ModelT]:
     """`models` (already filtered) in the order to try them under `preference`."""
     family_rank = {family: i for i, family in enumerate(families)}
-    tier_rank = {
-        t: i for i, t in enumerate(tier_sequence(start_tier(tier, confidence, preference), preference))
-    }
+    tier_rank = {t: i for i, t in enumerate(tier_sequence(start_tier(tier, confidence, preference), preference))}
 
     def key(model: ModelT) -> tuple[float, ...]:
         family = float(family_rank.get(model.family, len(family_rank)))

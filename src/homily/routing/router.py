@@ -25,9 +25,7 @@ class TierEstimator(Protocol):
     embedding. `LearnedRouter` (trained) and `RuleRouter` (transparent rules) implement it; both are pure and fast
     enough (tens of µs) to run inline on the event loop once the embedding exists."""
 
-    def decide_tier(
-        self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None
-    ) -> TierEstimate: ...
+    def decide_tier(self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None) -> TierEstimate: ...
 
 
 def resolve_mechanism(request: ChatCompletionRequest) -> tuple[RoutingMechanism, ModelFamily | None]:

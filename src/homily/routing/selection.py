@@ -39,9 +39,7 @@ def rank_candidates(
     """Available, capable models in the order `preference` tries them (see `homily.routing.policy`); with the
     default `balanced` policy: tier distance (stronger first), then family preference, then rank within the tier."""
     allowed = set(families)
-    candidates = [
-        m for m in catalog.models if m.family in allowed and availability.is_available(m) and _fits(m, needs)
-    ]
+    candidates = [m for m in catalog.models if m.family in allowed and availability.is_available(m) and _fits(m, needs)]
     return order_models(candidates, tier, confidence, families, preference)
 
 

@@ -91,11 +91,10 @@ class GroundedService:
         return Grounding(publisher.name, question, select_sources(passages, request.sources_limit))
 
     @staticmethod
-    def _with_sources(request: GroundedCompletionRequest, grounding: Grounding) -> GroundedCompletionRequest:
-        messages = list(request.messages)
-        leading = next((i for i, m in enumerate(messages) if m.role not in ("system", "developer")), len(messages))
-        messages.insert(leading, grounding_message(grounding.publisher, grounding.sources))
-        return request.model_copy(update={"messages": messages})
+    def _sources_message(grounding: Grounding) -> list[ChatMessage]:
+        """The delimited sources, given as an extra system message after Homily's guidance (the guard screens
+        the caller's messages only, so a passage quoting something hostile cannot block the request)."""
+        return [grounding_message(grounding.publisher, grounding.sources)]
 
     def _extra_fields(self, request: GroundedCompletionRequest, grounding: Grounding) -> dict[str, Any]:
         fields: dict[str, Any] = {"sources_returned": grounding.sources_returned}
@@ -103,11 +102,13 @@ class GroundedService:
             fields["citations"] = grounding.citations()
         return fields
 
-    async def complete(self, request: GroundedCompletionRequest, principal: Principal) -> CompletionResult:
+    async def complete(
+        self, request: GroundedCompletionRequest, principal: Principal, request_id: str
+    ) -> CompletionResult:
         grounding = await self.prepare(request, principal)
         headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
         try:
-            result = await self._completions.complete(self._with_sources(request, grounding), principal, grounded=True)
+            result = await self._completions.complete(request, request_id, self._sources_message(grounding))
         except HomilyError as exc:
             if exc.fault != "provider":
                 raise
@@ -146,9 +147,7 @@ class GroundedService:
         headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
         prefix = _citations_event(grounding) if request.include_citations else None
         try:
-            stream = await self._completions.open_stream(
-                self._with_sources(request, grounding), principal, request_id, grounded=True
-            )
+            stream = await self._completions.open_stream(request, request_id, self._sources_message(grounding))
         except HomilyError as exc:
             if exc.fault != "provider":
                 raise
