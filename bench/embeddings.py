@@ -52,9 +52,7 @@ def percentiles_ms(samples: Sequence[float]) -> str:
     return f"p50 {p50:.2f} ms  p90 {p90:.2f} ms  p99 {p99:.2f} ms"
 
 
-def bench_single(
-    embed: Callable[[list[str]], Vectors], queries: list[str], runs: int
-) -> tuple[list[float], float]:
+def bench_single(embed: Callable[[list[str]], Vectors], queries: list[str], runs: int) -> tuple[list[float], float]:
     """Wall-clock samples of one-query calls, and the process CPU seconds they used in all."""
     for warmup in queries[:20]:
         embed([warmup])
@@ -68,9 +66,7 @@ def bench_single(
     return samples, time.process_time() - cpu_start
 
 
-def bench_batch(
-    embed: Callable[[list[str]], Vectors], passages: list[str], repeats: int
-) -> tuple[list[float], float]:
+def bench_batch(embed: Callable[[list[str]], Vectors], passages: list[str], repeats: int) -> tuple[list[float], float]:
     """Wall-clock durations of embedding all passages, and the median process CPU seconds per repeat."""
     embed(passages[:32])
     durations, cpu = [], []
@@ -134,9 +130,7 @@ def report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "homily-bench-models")
     parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default 2)")
@@ -153,16 +147,12 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
     start = time.perf_counter()
-    embedder: OnnxSentenceEmbedder = load_local_embedder(
-        args.cache_dir, threads=args.threads, spin_wait=args.spin
-    )
+    embedder: OnnxSentenceEmbedder = load_local_embedder(args.cache_dir, threads=args.threads, spin_wait=args.spin)
     print(f"[onnxruntime] loaded in {time.perf_counter() - start:.2f} s (cache {args.cache_dir})")
     query_tokens = statistics.mean(len(ids) for ids in embedder.token_ids(queries))
     token_count = sum(len(ids) for ids in embedder.token_ids(passages))
     print(f"queries: {len(queries)}, mean {query_tokens:.1f} tokens incl. [CLS]/[SEP]")
-    report(
-        "onnxruntime", embedder.embed, queries=queries, passages=passages, token_count=token_count, args=args
-    )
+    report("onnxruntime", embedder.embed, queries=queries, passages=passages, token_count=token_count, args=args)
     print(f"[onnxruntime] {bench_batched_serving(embedder, queries, args.clients, per_client=20)}")
 
     if args.no_reference:

@@ -45,9 +45,7 @@ def main() -> None:
             model.estimate(text, facts, embedding)
             samples.append((time.perf_counter_ns() - started) / 1000)
         cuts = statistics.quantiles(samples, n=100)
-        print(
-            f"{len(text):5d} chars: p50 {cuts[49]:7.1f} µs  p90 {cuts[89]:7.1f} µs  p99 {cuts[98]:7.1f} µs"
-        )
+        print(f"{len(text):5d} chars: p50 {cuts[49]:7.1f} µs  p90 {cuts[89]:7.1f} µs  p99 {cuts[98]:7.1f} µs")
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def test_existing_version_0_database_is_upgraded(tmp_path: Path) -> None:
         await store.close()
 
     asyncio.run(scenario())
-    assert _user_version(path) == 1
+    assert _user_version(path) == len(MIGRATIONS)
     connection = sqlite3.connect(path)
     assert connection.execute("SELECT x FROM unrelated").fetchall() == [(42,)]
     connection.close()

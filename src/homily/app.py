@@ -12,13 +12,16 @@ from starlette.middleware import Middleware
 from homily.admin.service import AdminService
 from homily.api.admin import admin_routes
 from homily.api.completions import completion_routes
+from homily.api.content import content_routes
 from homily.api.errors import homily_error, http_error, unexpected_error
+from homily.api.grounded import grounded_routes
 from homily.api.health import health_routes
 from homily.api.metrics import metrics_routes
 from homily.api.middleware import RequestIdMiddleware
 from homily.api.models import model_routes
 from homily.api.oauth import oauth_routes
 from homily.api.openapi import openapi_routes
+from homily.content.runtime import ContentRuntime
 from homily.errors import HomilyError
 from homily.settings import Settings
 from homily.wiring import build_services
@@ -32,12 +35,17 @@ def create_app(settings: Settings) -> Starlette:
             app.state.settings = settings
             app.state.services = services
             app.state.admin = AdminService(services.store, on_revoke=services.credentials.revoke)
+            content = await ContentRuntime.start(settings, services.store, services.completions)
+            stack.push_async_callback(content.stop)
+            app.state.content, app.state.grounded = content.content, content.grounded
             yield
 
     return Starlette(
         routes=[
             *oauth_routes(),
             *completion_routes(),
+            *grounded_routes(),
+            *content_routes(),
             *model_routes(),
             *health_routes(),
             *metrics_routes(),

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     """Completion requests per credential per minute; 0 means unlimited."""
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_REQUEST_BYTES")
 
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_UPLOAD_BYTES")
+    """Largest content upload (a multipart request, or a real-time upload's content) in bytes; more is a 413."""
+    max_upload_files: int = Field(100, ge=1, validation_alias="HOMILY_MAX_UPLOAD_FILES")
+    library_dir: Path | None = Field(None, validation_alias="HOMILY_LIBRARY_DIR")
+    """The GlooGrounded library to ingest on first start; None means the one packaged with Homily."""
+    load_library: bool = Field(True, validation_alias="HOMILY_LOAD_LIBRARY")
+    """Whether to create and fill the shared GlooGrounded publisher at start."""
+    preload_embedder: bool = Field(True, validation_alias="HOMILY_PRELOAD_EMBEDDER")
+    """Load the embedding model in the background at start (else on first use)."""
+
     upstream_connect_timeout: float = Field(5.0, gt=0, validation_alias="HOMILY_UPSTREAM_CONNECT_TIMEOUT")
     upstream_first_byte_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_FIRST_BYTE_TIMEOUT")
     upstream_idle_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_IDLE_TIMEOUT")

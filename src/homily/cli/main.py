@@ -10,8 +10,18 @@ import sys
 from homily import __version__
 from homily.admin.service import IssuedCredential, initialise
 from homily.cli.admin import add_admin_commands, print_issued_credential
-from homily.cli.common import CliError, common_options, json_option, settings_from_args, stderr_console
+from homily.cli.common import (
+    CliError,
+    common_options,
+    eval_command,
+    eval_targets,
+    json_option,
+    settings_from_args,
+    stderr_console,
+)
+from homily.cli.content import add_content_commands
 from homily.cli.guard import add_guard_commands
+from homily.cli.retrieval import add_retrieval_commands
 from homily.cli.route import add_route_commands
 from homily.errors import HomilyError
 from homily.settings import Settings
@@ -41,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="homily", description=_DESCRIPTION, epilog=_CONFIG_EPILOG, formatter_class=formatter
     )
     parser.add_argument("--version", action="version", version=f"homily {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,init,admin,route,guard,eval}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{serve,init,admin,ingest,search,route,guard,eval}"
+    )
     common, json_flag = common_options(), json_option()
 
     serve = commands.add_parser(
@@ -71,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=run_init)
 
     add_admin_commands(commands, common, json_flag)
+    add_content_commands(commands)
+    add_retrieval_commands(eval_targets(eval_command(commands)))
     add_route_commands(commands)
     add_guard_commands(commands)
     return parser

@@ -13,7 +13,14 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from homily.grounding.schema import CHUNK_SCHEMA
+
 log = logging.getLogger("homily.storage.sqlite")
+
+
+def chunk_schema_script() -> str:
+    """`CHUNK_SCHEMA` (owned by `homily.grounding.schema`) as one migration script."""
+    return "\n".join(statement.strip() + ";" for statement in CHUNK_SCHEMA) + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +65,52 @@ CREATE TABLE publishers (
 CREATE UNIQUE INDEX publishers_shared_name ON publishers (name) WHERE shared = 1;
 """
 
+_V2_ITEMS = """
+CREATE TABLE items (
+    item_id          TEXT PRIMARY KEY,
+    publisher_id     TEXT NOT NULL REFERENCES publishers (publisher_id) ON DELETE CASCADE,
+    org_id           TEXT NOT NULL,
+    filename         TEXT NOT NULL,
+    producer_id      TEXT,
+    title            TEXT,
+    subtitle         TEXT,
+    summary          TEXT,
+    url              TEXT,
+    tags             TEXT NOT NULL DEFAULT '[]',
+    author           TEXT,
+    publication_date TEXT,
+    tradition        TEXT,
+    evergreen        INTEGER,
+    type             TEXT NOT NULL,
+    content_hash     TEXT NOT NULL,
+    size_bytes       INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    failure_reason   TEXT,
+    generation       INTEGER NOT NULL DEFAULT 1,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    chunk_count      INTEGER NOT NULL DEFAULT 0,
+    priority         INTEGER NOT NULL DEFAULT 0,
+    created_at       REAL NOT NULL,
+    updated_at       REAL NOT NULL
+);
+-- Identical content is stored once per publisher: the unique index makes concurrent duplicate uploads safe.
+CREATE UNIQUE INDEX items_publisher_content ON items (publisher_id, content_hash);
+CREATE INDEX items_publisher_created ON items (publisher_id, created_at);
+CREATE INDEX items_producer ON items (publisher_id, producer_id) WHERE producer_id IS NOT NULL;
+CREATE INDEX items_unfinished ON items (priority DESC, created_at)
+    WHERE status IN ('QUEUED', 'CHUNKING', 'EMBEDDING');
+
+-- The uploaded bytes, written in the same transaction as the item row (before the 2xx), so a restart can
+-- always re-run ingestion from them.
+CREATE TABLE item_contents (
+    item_id TEXT PRIMARY KEY REFERENCES items (item_id) ON DELETE CASCADE,
+    data    BLOB NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "organisations, credentials, publishers", _V1_ORGANISATIONS_CREDENTIALS_PUBLISHERS),
+    Migration(2, "items, item contents, chunks with their FTS5 index", _V2_ITEMS + chunk_schema_script()),
 )
 """Every schema version in order. Append new versions here."""
 

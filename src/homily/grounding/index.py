@@ -1,0 +1,335 @@
+"""`ChunkIndex`: hybrid retrieval over the chunks table (SQLite FTS5 BM25 + an in-process dense index).
+
+The chunks table is the source of truth for text and vectors; the FTS5 index follows it through triggers
+inside the same transaction, and the dense matrices are refilled from it by `load()` at start. Writes and
+searches hold one lock, so a deletion is visible to the next search in both indexes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from homily.grounding.dense import DenseShard
+from homily.grounding.embedder import FloatMatrix
+from homily.grounding.fusion import Candidate, RetrievalParams, fuse
+from homily.grounding.keyword import match_expression, query_terms
+from homily.grounding.schema import CHUNK_SCHEMA
+
+log = logging.getLogger(__name__)
+
+HEADING_SEPARATOR = " > "
+
+
+def scope_token(publisher_id: str) -> str:
+    """A single FTS5 token naming the publisher, so the keyword query is scoped inside the inverted index."""
+    return "pub" + uuid.uuid5(uuid.NAMESPACE_URL, publisher_id).hex
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """A chunk as ingestion stores it. `vector` is None until the embedding step has run."""
+
+    chunk_id: str
+    item_id: str
+    publisher_id: str
+    ordinal: int
+    title: str
+    heading_path: tuple[str, ...]
+    text: str
+    char_start: int
+    char_end: int
+    token_count: int
+    content_hash: str
+    tradition: str | None
+    vector: FloatMatrix | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    item_id: str
+    chunk_id: str
+    title: str
+    heading: str
+    text: str
+    tradition: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A ranked chunk. `score` orders hits; `similarity` is the cosine the relevance threshold applies to."""
+
+    chunk_id: str
+    item_id: str
+    publisher_id: str
+    title: str
+    heading_path: tuple[str, ...]
+    text: str
+    tradition: str | None
+    score: float
+    similarity: float
+    relevant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: list[SearchHit]
+
+    @property
+    def sources_returned(self) -> bool:
+        """True when at least one hit clears the relevance threshold."""
+        return any(hit.relevant for hit in self.hits)
+
+    @property
+    def relevant_hits(self) -> list[SearchHit]:
+        return [hit for hit in self.hits if hit.relevant]
+
+
+def _vector_blob(vector: FloatMatrix | None) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype="<f4").tobytes()
+
+
+class ChunkIndex:
+    """Hybrid index over one SQLite database. Thread-safe; every public method is blocking (call it from a
+    worker thread in async code). Invariant: a chunk is in the dense index iff its row has a vector."""
+
+    def __init__(self, connection: sqlite3.Connection, dimension: int = 384) -> None:
+        self._db = connection
+        self._dimension = dimension
+        self._lock = threading.RLock()
+        self._shards: dict[str, DenseShard] = {}
+        with self._lock, self._db:
+            for statement in CHUNK_SCHEMA:
+                self._db.execute(statement)
+
+    @classmethod
+    def open(cls, path: Path | str, dimension: int = 384) -> ChunkIndex:
+        """Open (creating if needed) the database at `path` in WAL mode and load the dense index from it."""
+        connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        index = cls(connection, dimension)
+        index.load()
+        return index
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def load(self) -> int:
+        """Rebuild the dense index from the vectors stored in the chunks table; returns the row count."""
+        with self._lock:
+            self._shards.clear()
+            cursor = self._db.execute("SELECT rowid, publisher_id, vector FROM chunks WHERE vector IS NOT NULL")
+            total = 0
+            while batch := cursor.fetchmany(4096):
+                by_publisher: dict[str, tuple[list[int], list[bytes]]] = {}
+                for rowid, publisher_id, blob in batch:
+                    rowids, blobs = by_publisher.setdefault(publisher_id, ([], []))
+                    rowids.append(rowid)
+                    blobs.append(blob)
+                for publisher_id, (rowids, blobs) in by_publisher.items():
+                    matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rowids), self._dimension)
+                    self._shard(publisher_id).add(rowids, matrix)
+                total += len(batch)
+            return total
+
+    def _shard(self, publisher_id: str) -> DenseShard:
+        shard = self._shards.get(publisher_id)
+        if shard is None:
+            shard = self._shards[publisher_id] = DenseShard(self._dimension)
+        return shard
+
+    def add(self, records: Sequence[ChunkRecord]) -> None:
+        """Insert chunks (replacing same chunk_id) in one transaction, then index their vectors."""
+        with self._lock:
+            replaced = self._rowids_of("chunk_id", [r.chunk_id for r in records])
+            rowids = self._write(records)
+            self._forget(replaced)
+            self._index_vectors(zip(rowids, records, strict=True))
+
+    def _write(self, records: Sequence[ChunkRecord]) -> list[int]:
+        rowids: list[int] = []
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("DELETE FROM chunks WHERE chunk_id = ?", [(r.chunk_id,) for r in records])
+            for r in records:
+                cursor = self._db.execute(
+                    "INSERT INTO chunks (chunk_id, item_id, publisher_id, scope, ordinal, title, heading,"
+                    " text, char_start, char_end, token_count, content_hash, tradition, vector)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        r.chunk_id,
+                        r.item_id,
+                        r.publisher_id,
+                        scope_token(r.publisher_id),
+                        r.ordinal,
+                        r.title,
+                        HEADING_SEPARATOR.join(r.heading_path),
+                        r.text,
+                        r.char_start,
+                        r.char_end,
+                        r.token_count,
+                        r.content_hash,
+                        r.tradition,
+                        _vector_blob(r.vector),
+                    ),
+                )
+                rowids.append(int(cursor.lastrowid or 0))
+        return rowids
+
+    def _index_vectors(self, pairs: Iterable[tuple[int, ChunkRecord]]) -> None:
+        grouped: dict[str, tuple[list[int], list[FloatMatrix]]] = {}
+        for rowid, record in pairs:
+            if record.vector is not None:
+                rowids, vectors = grouped.setdefault(record.publisher_id, ([], []))
+                rowids.append(rowid)
+                vectors.append(record.vector)
+        for publisher_id, (rowids, vectors) in grouped.items():
+            self._shard(publisher_id).add(rowids, np.vstack(vectors).astype(np.float32))
+
+    def set_vectors(self, chunk_ids: Sequence[str], vectors: FloatMatrix) -> None:
+        """Store the embeddings of already written chunks and make them searchable densely."""
+        with self._lock:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "UPDATE chunks SET vector = ? WHERE chunk_id = ?",
+                    [(_vector_blob(v), c) for c, v in zip(chunk_ids, vectors, strict=True)],
+                )
+            position = {chunk_id: i for i, chunk_id in enumerate(chunk_ids)}
+            for rowid, publisher_id, chunk_id in self._rowids_of("chunk_id", list(chunk_ids), "chunk_id"):
+                self._shard(publisher_id).add([rowid], vectors[position[chunk_id]][None, :])
+
+    def _rowids_of(self, column: str, values: Sequence[str], *extra: str) -> list[tuple[Any, ...]]:
+        """`(rowid, publisher_id, *extra)` of rows whose `column` is in `values` (column names are ours)."""
+        found: list[tuple[Any, ...]] = []
+        selected = ", ".join(("rowid", "publisher_id", *extra))
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            placeholders = ",".join("?" * len(part))
+            sql = f"SELECT {selected} FROM chunks WHERE {column} IN ({placeholders})"  # noqa: S608
+            found.extend(self._db.execute(sql, list(part)).fetchall())
+        return found
+
+    def _forget(self, rows: list[tuple[Any, ...]]) -> None:
+        for rowid, publisher_id, *_ in rows:
+            shard = self._shards.get(publisher_id)
+            if shard is not None:
+                shard.remove([rowid])
+
+    def delete_items(self, item_ids: Sequence[str]) -> int:
+        """Remove every chunk of these items from the table, the keyword and the dense index at once."""
+        with self._lock:
+            rows = self._rowids_of("item_id", list(item_ids))
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("DELETE FROM chunks WHERE item_id = ?", [(i,) for i in item_ids])
+            self._forget(rows)
+            return len(rows)
+
+    def update_item(self, item_id: str, *, title: str | None = None, tradition: str | None = None) -> None:
+        """Propagate an item's new title or tradition to its chunks (both are used in ranking)."""
+        with self._lock, self._db:
+            if title is not None:
+                self._db.execute("UPDATE chunks SET title = ? WHERE item_id = ?", (title, item_id))
+            if tradition is not None:
+                self._db.execute("UPDATE chunks SET tradition = ? WHERE item_id = ?", (tradition, item_id))
+
+    def count(self, publisher_id: str | None = None) -> int:
+        with self._lock:
+            if publisher_id is None:
+                return sum(len(shard) for shard in self._shards.values())
+            shard = self._shards.get(publisher_id)
+            return 0 if shard is None else len(shard)
+
+    def _keyword(self, query: str, publisher_id: str, params: RetrievalParams) -> list[tuple[int, float]]:
+        expression = match_expression(query_terms(query), scope_token(publisher_id))
+        if expression is None or params.keyword_candidates <= 0:
+            return []
+        rows = self._db.execute(
+            "SELECT rowid, bm25(chunks_fts, 0.0, ?, ?, 1.0) AS rank FROM chunks_fts"
+            " WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
+            (params.title_weight, params.heading_weight, expression, params.keyword_candidates),
+        ).fetchall()
+        return [(int(rowid), -float(rank)) for rowid, rank in rows]
+
+    def candidates(
+        self, query: str, query_vector: FloatMatrix, publisher_id: str, params: RetrievalParams
+    ) -> tuple[list[Candidate], dict[int, ChunkRow]]:
+        """Keyword and dense candidates (union, each with both scores) and their rows, before fusion."""
+        vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        with self._lock:
+            shard = self._shards.get(publisher_id) or DenseShard(self._dimension)
+            keyword_hits = self._keyword(query, publisher_id, params)
+            dense_rowids, _ = shard.search(vector, params.dense_candidates)
+            keyword_rank = {rowid: rank for rank, (rowid, _) in enumerate(keyword_hits)}
+            keyword_score = dict(keyword_hits)
+            dense_rank = {int(rowid): rank for rank, rowid in enumerate(dense_rowids)}
+            union = list(dict.fromkeys([*keyword_rank, *dense_rank]))
+            similarity = shard.similarity(vector, union)
+            rows = self._rows(union)
+        candidates = [
+            Candidate(
+                rowid,
+                rows[rowid].item_id,
+                rows[rowid].tradition,
+                keyword_score.get(rowid, 0.0),
+                similarity.get(rowid, 0.0),
+                keyword_rank.get(rowid),
+                dense_rank.get(rowid),
+            )
+            for rowid in union
+            if rowid in rows
+        ]
+        return candidates, rows
+
+    def search(
+        self,
+        query: str,
+        query_vector: FloatMatrix,
+        publisher_id: str,
+        *,
+        limit: int = 10,
+        tradition: str | None = None,
+        params: RetrievalParams | None = None,
+    ) -> SearchResult:
+        """Hybrid search within one publisher (see `fusion.fuse` for the ranking rules)."""
+        params = params or RetrievalParams()
+        candidates, rows = self.candidates(query, query_vector, publisher_id, params)
+        hits = []
+        for entry in fuse(candidates, params, tradition, limit):
+            row = rows[entry.candidate.rowid]
+            hits.append(
+                SearchHit(
+                    row.chunk_id,
+                    row.item_id,
+                    publisher_id,
+                    row.title,
+                    tuple(row.heading.split(HEADING_SEPARATOR)) if row.heading else (),
+                    row.text,
+                    row.tradition,
+                    entry.score,
+                    entry.candidate.similarity,
+                    entry.relevant,
+                )
+            )
+        return SearchResult(hits)
+
+    def _rows(self, rowids: list[int]) -> dict[int, ChunkRow]:
+        found: dict[int, ChunkRow] = {}
+        for start in range(0, len(rowids), 500):
+            part = rowids[start : start + 500]
+            placeholders = ",".join("?" * len(part))
+            sql = f"SELECT rowid, item_id, chunk_id, title, heading, text, tradition FROM chunks WHERE rowid IN ({placeholders})"  # noqa: S608, E501
+            for row in self._db.execute(sql, part):
+                found[int(row[0])] = ChunkRow(*row[1:])
+        return found

@@ -1,0 +1,158 @@
+"""The ingestion steps as plain functions: parse + chunk (CHUNKING), embed (EMBEDDING), index (COMPLETED).
+
+The job runner (storage + status machine) calls these in order; each step is idempotent given the same input,
+so a restart may simply redo the step it was in. `install_library` bulk-loads GlooGrounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from homily.grounding.chunking import Chunk, chunk_document, document_hash
+from homily.grounding.document import ParsedDocument
+from homily.grounding.embedder import FloatMatrix, TextEmbedder
+from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.library import LibraryItem
+from homily.grounding.parsers import parse_document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """A parsed and chunked upload. `content_hash` identifies duplicates within a publisher."""
+
+    document: ParsedDocument
+    chunks: tuple[Chunk, ...]
+    content_hash: str
+
+    def embedding_texts(self, title: str | None = None) -> list[str]:
+        return [chunk.embedding_text(title or self.document.title) for chunk in self.chunks]
+
+
+def prepare(filename: str, data: bytes) -> PreparedDocument:
+    """Parse and chunk; raises `ParseError` with a reason fit for the item's FAILED status."""
+    document = parse_document(filename, data)
+    return PreparedDocument(document, tuple(chunk_document(document)), document_hash(document))
+
+
+def chunk_id(item_id: str, ordinal: int) -> str:
+    """Deterministic, so re-running a step after a crash replaces rather than duplicates."""
+    return f"{item_id}:{ordinal}"
+
+
+def chunk_records(
+    prepared: PreparedDocument,
+    *,
+    item_id: str,
+    publisher_id: str,
+    title: str,
+    tradition: str | None,
+    vectors: FloatMatrix | None,
+) -> list[ChunkRecord]:
+    return [
+        ChunkRecord(
+            chunk_id=chunk_id(item_id, chunk.index),
+            item_id=item_id,
+            publisher_id=publisher_id,
+            ordinal=chunk.index,
+            title=title,
+            heading_path=chunk.heading_path,
+            text=chunk.text,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            token_count=chunk.token_count,
+            content_hash=chunk.content_hash,
+            tradition=tradition,
+            vector=None if vectors is None else vectors[position],
+        )
+        for position, chunk in enumerate(prepared.chunks)
+    ]
+
+
+def embed_prepared(embedder: TextEmbedder, prepared: PreparedDocument, title: str | None = None) -> FloatMatrix:
+    return embedder.embed(prepared.embedding_texts(title))
+
+
+def embed_missing_library_vectors(
+    index: ChunkIndex,
+    embedder: TextEmbedder,
+    items: Iterable[LibraryItem],
+    *,
+    batch_chunks: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Background step for a text-only library: embed chunks that shipped without vectors, batch by batch."""
+    pending_ids: list[str] = []
+    pending_texts: list[str] = []
+    missing = [
+        (chunk_id(item.item_id, ordinal), chunk.embedding_text(item.title))
+        for item in items
+        for ordinal, chunk in enumerate(item.chunks)
+        if chunk.vector is None
+    ]
+    done = 0
+    for position, (identifier, text) in enumerate(missing, start=1):
+        pending_ids.append(identifier)
+        pending_texts.append(text)
+        if len(pending_ids) >= batch_chunks or position == len(missing):
+            index.set_vectors(pending_ids, embedder.embed(pending_texts))
+            done += len(pending_ids)
+            pending_ids, pending_texts = [], []
+            if progress is not None:
+                progress(done, len(missing))
+    return done
+
+
+def install_library(
+    index: ChunkIndex,
+    publisher_id: str,
+    items: Iterable[LibraryItem],
+    *,
+    skip_item_ids: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
+    batch_chunks: int = 2000,
+) -> int:
+    """Insert the library's chunks with their shipped vectors; items in `skip_item_ids` are left alone (so a
+    restart resumes instead of redoing). Returns the number of chunks written."""
+    skipped = set(skip_item_ids)
+    pending: list[ChunkRecord] = []
+    written = 0
+    items_done = 0
+    for item in items:
+        items_done += 1
+        if item.item_id in skipped:
+            continue
+        pending.extend(
+            ChunkRecord(
+                chunk_id=chunk_id(item.item_id, ordinal),
+                item_id=item.item_id,
+                publisher_id=publisher_id,
+                ordinal=ordinal,
+                title=item.title,
+                heading_path=chunk.heading_path,
+                text=chunk.text,
+                char_start=chunk.char_start,
+                char_end=chunk.char_end,
+                token_count=chunk.token_count,
+                content_hash=chunk.content_hash,
+                tradition=item.tradition,
+                vector=chunk.vector,
+            )
+            for ordinal, chunk in enumerate(item.chunks)
+        )
+        if len(pending) >= batch_chunks:
+            index.add(pending)
+            written += len(pending)
+            pending = []
+            if progress is not None:
+                progress(items_done, written)
+    if pending:
+        index.add(pending)
+        written += len(pending)
+    if progress is not None:
+        progress(items_done, written)
+    log.info("installed %d library chunks into publisher %s", written, publisher_id)
+    return written
