@@ -14,6 +14,7 @@ from homily.auth.tokens import TokenService
 from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
 from homily.embeddings import BatchingEmbedder, load_local_embedder
+from homily.embeddings.local import OnnxSentenceEmbedder
 from homily.guard.model import DEFAULT_WEIGHTS as GUARD_WEIGHTS
 from homily.guard.model import load_guard_model
 from homily.metrics import standard_metrics
@@ -33,15 +34,12 @@ from homily.storage.factory import open_store
 log = logging.getLogger("homily.wiring")
 
 
-async def _query_embedder(settings: Settings, stack: AsyncExitStack) -> BatchingEmbedder | None:
+async def _local_embedder(settings: Settings) -> OnnxSentenceEmbedder | None:
     if settings.embeddings == "off":
         log.info("query embeddings are off: the guard runs lexical-only and auto routing uses the rule router")
         return None
     # Loading (and, on first start, building the ONNX graph) takes about a second: keep it off the event loop.
-    local = await asyncio.to_thread(load_local_embedder, settings.data_dir / "models")
-    embedder = BatchingEmbedder(local)
-    stack.push_async_callback(embedder.close)
-    return embedder
+    return await asyncio.to_thread(load_local_embedder, settings.data_dir / "models")
 
 
 async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
@@ -60,7 +58,10 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
     )
     availability = Availability(pool.providers(), healthy=breakers.is_available)
     metrics = standard_metrics()
-    embedder = await _query_embedder(settings, stack)
+    local = await _local_embedder(settings)
+    embedder = BatchingEmbedder(local) if local is not None else None
+    if embedder is not None:
+        stack.push_async_callback(embedder.close)
     estimator = await asyncio.to_thread(load_tier_estimator, settings.router_weights)
     guard_model = await asyncio.to_thread(load_guard_model, GUARD_WEIGHTS)
     router = Router(catalog, availability, estimator, settings.routing_preference)
@@ -85,6 +86,7 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
         availability=availability,
         pool=pool,
         completions=completions,
+        local_embedder=local,
         metrics=metrics,
         rate_limiter=WindowRateLimiter(limit) if limit else None,
         dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),

@@ -11,7 +11,7 @@ from homily.content.embedding import EmbeddingRunner
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import load_shared_library
 from homily.content.service import ContentService
-from homily.grounding.embedder import load_default_embedder
+from homily.grounding.embedder import TextEmbedder, load_default_embedder
 from homily.grounding.index import ChunkIndex
 from homily.service.completions import CompletionService
 from homily.service.grounded import GroundedService
@@ -37,11 +37,18 @@ class ContentRuntime:
     library_task: asyncio.Task[None] | None
 
     @classmethod
-    async def start(cls, settings: Settings, store: Store, completions: CompletionService) -> ContentRuntime:
+    async def start(
+        cls,
+        settings: Settings,
+        store: Store,
+        completions: CompletionService,
+        shared_embedder: TextEmbedder | None = None,
+    ) -> ContentRuntime:
+        """`shared_embedder`: the process's already-loaded model, reused instead of loading a second copy."""
         content_store = SqliteContentStore(settings.sqlite_path)
         await content_store.open()
         index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path)
-        embedder = EmbeddingRunner(load_default_embedder)
+        embedder = EmbeddingRunner((lambda: shared_embedder) if shared_embedder is not None else load_default_embedder)
         if settings.preload_embedder:
             embedder.start()
         unembedded = UnembeddedChunks(settings.sqlite_path)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from homily.content.service import RetrievedPassage
+from homily.guard.passage import fence_passage, scan_passage
 from homily.protocol.chat import ChatMessage
 
 SNIPPETS_PER_SOURCE = 2
@@ -109,7 +110,9 @@ def _source_block(source: Source, nonce: str) -> str:
     if source.headings:
         lines.append("Section: " + " > ".join(source.headings))
     lines.append("---")
-    lines.append("\n[...]\n".join(source.passages))
+    # Indirect prompt injection: a passage carrying instructions to an AI is flagged and fenced, never dropped
+    # (the reader may still need the source), so the model reads it as quoted material.
+    lines.append("\n[...]\n".join(fence_passage(passage, scan_passage(passage)) for passage in source.passages))
     lines.append(f"<<<END SOURCE [{source.index}] {nonce}>>>")
     return "\n".join(lines)
 

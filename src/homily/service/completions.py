@@ -154,14 +154,19 @@ class CompletionService:
         return first, chain
 
     async def complete(
-        self, request: ChatCompletionRequest, request_id: str, extra_system: list[ChatMessage] | None = None
+        self,
+        request: ChatCompletionRequest,
+        request_id: str,
+        extra_system: list[ChatMessage] | None = None,
+        *,
+        grounded: bool = False,
     ) -> CompletionResult:
         screened = await self._screen(request, request_id)
         guard = screened.guard
         if guard is not None and guard.blocked:
             return self._local_result(request, screened, guard.decline(), "content_filter")
         try:
-            decision = self._router.decide(request, query_embedding=screened.embedding)
+            decision = self._router.decide(request, grounded=grounded, query_embedding=screened.embedding)
             first, candidates = self._candidates(decision)
             upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
             answered = await self._executor.complete(upstream, candidates)
@@ -180,7 +185,12 @@ class CompletionService:
         return CompletionResult(body=body, headers=routing_headers(decision, model, request.tradition))
 
     async def open_stream(
-        self, request: ChatCompletionRequest, request_id: str, extra_system: list[ChatMessage] | None = None
+        self,
+        request: ChatCompletionRequest,
+        request_id: str,
+        extra_system: list[ChatMessage] | None = None,
+        *,
+        grounded: bool = False,
     ) -> StreamResult:
         screened = await self._screen(request, request_id)
         guard = screened.guard
@@ -188,7 +198,7 @@ class CompletionService:
         if guard is not None and guard.blocked:
             return self._local_stream(request, screened, guard.decline(), "content_filter")
         try:
-            decision = self._router.decide(request, query_embedding=screened.embedding)
+            decision = self._router.decide(request, grounded=grounded, query_embedding=screened.embedding)
             first, candidates = self._candidates(decision)
             upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
             answered = await self._executor.stream(upstream, candidates)

@@ -108,7 +108,9 @@ class GroundedService:
         grounding = await self.prepare(request, principal)
         headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
         try:
-            result = await self._completions.complete(request, request_id, self._sources_message(grounding))
+            result = await self._completions.complete(
+                request, request_id, self._sources_message(grounding), grounded=True
+            )
         except HomilyError as exc:
             if exc.fault != "provider":
                 raise
@@ -147,7 +149,9 @@ class GroundedService:
         headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
         prefix = _citations_event(grounding) if request.include_citations else None
         try:
-            stream = await self._completions.open_stream(request, request_id, self._sources_message(grounding))
+            stream = await self._completions.open_stream(
+                request, request_id, self._sources_message(grounding), grounded=True
+            )
         except HomilyError as exc:
             if exc.fault != "provider":
                 raise
