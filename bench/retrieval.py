@@ -171,9 +171,7 @@ def bench_search(embedder: TextEmbedder, target_chunks: int, workdir: Path) -> d
         "query_p50_ms": round(1000 * statistics.median(totals), 2),
         "query_p95_ms": round(1000 * _percentile(totals, 0.95), 2),
         "embed_p50_ms": round(1000 * statistics.median(embeds), 2),
-        "search_only_p50_ms": round(
-            1000 * statistics.median([t - e for t, e in zip(totals, embeds, strict=True)]), 2
-        ),
+        "search_only_p50_ms": round(1000 * statistics.median([t - e for t, e in zip(totals, embeds, strict=True)]), 2),
         **dense,
     }
 
@@ -247,9 +245,7 @@ def bench_ingestion(embedder: TextEmbedder, files: list[Path], workdir: Path) ->
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--data-dir", type=Path, default=REPO_ROOT / ".." / "shared" / "data")
     parser.add_argument("--skip-search", action="store_true")

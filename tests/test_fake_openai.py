@@ -130,6 +130,18 @@ def test_streaming_sends_role_first_then_content_then_finish_and_usage(fake: Fak
     assert all(chunk["usage"] is None for chunk in chunks[:-1])
 
 
+@pytest.mark.parametrize("scripted", [False, True])
+def test_streams_are_chunked_event_streams(fake: FakeOpenAIUpstream, scripted: bool) -> None:
+    if scripted:
+        fake.enqueue(Behaviour(content="Scripted answer.", chunk_delay=0.001))
+    status, headers, body = post_raw(fake, {"model": "m", "messages": MESSAGES, "stream": True})
+    assert status == 200
+    assert headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in headers
+    assert body.endswith(b"data: [DONE]\n\n")
+
+
 def test_streaming_without_include_usage_has_no_usage_field(fake: FakeOpenAIUpstream) -> None:
     events, _ = read_events(fake, {"model": "m", "messages": MESSAGES, "stream": True})
     chunks = chunk_payloads(events)

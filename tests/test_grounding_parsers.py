@@ -39,9 +39,7 @@ def _minimal_pdf(lines: list[str], title: str) -> bytes:
 
 
 def test_pdf_text_and_info_metadata() -> None:
-    data = _minimal_pdf(
-        ["The mustard seed is the smallest of seeds.", "It grows into a great tree."], "Parables"
-    )
+    data = _minimal_pdf(["The mustard seed is the smallest of seeds.", "It grows into a great tree."], "Parables")
     document = parse_document("parables.pdf", data)
     assert document.title == "Parables"
     assert document.metadata.author == "Test Author"

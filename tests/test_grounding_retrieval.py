@@ -73,9 +73,7 @@ def _records(
     ]
 
 
-def _search(
-    index: ChunkIndex, embedder: TextEmbedder, query: str, **kwargs: object
-) -> list[tuple[str, float, bool]]:
+def _search(index: ChunkIndex, embedder: TextEmbedder, query: str, **kwargs: object) -> list[tuple[str, float, bool]]:
     result = index.search(query, embedder.embed([query])[0], PUBLISHER, **kwargs)  # type: ignore[arg-type]
     return [(hit.item_id, hit.score, hit.relevant) for hit in result.hits]
 
@@ -148,9 +146,7 @@ def test_relevance_threshold_decides_sources_returned(index: ChunkIndex, embedde
     assert off.hits  # the ranking still returns something to look at ...
     assert not off.sources_returned  # ... but nothing relevant enough to ground an answer
     strict = RetrievalParams(relevance_threshold=0.99)
-    assert not index.search(
-        on_topic, embedder.embed([on_topic])[0], PUBLISHER, params=strict
-    ).sources_returned
+    assert not index.search(on_topic, embedder.embed([on_topic])[0], PUBLISHER, params=strict).sources_returned
 
 
 def test_search_is_scoped_to_the_publisher(index: ChunkIndex, embedder: TextEmbedder) -> None:
@@ -184,9 +180,7 @@ def test_vectors_persist_and_reload_from_the_database(tmp_path: Path) -> None:
     path = tmp_path / "persist.db"
     first = ChunkIndex.open(path)
     records = [
-        ChunkRecord(
-            f"c{n}", f"item{n}", PUBLISHER, 0, f"T{n}", (), f"text {n}", 0, 6, 2, "h", None, _unit([1, n])
-        )
+        ChunkRecord(f"c{n}", f"item{n}", PUBLISHER, 0, f"T{n}", (), f"text {n}", 0, 6, 2, "h", None, _unit([1, n]))
         for n in range(5)
     ]
     first.add(records)
@@ -215,18 +209,11 @@ def test_vectors_set_after_keyword_indexing_become_searchable(index: ChunkIndex)
 def test_title_change_and_tradition_update_reach_the_ranking(index: ChunkIndex) -> None:
     for n in (1, 2):
         index.add(
-            [
-                ChunkRecord(
-                    f"c{n}", f"i{n}", PUBLISHER, 0, "Same", (), "same words", 0, 10, 2, "h", None, _unit([1])
-                )
-            ]
+            [ChunkRecord(f"c{n}", f"i{n}", PUBLISHER, 0, "Same", (), "same words", 0, 10, 2, "h", None, _unit([1]))]
         )
     index.update_item("i2", tradition="mainline")
     assert index.search("same", _unit([1]), PUBLISHER, tradition="mainline").hits[0].item_id == "i2"
     index.update_item("i1", title="Unique heading")
     assert (
-        index.search("unique", _unit([1]), PUBLISHER, params=RetrievalParams(dense_weight=0.0))
-        .hits[0]
-        .item_id
-        == "i1"
+        index.search("unique", _unit([1]), PUBLISHER, params=RetrievalParams(dense_weight=0.0)).hits[0].item_id == "i1"
     )

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.store_contract import StoreContract, present
 
 from homily.settings import Settings
 from homily.storage.base import Store, StoreError
 from homily.storage.factory import open_store
 from homily.storage.sqlite import MIGRATIONS, Migration, SchemaVersionError, SqliteStore
 from homily.storage.sqlite.migrations import apply_migrations
+from tests.store_contract import StoreContract, present
 
 
 class TestSqliteStoreContract(StoreContract):

@@ -1,10 +1,9 @@
-"""`create_app(settings)`: wires the object graph in the lifespan; nothing happens at import time."""
+"""`create_app(settings)`: the routes and error handlers; the object graph is built in the lifespan."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,69 +12,42 @@ from starlette.middleware import Middleware
 from homily.admin.service import AdminService
 from homily.api.admin import admin_routes
 from homily.api.completions import completion_routes
+from homily.api.content import content_routes
 from homily.api.errors import homily_error, http_error, unexpected_error
+from homily.api.grounded import grounded_routes
 from homily.api.health import health_routes
 from homily.api.metrics import metrics_routes
 from homily.api.middleware import RequestIdMiddleware
 from homily.api.models import model_routes
 from homily.api.oauth import oauth_routes
 from homily.api.openapi import openapi_routes
-from homily.auth.keys import load_or_create_signing_key
-from homily.auth.registry import CredentialRegistry
-from homily.auth.secrets import hash_secret
-from homily.auth.tokens import TokenService
-from homily.catalog.availability import Availability
-from homily.catalog.loader import load_catalog
+from homily.content.runtime import ContentRuntime
 from homily.errors import HomilyError
-from homily.metrics import standard_metrics
-from homily.providers.pool import ProviderPool
-from homily.ratelimit import WindowRateLimiter
-from homily.routing.router import Router
-from homily.routing.rules import RuleRouter
-from homily.service.completions import CompletionService
-from homily.services import Services
 from homily.settings import Settings
-from homily.storage.factory import open_store
+from homily.wiring import build_services
 
 
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        catalog = load_catalog(settings.catalog_path)
-        store = await open_store(settings)
-        registry = CredentialRegistry(store, settings.revocation_refresh_seconds)
-        await registry.start()
-        pool = ProviderPool(settings)
-        availability = Availability(pool.providers())
-        router = Router(catalog, availability, RuleRouter())
-        metrics = standard_metrics()
-        app.state.settings = settings
-        app.state.services = Services(
-            settings=settings,
-            store=store,
-            tokens=TokenService(load_or_create_signing_key(settings), settings.issuer, settings.token_ttl_seconds),
-            credentials=registry,
-            catalog=catalog,
-            availability=availability,
-            pool=pool,
-            completions=CompletionService(catalog, router, pool, metrics),
-            metrics=metrics,
-            rate_limiter=WindowRateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None,
-            dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
-        )
-        app.state.admin = AdminService(store, on_revoke=registry.revoke)
-        try:
+        async with AsyncExitStack() as stack:
+            services = await build_services(settings, stack)
+            app.state.settings = settings
+            app.state.services = services
+            app.state.admin = AdminService(services.store, on_revoke=services.credentials.revoke)
+            content = await ContentRuntime.start(
+                settings, services.store, services.completions, services.local_embedder
+            )
+            stack.push_async_callback(content.stop)
+            app.state.content, app.state.grounded = content.content, content.grounded
             yield
-        finally:
-            await pool.close()
-            await registry.stop()
-            await store.close()
 
     return Starlette(
         routes=[
             *oauth_routes(),
             *completion_routes(),
+            *grounded_routes(),
+            *content_routes(),
             *model_routes(),
             *health_routes(),
             *metrics_routes(),

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from homily.guard.policy import GuardPolicy
+
 ProviderName = Literal["openai", "anthropic", "google", "open_source"]
 
 
@@ -31,13 +33,35 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(3600, ge=60, validation_alias="HOMILY_TOKEN_TTL_SECONDS")
     revocation_refresh_seconds: float = Field(2.0, gt=0, validation_alias="HOMILY_REVOCATION_REFRESH_SECONDS")
     log_level: str = Field("INFO", validation_alias="HOMILY_LOG_LEVEL")
+    routing_preference: Literal["cost", "balanced", "quality"] = Field(
+        "balanced", validation_alias="HOMILY_ROUTING_PREFERENCE"
+    )
+    router_weights: Path | None = Field(None, validation_alias="HOMILY_ROUTER_WEIGHTS")
     rate_limit_per_minute: int = Field(0, ge=0, validation_alias="HOMILY_RATE_LIMIT_PER_MINUTE")
     """Completion requests per credential per minute; 0 means unlimited."""
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_REQUEST_BYTES")
 
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024, validation_alias="HOMILY_MAX_UPLOAD_BYTES")
+    """Largest content upload (a multipart request, or a real-time upload's content) in bytes; more is a 413."""
+    max_upload_files: int = Field(100, ge=1, validation_alias="HOMILY_MAX_UPLOAD_FILES")
+    library_dir: Path | None = Field(None, validation_alias="HOMILY_LIBRARY_DIR")
+    """The GlooGrounded library to ingest on first start; None means the one packaged with Homily."""
+    load_library: bool = Field(True, validation_alias="HOMILY_LOAD_LIBRARY")
+    """Whether to create and fill the shared GlooGrounded publisher at start."""
+    preload_embedder: bool = Field(True, validation_alias="HOMILY_PRELOAD_EMBEDDER")
+    """Load the embedding model in the background at start (else on first use)."""
+
     upstream_connect_timeout: float = Field(5.0, gt=0, validation_alias="HOMILY_UPSTREAM_CONNECT_TIMEOUT")
     upstream_first_byte_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_FIRST_BYTE_TIMEOUT")
     upstream_idle_timeout: float = Field(60.0, gt=0, validation_alias="HOMILY_UPSTREAM_IDLE_TIMEOUT")
+    upstream_max_attempts: int = Field(3, ge=1, le=10, validation_alias="HOMILY_UPSTREAM_MAX_ATTEMPTS")
+    """Calls to one upstream (first try plus retries on 429/5xx/timeouts) before falling back to the next model."""
+    circuit_failure_threshold: int = Field(5, ge=1, validation_alias="HOMILY_CIRCUIT_FAILURE_THRESHOLD")
+    circuit_reset_seconds: float = Field(30.0, gt=0, validation_alias="HOMILY_CIRCUIT_RESET_SECONDS")
+    embeddings: Literal["local", "off"] = Field("local", validation_alias="HOMILY_EMBEDDINGS")
+    """`local`: all-MiniLM-L6-v2 (ONNX Runtime) computes the shared query embedding; `off`: lexical-only guard
+    and rule-based routing."""
+    guard_policy: GuardPolicy = Field(default_factory=GuardPolicy, validation_alias="HOMILY_GUARD_POLICY")
     upstream_max_connections: int = Field(256, ge=1, validation_alias="HOMILY_UPSTREAM_MAX_CONNECTIONS")
 
     openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")

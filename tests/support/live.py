@@ -38,6 +38,12 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "upstream_first_byte_timeout": 3.0,
         "upstream_idle_timeout": 3.0,
         "log_level": "WARNING",
+        "load_library": False,
+        "preload_embedder": False,
+        # One attempt per upstream and a breaker that never opens keep scripted faults deterministic; retries and
+        # breakers have their own tests (tests/test_reliability.py, tests/test_gateway_reliability.py).
+        "upstream_max_attempts": 1,
+        "circuit_failure_threshold": 1_000_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

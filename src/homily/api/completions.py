@@ -22,11 +22,11 @@ async def chat_completions(request: Request) -> Response:
     body = await read_body(request, found.settings.max_request_bytes)
     chat = parse_model(ChatCompletionRequest, decode_json_object(body))
     if chat.stream:
-        stream = await found.completions.open_stream(chat, principal, request_id(request))
+        stream = await found.completions.open_stream(chat, request_id(request))
         return StreamingResponse(
             stream.events, media_type="text/event-stream", headers={**SSE_HEADERS, **stream.headers, **rate_headers}
         )
-    result = await found.completions.complete(chat, principal)
+    result = await found.completions.complete(chat, request_id(request))
     return json_response(result.body, headers={**result.headers, **rate_headers})
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from homily import __version__
+from homily.api.openapi_content import content_paths, content_schemas
 from homily.api.responses import json_response
 from homily.protocol.chat import ChatCompletionRequest
 
@@ -56,6 +57,7 @@ def build_openapi() -> dict[str, Any]:
     components: dict[str, Any] = dict(chat_schema.pop("$defs", {}))
     components["ChatCompletionRequest"] = chat_schema
     components["Error"] = _ERROR_SCHEMA
+    components.update(content_schemas(_REF))
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     json_ok = {"description": "OK", "content": {"application/json": {}}}
     return {
@@ -130,6 +132,7 @@ def build_openapi() -> dict[str, Any]:
             "/readyz": {
                 "get": {"summary": "Readiness (database reachable)", "responses": {"200": json_ok, "503": json_ok}}
             },
+            **content_paths(_REF, _ERRORS),
         },
     }
 

@@ -98,3 +98,22 @@ def stderr_console() -> Console:
 def print_json(data: Any) -> None:
     """One line of JSON on stdout (no colour, no wrapping) for scripts."""
     stdout_console().file.write(orjson.dumps(data).decode("utf-8") + "\n")
+
+
+def eval_command(subparsers: Any) -> argparse.ArgumentParser:
+    """The shared `homily eval` parser (created by whichever command group registers first)."""
+    existing: argparse.ArgumentParser | None = subparsers.choices.get("eval")
+    if existing is not None:
+        return existing
+    created: argparse.ArgumentParser = subparsers.add_parser(
+        "eval", help="offline evaluations", description="Offline evaluations on the data in ../shared/data."
+    )
+    return created
+
+
+def eval_targets(parser: argparse.ArgumentParser) -> Any:
+    """The sub-commands of `homily eval` (`routing`, `guard`, `retrieval`…), created on first use."""
+    for action in parser._actions:  # argparse offers no public accessor for an existing subparsers action
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest="eval_target", required=True, metavar="{routing,guard,retrieval}")

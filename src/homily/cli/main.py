@@ -1,4 +1,4 @@
-"""Entry point of the `homily` command: `serve`, `init` and `admin` (see `homily --help`)."""
+"""Entry point of the `homily` command: `serve`, `init`, `admin`, `route` and `eval` (see `homily --help`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,19 @@ import sys
 from homily import __version__
 from homily.admin.service import IssuedCredential, initialise
 from homily.cli.admin import add_admin_commands, print_issued_credential
-from homily.cli.common import CliError, common_options, json_option, settings_from_args, stderr_console
+from homily.cli.common import (
+    CliError,
+    common_options,
+    eval_command,
+    eval_targets,
+    json_option,
+    settings_from_args,
+    stderr_console,
+)
+from homily.cli.content import add_content_commands
+from homily.cli.guard import add_guard_commands
 from homily.cli.retrieval import add_retrieval_commands
+from homily.cli.route import add_route_commands
 from homily.errors import HomilyError
 from homily.settings import Settings
 from homily.storage.sqlite import SchemaVersionError
@@ -23,6 +34,8 @@ Quick start:
   homily serve                       initialise ./homily-data if needed and serve on 127.0.0.1:8000
   homily init --json                 initialise a data directory and print its first credential
   homily admin credential create --org ORG_ID
+  homily route "Compare Augustine and Pelagius on grace"   explain how a request would be routed
+  homily eval routing                RouteLLM APGR/CPT of the router (MT-Bench, MMLU, GSM8K)
 """
 
 _CONFIG_EPILOG = """\
@@ -38,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="homily", description=_DESCRIPTION, epilog=_CONFIG_EPILOG, formatter_class=formatter
     )
     parser.add_argument("--version", action="version", version=f"homily {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,init,admin,eval}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{serve,init,admin,ingest,search,route,guard,eval}"
+    )
     common, json_flag = common_options(), json_option()
 
     serve = commands.add_parser(
@@ -68,8 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=run_init)
 
     add_admin_commands(commands, common, json_flag)
-    evaluate = commands.add_parser("eval", help="offline evaluations (retrieval on SciFact)")
-    add_retrieval_commands(evaluate.add_subparsers(dest="eval_command", required=True, metavar="{retrieval}"))
+    add_content_commands(commands)
+    add_retrieval_commands(eval_targets(eval_command(commands)))
+    add_route_commands(commands)
+    add_guard_commands(commands)
     return parser
 
 

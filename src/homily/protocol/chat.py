@@ -117,6 +117,8 @@ class ChatCompletionRequest(WireModel):
     response_format: dict[str, Any] | None = None
     presence_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
     frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
+    routing_preference: Literal["cost", "balanced", "quality"] | None = None
+    """Homily extension: overrides the server's HOMILY_ROUTING_PREFERENCE for auto/model_family routing."""
 
     @property
     def output_limit(self) -> int | None:

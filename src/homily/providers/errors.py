@@ -17,6 +17,10 @@ from homily.errors import (
 _MAX_DETAIL = 300
 
 
+class UpstreamServerError(ProviderError):
+    """An upstream 5xx (or Anthropic's 529 overloaded): reported as PROVIDER_ERROR, and transient, so retried."""
+
+
 def upstream_message(body: bytes) -> str:
     """The human part of an upstream error body (OpenAI, Anthropic and Google all nest it under `error.message`)."""
     try:
@@ -46,7 +50,7 @@ def error_for_status(provider: str, status: int, body: bytes, retry_after: str |
     if status in (408, 504):
         return ProviderTimeoutError(f"The {provider} upstream timed out: {detail}")
     if status >= 500:
-        return ProviderError(f"The {provider} upstream failed with HTTP {status}: {detail}", headers=headers)
+        return UpstreamServerError(f"The {provider} upstream failed with HTTP {status}: {detail}", headers=headers)
     return ProviderError(f"The {provider} upstream refused the request (HTTP {status}): {detail}")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 
+from homily.providers.anthropic import AnthropicAdapter
+from homily.providers.google import GoogleAdapter
 from homily.providers.http import new_session
 from homily.providers.openai_compat import OpenAICompatAdapter
 from homily.providers.timeouts import UpstreamTimeouts
@@ -30,6 +32,20 @@ class ProviderPool:
                 settings.openai_api_key.get_secret_value(),
                 self.timeouts,
                 name="OpenAI",
+            )
+        if settings.anthropic_api_key is not None:
+            self._adapters["anthropic"] = AnthropicAdapter(
+                self._session(limit),
+                settings.anthropic_base_url,
+                settings.anthropic_api_key.get_secret_value(),
+                self.timeouts,
+            )
+        if settings.gemini_api_key is not None:
+            self._adapters["google"] = GoogleAdapter(
+                self._session(limit),
+                settings.gemini_base_url,
+                settings.gemini_api_key.get_secret_value(),
+                self.timeouts,
             )
         if settings.open_source_base_url:
             key = settings.open_source_api_key

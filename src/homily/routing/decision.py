@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
 Tier = Literal[1, 2, 3]
+QueryEmbedding = npt.NDArray[np.float32]
+"""The shared per-request embedding of the last user turn (384 floats, L2-normalised)."""
 RoutingMechanism = Literal["auto_routing", "model_family", "direct_model_selection"]
 
 

@@ -8,8 +8,9 @@ from homily.catalog.availability import Availability
 from homily.catalog.loader import Catalog
 from homily.errors import InvalidRequestError
 from homily.protocol.chat import ChatCompletionRequest, ModelFamily, canonical_family
-from homily.routing.decision import RoutingDecision, RoutingMechanism, TierEstimate
+from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism, TierEstimate
 from homily.routing.features import RequestFeatures, extract_features
+from homily.routing.policy import RoutingPreference
 from homily.routing.selection import Requirements, rank_candidates, select_direct, unavailable_error
 
 _MECHANISM_HELP = (
@@ -20,9 +21,11 @@ _DEFAULT_OUTPUT_ALLOWANCE = 1024
 
 
 class TierEstimator(Protocol):
-    """Scores complexity. The rule router implements it today; a trained router replaces it later."""
+    """Scores complexity from the request's features and, when the service computed it, the shared query
+    embedding. `LearnedRouter` (trained) and `RuleRouter` (transparent rules) implement it; both are pure and fast
+    enough (tens of µs) to run inline on the event loop once the embedding exists."""
 
-    def decide_tier(self, features: RequestFeatures) -> TierEstimate: ...
+    def decide_tier(self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None) -> TierEstimate: ...
 
 
 def resolve_mechanism(request: ChatCompletionRequest) -> tuple[RoutingMechanism, ModelFamily | None]:
@@ -62,21 +65,43 @@ def estimate_tokens(request: ChatCompletionRequest) -> int:
 class Router:
     """Combines the tier estimator with catalog selection. Pure apart from reading availability."""
 
-    def __init__(self, catalog: Catalog, availability: Availability, estimator: TierEstimator) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        availability: Availability,
+        estimator: TierEstimator,
+        preference: RoutingPreference = "balanced",
+    ) -> None:
         self._catalog = catalog
         self._availability = availability
         self._estimator = estimator
+        self._preference: RoutingPreference = preference
 
-    def decide(self, request: ChatCompletionRequest, *, grounded: bool = False) -> RoutingDecision:
+    def decide(
+        self,
+        request: ChatCompletionRequest,
+        *,
+        grounded: bool = False,
+        query_embedding: QueryEmbedding | None = None,
+    ) -> RoutingDecision:
+        """The decision for `request`; `query_embedding` is the shared embedding of its last user turn."""
         mechanism, family = resolve_mechanism(request)
         needs = Requirements(needs_tools=bool(request.tools), estimated_tokens=estimate_tokens(request))
         if mechanism == "direct_model_selection":
             model = select_direct(self._catalog, self._availability, request.model or "", needs)
             return RoutingDecision(mechanism=mechanism, model=model.id, fallbacks=[])
         features = extract_features(request.messages, has_tools=bool(request.tools), grounded=grounded)
-        estimate = self._estimator.decide_tier(features)
+        estimate = self._estimator.decide_tier(features, query_embedding)
         families = [family] if family is not None else list(self._catalog.family_order)
-        ranked = rank_candidates(self._catalog, self._availability, estimate.tier, needs, families)
+        ranked = rank_candidates(
+            self._catalog,
+            self._availability,
+            estimate.tier,
+            needs,
+            families,
+            confidence=estimate.confidence,
+            preference=request.routing_preference or self._preference,
+        )
         if not ranked:
             raise unavailable_error(self._catalog, families, needs)
         return RoutingDecision(

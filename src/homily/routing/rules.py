@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from homily.routing.decision import Tier, TierEstimate
+from homily.routing.decision import QueryEmbedding, Tier, TierEstimate
 from homily.routing.features import RequestFeatures
 
 TIER_2_FROM = 0.40
@@ -32,7 +32,8 @@ def confidence_for_score(score: float) -> float:
 class RuleRouter:
     """`decide_tier(features)` → `TierEstimate`; pure and allocation-light (runs on the event loop in µs)."""
 
-    def decide_tier(self, features: RequestFeatures) -> TierEstimate:
+    def decide_tier(self, features: RequestFeatures, query_embedding: QueryEmbedding | None = None) -> TierEstimate:
+        """`query_embedding` is accepted for the `TierEstimator` seam and ignored: rules read text features only."""
         logit = -1.6
         reasons: list[str] = []
 

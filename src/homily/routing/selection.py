@@ -9,6 +9,7 @@ from homily.catalog.loader import Catalog, CatalogModel
 from homily.errors import InvalidRequestError, ProviderUnavailableError
 from homily.protocol.chat import ModelFamily
 from homily.routing.decision import Tier
+from homily.routing.policy import RoutingPreference, order_models
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,26 +26,21 @@ def _fits(model: CatalogModel, needs: Requirements) -> bool:
     return needs.estimated_tokens <= model.context_window
 
 
-def _tier_order(tier: Tier) -> list[int]:
-    """The requested tier first, then the next stronger, then weaker ones."""
-    return [tier] + [t for t in (tier + 1, tier + 2) if t <= 3] + [t for t in (tier - 1, tier - 2) if t >= 1]
-
-
 def rank_candidates(
     catalog: Catalog,
     availability: Availability,
     tier: Tier,
     needs: Requirements,
     families: list[ModelFamily],
+    *,
+    confidence: float | None = None,
+    preference: RoutingPreference = "balanced",
 ) -> list[CatalogModel]:
-    """Available, capable models ordered by tier distance, then family preference, then rank within the tier."""
-    family_rank = {family: i for i, family in enumerate(families)}
-    tier_rank = {t: i for i, t in enumerate(_tier_order(tier))}
-    candidates = [
-        m for m in catalog.models if m.family in family_rank and availability.is_available(m) and _fits(m, needs)
-    ]
-    candidates.sort(key=lambda m: (tier_rank[m.tier], family_rank[m.family], m.rank_in_tier, m.blended_price))
-    return candidates
+    """Available, capable models in the order `preference` tries them (see `homily.routing.policy`); with the
+    default `balanced` policy: tier distance (stronger first), then family preference, then rank within the tier."""
+    allowed = set(families)
+    candidates = [m for m in catalog.models if m.family in allowed and availability.is_available(m) and _fits(m, needs)]
+    return order_models(candidates, tier, confidence, families, preference)
 
 
 def unavailable_error(catalog: Catalog, families: list[ModelFamily], needs: Requirements) -> ProviderUnavailableError:

@@ -1,4 +1,5 @@
-"""The completion pipeline: route → tradition guidance → upstream call (with fallback) → V2 response."""
+"""The completion pipeline: validate routing → embed once → guard → route → tradition guidance → upstream call
+(retries, fallback and circuit breakers) → V2 response."""
 
 from __future__ import annotations
 
@@ -6,20 +7,30 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from homily.auth.tokens import Principal
 from homily.catalog.loader import Catalog, CatalogModel
 from homily.errors import HomilyError, InternalError, ProviderUnavailableError
 from homily.ids import generation_id
 from homily.metrics import Metrics
 from homily.protocol.chat import ChatCompletionRequest, ChatMessage
+from homily.providers.circuit import CircuitBreakers
+from homily.providers.fallback import Candidate, FallbackExecutor, Skipped
 from homily.providers.pool import ProviderPool
-from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta, UpstreamModel
-from homily.routing.decision import RoutingDecision
-from homily.routing.router import Router
-from homily.service.wire import ChunkEncoder, completion_body, routing_fields, routing_headers
-from homily.traditions.profiles import guidance_messages, with_guidance
+from homily.providers.types import Completion, FinishReason, ProviderRequest, StreamDelta, UpstreamModel, Usage
+from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism
+from homily.routing.features import last_user_text
+from homily.routing.router import Router, resolve_mechanism
+from homily.service.guarding import GuardOutcome, GuardStage
+from homily.service.wire import (
+    ChunkEncoder,
+    completion_body,
+    local_fields,
+    local_headers,
+    routing_fields,
+    routing_headers,
+)
+from homily.traditions.profiles import guidance_messages
 
 log = logging.getLogger("homily.completions")
 
@@ -40,19 +51,24 @@ class StreamResult:
     events: AsyncIterator[bytes]
 
 
-def provider_request(request: ChatCompletionRequest, model: CatalogModel, guidance: ChatMessage) -> ProviderRequest:
+def upstream_model(model: CatalogModel) -> UpstreamModel:
+    return UpstreamModel(
+        catalog_id=model.id,
+        upstream_name=model.upstream_model,
+        max_output_tokens=model.max_output_tokens,
+        supports_reasoning=model.supports_reasoning,
+        supports_tools=model.supports_tools,
+        max_tokens_field=model.options.max_tokens_field,
+        fixed_temperature=model.options.fixed_temperature,
+    )
+
+
+def provider_request(request: ChatCompletionRequest, model: CatalogModel, system: list[ChatMessage]) -> ProviderRequest:
+    """The upstream request: Homily's system guidance first, then the caller's messages unchanged."""
     limit = request.output_limit
     return ProviderRequest(
-        model=UpstreamModel(
-            catalog_id=model.id,
-            upstream_name=model.upstream_model,
-            max_output_tokens=model.max_output_tokens,
-            supports_reasoning=model.supports_reasoning,
-            supports_tools=model.supports_tools,
-            max_tokens_field=model.options.max_tokens_field,
-            fixed_temperature=model.options.fixed_temperature,
-        ),
-        messages=with_guidance(list(request.messages), guidance),
+        model=upstream_model(model),
+        messages=[*system, *request.messages],
         max_tokens=min(limit, model.max_output_tokens) if limit is not None else None,
         temperature=request.temperature,
         tools=request.tools,
@@ -62,104 +78,205 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, guidan
     )
 
 
+class QueryEmbedder(Protocol):
+    """Embeds one query off the event loop (e.g. `homily.embeddings.BatchingEmbedder`)."""
+
+    async def embed_one(self, text: str) -> QueryEmbedding: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Screened:
+    mechanism: RoutingMechanism
+    embedding: QueryEmbedding | None
+    guard: GuardOutcome | None
+
+
 class CompletionService:
     """Runs one completion. Falls back along the routing decision's chain only before any byte reached the client."""
 
-    def __init__(self, catalog: Catalog, router: Router, pool: ProviderPool, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        router: Router,
+        pool: ProviderPool,
+        metrics: Metrics,
+        *,
+        executor: FallbackExecutor,
+        breakers: CircuitBreakers,
+        guard: GuardStage | None = None,
+        query_embedder: QueryEmbedder | None = None,
+    ) -> None:
         self._catalog = catalog
         self._router = router
         self._pool = pool
         self._metrics = metrics
+        self._executor = executor
+        self._breakers = breakers
+        self._guard = guard
         self._guidance = guidance_messages()
+        self._query_embedder = query_embedder
 
-    def _candidates(self, decision: RoutingDecision) -> list[tuple[CatalogModel, ProviderAdapter]]:
-        chain: list[tuple[CatalogModel, ProviderAdapter]] = []
+    async def _screen(self, request: ChatCompletionRequest, request_id: str) -> _Screened:
+        """Validate the routing fields, embed the last user turn once, and run the guard before any model."""
+        mechanism, _ = resolve_mechanism(request)
+        guarding = self._guard is not None and self._guard.enabled
+        embedding: QueryEmbedding | None = None
+        if self._query_embedder is not None and (guarding or mechanism != "direct_model_selection"):
+            text = last_user_text(request.messages)
+            if text:
+                embedding = await self._query_embedder.embed_one(text)
+        outcome = self._guard.check(list(request.messages), embedding, request_id) if guarding and self._guard else None
+        return _Screened(mechanism, embedding, outcome)
+
+    async def route(self, request: ChatCompletionRequest, request_id: str = "") -> RoutingDecision:
+        """The routing decision alone (with the shared embedding), as `homily route` and tests see it."""
+        screened = await self._screen(request, request_id)
+        return self._router.decide(request, query_embedding=screened.embedding)
+
+    def _system(self, request: ChatCompletionRequest, screened: _Screened) -> list[ChatMessage]:
+        system = [self._guidance[request.tradition]]
+        if screened.guard is not None and screened.guard.crisis and self._guard is not None:
+            system.append(self._guard.crisis_message)
+        return system
+
+    def _candidates(self, decision: RoutingDecision) -> tuple[CatalogModel, list[Candidate]]:
+        first: CatalogModel | None = None
+        chain: list[Candidate] = []
         for model_id in (decision.model, *decision.fallbacks):
             model = self._catalog.get(model_id)
             adapter = self._pool.adapter(model.provider) if model is not None else None
-            if model is not None and adapter is not None:
-                chain.append((model, adapter))
-        if not chain:
-            raise ProviderUnavailableError(f"No upstream adapter is configured for '{decision.model}'.")
-        return chain
-
-    async def complete(self, request: ChatCompletionRequest, principal: Principal) -> CompletionResult:
-        decision = self._router.decide(request)
-        last_error: HomilyError | None = None
-        for model, adapter in self._candidates(decision):
-            try:
-                completion = await adapter.complete(provider_request(request, model, self._guidance[request.tradition]))
-            except HomilyError as exc:
-                if exc.fault != "provider":
-                    raise
-                log.warning("model %s failed: %s", model.id, exc.message, extra={"org_id": principal.org_id})
-                self._count_failure(model, exc)
-                last_error = exc
+            if model is None or adapter is None:
                 continue
-            return self._result(decision, model, request, completion)
-        assert last_error is not None
-        raise last_error
+            first = first or model
+            chain.append(Candidate(upstream_model(model), adapter, self._breakers.get(model.provider)))
+        if first is None:
+            raise ProviderUnavailableError(f"No upstream adapter is configured for '{decision.model}'.")
+        return first, chain
 
-    def _count_failure(self, model: CatalogModel, error: HomilyError) -> None:
-        self._metrics.inc("homily_upstream_errors_total", (("model", model.id), ("code", str(error.code))))
+    async def complete(
+        self,
+        request: ChatCompletionRequest,
+        request_id: str,
+        extra_system: list[ChatMessage] | None = None,
+        *,
+        grounded: bool = False,
+    ) -> CompletionResult:
+        screened = await self._screen(request, request_id)
+        guard = screened.guard
+        if guard is not None and guard.blocked:
+            return self._local_result(request, screened, guard.decline(), "content_filter")
+        try:
+            decision = self._router.decide(request, grounded=grounded, query_embedding=screened.embedding)
+            first, candidates = self._candidates(decision)
+            upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
+            answered = await self._executor.complete(upstream, candidates)
+        except HomilyError as exc:
+            if guard is not None and guard.crisis and exc.fault == "provider":
+                log.warning("no model for a crisis message; sending the fixed caring response: %s", exc.message)
+                return self._local_result(request, screened, guard.crisis_fallback(), "stop")
+            raise
+        self._count_skipped(answered.skipped)
+        model = self._answered_model(answered.model)
+        self._count_success(decision, model)
+        metadata = routing_fields(decision, model, request.tradition)
+        if guard is not None and (wire := guard.wire()) is not None:
+            metadata["guardrail"] = wire
+        body = completion_body(generation_id(), int(time.time()), model, answered.result, metadata)
+        return CompletionResult(body=body, headers=routing_headers(decision, model, request.tradition))
+
+    async def open_stream(
+        self,
+        request: ChatCompletionRequest,
+        request_id: str,
+        extra_system: list[ChatMessage] | None = None,
+        *,
+        grounded: bool = False,
+    ) -> StreamResult:
+        screened = await self._screen(request, request_id)
+        guard = screened.guard
+        include_usage = bool(request.stream_options and request.stream_options.include_usage)
+        if guard is not None and guard.blocked:
+            return self._local_stream(request, screened, guard.decline(), "content_filter")
+        try:
+            decision = self._router.decide(request, grounded=grounded, query_embedding=screened.embedding)
+            first, candidates = self._candidates(decision)
+            upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
+            answered = await self._executor.stream(upstream, candidates)
+        except HomilyError as exc:
+            if guard is not None and guard.crisis and exc.fault == "provider":
+                return self._local_stream(request, screened, guard.crisis_fallback(), "stop")
+            raise
+        self._count_skipped(answered.skipped)
+        model = self._answered_model(answered.model)
+        self._count_success(decision, model)
+        guardrail = guard.wire() if guard is not None else None
+        events = self._events(model, answered.result, include_usage, request_id, guardrail)
+        return StreamResult(headers=routing_headers(decision, model, request.tradition), events=events)
+
+    def _answered_model(self, answered: UpstreamModel) -> CatalogModel:
+        model = self._catalog.get(answered.catalog_id)
+        if model is None:  # the executor only returns candidates built from the catalog
+            raise InternalError(f"the answering model {answered.catalog_id} is not in the catalog")
+        return model
+
+    def _count_skipped(self, skipped: tuple[Skipped, ...]) -> None:
+        for entry in skipped:
+            self._metrics.inc("homily_upstream_errors_total", (("model", entry.catalog_id), ("code", entry.reason)))
 
     def _count_success(self, decision: RoutingDecision, model: CatalogModel) -> None:
         tier = f"tier_{decision.tier}" if decision.tier is not None else "none"
         labels = (("model", model.id), ("mechanism", decision.mechanism), ("tier", tier))
         self._metrics.inc("homily_completions_total", labels)
 
-    def _result(
-        self, decision: RoutingDecision, model: CatalogModel, request: ChatCompletionRequest, completion: Completion
-    ) -> CompletionResult:
-        self._count_success(decision, model)
-        metadata = routing_fields(decision, model, request.tradition)
-        body = completion_body(generation_id(), int(time.time()), model, completion, metadata)
-        return CompletionResult(body=body, headers=routing_headers(decision, model, request.tradition))
+    @staticmethod
+    def _local_completion(text: str, finish: FinishReason) -> Completion:
+        return Completion(content=text, tool_calls=[], finish_reason=finish, usage=Usage())
 
-    async def open_stream(self, request: ChatCompletionRequest, principal: Principal, request_id: str) -> StreamResult:
-        decision = self._router.decide(request)
-        last_error: HomilyError | None = None
-        for model, adapter in self._candidates(decision):
-            upstream = adapter.stream(provider_request(request, model, self._guidance[request.tradition]))
-            try:
-                first = await anext(upstream)
-            except StopAsyncIteration:
-                first = StreamDelta(finish_reason="stop")
-            except HomilyError as exc:
-                await upstream.aclose()
-                if exc.fault != "provider":
-                    raise
-                log.warning("model %s failed before streaming: %s", model.id, exc.message)
-                self._count_failure(model, exc)
-                last_error = exc
-                continue
-            self._count_success(decision, model)
-            include_usage = bool(request.stream_options and request.stream_options.include_usage)
-            events = self._events(model, first, upstream, include_usage, request_id)
-            return StreamResult(headers=routing_headers(decision, model, request.tradition), events=events)
-        assert last_error is not None
-        raise last_error
+    def _local_result(
+        self, request: ChatCompletionRequest, screened: _Screened, text: str, finish: FinishReason
+    ) -> CompletionResult:
+        """Homily answers by itself (blocked request, or a crisis with no model): no upstream is called."""
+        assert screened.guard is not None
+        metadata = {**local_fields(screened.mechanism, request.tradition), "guardrail": screened.guard.wire()}
+        completion = self._local_completion(text, finish)
+        body = completion_body(generation_id(), int(time.time()), None, completion, metadata)
+        return CompletionResult(body=body, headers=local_headers(screened.mechanism, request.tradition))
+
+    def _local_stream(
+        self, request: ChatCompletionRequest, screened: _Screened, text: str, finish: FinishReason
+    ) -> StreamResult:
+        assert screened.guard is not None
+        guardrail = screened.guard.wire()
+        completion = self._local_completion(text, finish)
+
+        async def events() -> AsyncIterator[bytes]:
+            encoder = ChunkEncoder(generation_id(), int(time.time()), None)
+            yield encoder.delta(StreamDelta(content=completion.content), guardrail=guardrail)
+            yield encoder.delta(StreamDelta(finish_reason=completion.finish_reason))
+            yield encoder.done()
+
+        return StreamResult(headers=local_headers(screened.mechanism, request.tradition), events=events())
 
     async def _events(
         self,
         model: CatalogModel,
-        first: StreamDelta,
         upstream: AsyncGenerator[StreamDelta, None],
         include_usage: bool,
         request_id: str,
+        guardrail: dict[str, Any] | None,
     ) -> AsyncIterator[bytes]:
         encoder = ChunkEncoder(generation_id(), int(time.time()), model.id)
         usage: dict[str, Any] | None = None
         finished = False
-        delta: StreamDelta | None = first
+        first = True
         try:
-            while delta is not None:
+            async for delta in upstream:
                 if delta.usage is not None:
                     usage = delta.usage.to_openai()
-                if delta.content is not None or delta.tool_calls or delta.finish_reason is not None:
-                    yield encoder.delta(delta)
+                if delta.content is not None or delta.tool_calls or delta.finish_reason is not None or first:
+                    yield encoder.delta(delta, guardrail=guardrail if first else None)
+                    first = False
                     finished = finished or delta.finish_reason is not None
-                delta = await anext(upstream, None)
         except HomilyError as exc:
             log.warning("stream from %s failed mid-way: %s", model.id, exc.message, extra={"request_id": request_id})
             yield encoder.error(exc.envelope(request_id))

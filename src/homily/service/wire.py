@@ -9,7 +9,8 @@ import orjson
 from homily.catalog.loader import CatalogModel
 from homily.protocol.chat import Tradition
 from homily.providers.types import Completion, StreamDelta, ToolCallDelta
-from homily.routing.decision import RoutingDecision, tier_name
+from homily.routing.decision import RoutingDecision, RoutingMechanism, tier_name
+from homily.service.guarding import GUARD_MODEL_ID, LOCAL_FAMILY
 
 PROVIDER_CONSTANT = "Gloo AI"
 
@@ -45,9 +46,30 @@ def routing_headers(decision: RoutingDecision, model: CatalogModel, tradition: T
     return headers
 
 
+def local_fields(mechanism: RoutingMechanism, tradition: Tradition | None) -> dict[str, Any]:
+    """Metadata of an answer Homily gave by itself (guard decline or crisis fallback): no model was routed to."""
+    fields: dict[str, Any] = {
+        "provider": PROVIDER_CONSTANT,
+        "model_family": LOCAL_FAMILY,
+        "auto_routing": mechanism == "auto_routing",
+        "routing_mechanism": mechanism,
+    }
+    if tradition is not None:
+        fields["tradition"] = tradition
+    return fields
+
+
+def local_headers(mechanism: RoutingMechanism, tradition: Tradition | None) -> dict[str, str]:
+    headers = {"X-Routing-Mechanism": mechanism, "X-Selected-Model": GUARD_MODEL_ID, "X-Model-Family": LOCAL_FAMILY}
+    if tradition is not None:
+        headers["X-Tradition"] = tradition
+    return headers
+
+
 def completion_body(
-    completion_id: str, created: int, model: CatalogModel, completion: Completion, metadata: dict[str, Any]
+    completion_id: str, created: int, model: CatalogModel | None, completion: Completion, metadata: dict[str, Any]
 ) -> dict[str, Any]:
+    """A `chat.completion`; `model=None` means Homily answered by itself (`homily-guard`)."""
     tool_calls = [
         {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
         for call in completion.tool_calls
@@ -56,7 +78,7 @@ def completion_body(
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
-        "model": model.id,
+        "model": model.id if model is not None else GUARD_MODEL_ID,
         "choices": [
             {
                 "index": 0,
@@ -84,11 +106,12 @@ def _tool_call_wire(delta: ToolCallDelta) -> dict[str, Any]:
 class ChunkEncoder:
     """Encodes one stream's `chat.completion.chunk` events; the first chunk carries `delta.role`."""
 
-    def __init__(self, completion_id: str, created: int, model_id: str) -> None:
-        self._prefix = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model_id}
+    def __init__(self, completion_id: str, created: int, model_id: str | None) -> None:
+        model = model_id if model_id is not None else GUARD_MODEL_ID
+        self._prefix = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
         self._sent_role = False
 
-    def delta(self, delta: StreamDelta) -> bytes:
+    def delta(self, delta: StreamDelta, guardrail: dict[str, Any] | None = None) -> bytes:
         wire: dict[str, Any] = {}
         if not self._sent_role:
             wire["role"] = "assistant"
@@ -98,9 +121,13 @@ class ChunkEncoder:
             wire["content"] = delta.content
         if delta.tool_calls:
             wire["tool_calls"] = [_tool_call_wire(call) for call in delta.tool_calls]
-        return self._event(
-            {**self._prefix, "choices": [{"index": 0, "delta": wire, "finish_reason": delta.finish_reason}]}
-        )
+        chunk: dict[str, Any] = {
+            **self._prefix,
+            "choices": [{"index": 0, "delta": wire, "finish_reason": delta.finish_reason}],
+        }
+        if guardrail is not None:
+            chunk["guardrail"] = guardrail
+        return self._event(chunk)
 
     def usage(self, usage: dict[str, Any]) -> bytes:
         return self._event({**self._prefix, "choices": [], "usage": usage})

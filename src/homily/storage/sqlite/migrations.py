@@ -18,6 +18,11 @@ from homily.grounding.schema import CHUNK_SCHEMA
 log = logging.getLogger("homily.storage.sqlite")
 
 
+def chunk_schema_script() -> str:
+    """`CHUNK_SCHEMA` (owned by `homily.grounding.schema`) as one migration script."""
+    return "\n".join(statement.strip() + ";" for statement in CHUNK_SCHEMA) + "\n"
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One schema step. `version` values are 1, 2, 3... in order; `script` is one or more SQL statements."""
@@ -64,41 +69,48 @@ _V2_ITEMS = """
 CREATE TABLE items (
     item_id          TEXT PRIMARY KEY,
     publisher_id     TEXT NOT NULL REFERENCES publishers (publisher_id) ON DELETE CASCADE,
+    org_id           TEXT NOT NULL,
+    filename         TEXT NOT NULL,
     producer_id      TEXT,
-    filename         TEXT,
-    content_type     TEXT,
-    item_title       TEXT,
-    item_subtitle    TEXT,
-    item_summary     TEXT,
-    item_url         TEXT,
-    author           TEXT,
+    title            TEXT,
+    subtitle         TEXT,
+    summary          TEXT,
+    url              TEXT,
     tags             TEXT NOT NULL DEFAULT '[]',
-    tradition        TEXT,
+    author           TEXT,
     publication_date TEXT,
-    evergreen        INTEGER NOT NULL DEFAULT 0,
+    tradition        TEXT,
+    evergreen        INTEGER,
+    type             TEXT NOT NULL,
     content_hash     TEXT NOT NULL,
-    size_bytes       INTEGER NOT NULL DEFAULT 0,
-    status           TEXT NOT NULL DEFAULT 'QUEUED',
+    size_bytes       INTEGER NOT NULL,
+    status           TEXT NOT NULL,
     failure_reason   TEXT,
+    generation       INTEGER NOT NULL DEFAULT 1,
     attempts         INTEGER NOT NULL DEFAULT 0,
+    chunk_count      INTEGER NOT NULL DEFAULT 0,
+    priority         INTEGER NOT NULL DEFAULT 0,
     created_at       REAL NOT NULL,
     updated_at       REAL NOT NULL
 );
-CREATE INDEX items_publisher ON items (publisher_id, created_at);
-CREATE INDEX items_content_hash ON items (publisher_id, content_hash);
-CREATE INDEX items_producer ON items (publisher_id, producer_id);
-CREATE INDEX items_unfinished ON items (status) WHERE status NOT IN ('COMPLETED', 'FAILED');
+-- Identical content is stored once per publisher: the unique index makes concurrent duplicate uploads safe.
+CREATE UNIQUE INDEX items_publisher_content ON items (publisher_id, content_hash);
+CREATE INDEX items_publisher_created ON items (publisher_id, created_at);
+CREATE INDEX items_producer ON items (publisher_id, producer_id) WHERE producer_id IS NOT NULL;
+CREATE INDEX items_unfinished ON items (priority DESC, created_at)
+    WHERE status IN ('QUEUED', 'CHUNKING', 'EMBEDDING');
 
--- The uploaded bytes until the item reaches COMPLETED or FAILED: a restart resumes from them.
-CREATE TABLE item_sources (
-    item_id  TEXT PRIMARY KEY REFERENCES items (item_id) ON DELETE CASCADE,
-    data     BLOB NOT NULL
+-- The uploaded bytes, written in the same transaction as the item row (before the 2xx), so a restart can
+-- always re-run ingestion from them.
+CREATE TABLE item_contents (
+    item_id TEXT PRIMARY KEY REFERENCES items (item_id) ON DELETE CASCADE,
+    data    BLOB NOT NULL
 );
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "organisations, credentials, publishers", _V1_ORGANISATIONS_CREDENTIALS_PUBLISHERS),
-    Migration(2, "items, item sources, chunks with FTS5 keyword index", _V2_ITEMS + ";\n".join(CHUNK_SCHEMA) + ";\n"),
+    Migration(2, "items, item contents, chunks with their FTS5 index", _V2_ITEMS + chunk_schema_script()),
 )
 """Every schema version in order. Append new versions here."""
 

@@ -1,0 +1,271 @@
+"""Soak the whole gateway: tens of thousands of mixed requests, a share of them faulty, through a real Homily.
+
+    PYTHONPATH=src python bench/soak_gateway.py [--requests 50000] [--concurrency 32] [--out FILE]
+
+Homily runs as its own process (`homily init` + `homily serve`) with the Anthropic and Gemini settings pointed at
+the fake upstreams, which run in this process and are scripted with faults (HTTP 500, 429, malformed JSON,
+truncated and aborted streams, hangs before headers and mid-stream, an oversized body) on about 40% of
+requests. Requests alternate between the two families, streamed and not. Homily's resident memory and open file
+descriptors are sampled every `--sample-every` requests: flat numbers after warm-up mean nothing accumulates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import logging
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from homily.fakes.anthropic_upstream import AnthropicUpstream
+from homily.fakes.google_upstream import GoogleUpstream
+from homily.fakes.script import FakeToolCall, Reply
+from homily.fakes.server import FakeUpstream
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+KEY = "soak-upstream-key"
+TEXT = "The Lord bless you and keep you; the Lord make his face shine on you and be gracious to you."
+TOOLS = [
+    {
+        "type": "function",
+        "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"v": {"type": "string"}}}},
+    }
+]
+
+FAULTS: list[tuple[str, int, Reply | None]] = [
+    ("ok", 60, None),
+    ("ok_tool_call", 5, Reply(text=None, tool_calls=(FakeToolCall("lookup", '{"v": "Numbers 6:24"}'),))),
+    ("http_500", 8, Reply(status=500)),
+    ("http_429", 5, Reply(status=429, retry_after="0")),
+    ("malformed_json", 5, Reply(malformed_json=True)),
+    ("truncated_stream", 5, Reply(text=TEXT, truncate_after_events=0)),
+    ("abort_mid_stream", 5, Reply(text=TEXT, abort_after_events=4)),
+    ("hang_before_headers", 3, Reply(delay_before_headers=5)),
+    ("hang_mid_stream", 2, Reply(text=TEXT, hang_after_events=4)),
+    ("oversized", 2, Reply(text=TEXT, oversized_bytes=5 * 1024 * 1024)),
+]
+
+
+@dataclass(slots=True)
+class Sample:
+    done: int
+    rss_kib: int
+    fds: int
+    upstream_connections: int
+    elapsed: float
+
+
+def proc_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def proc_fds(pid: int) -> int:
+    return sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Gateway:
+    """Homily as a child process of this script, stopped (by its own pid) on exit."""
+
+    def __init__(self, workdir: Path, fakes: dict[str, FakeUpstream]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+        env.update(
+            {
+                "PYTHONPATH": str(REPO_ROOT / "src"),
+                "HOMILY_DATA_DIR": str(workdir / "data"),
+                "HOMILY_LOG_LEVEL": "ERROR",
+                "HOMILY_UPSTREAM_FIRST_BYTE_TIMEOUT": "0.5",
+                "HOMILY_UPSTREAM_IDLE_TIMEOUT": "0.5",
+                "ANTHROPIC_API_KEY": KEY,
+                "ANTHROPIC_BASE_URL": fakes["anthropic"].url,
+                "GEMINI_API_KEY": KEY,
+                "GEMINI_BASE_URL": fakes["google"].url,
+            }
+        )
+        init = subprocess.run(
+            [sys.executable, "-m", "homily", "init", "--json"], env=env, cwd=workdir, capture_output=True, check=True
+        )
+        self.credential = json.loads(init.stdout)
+        self.log = (workdir / "homily.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "homily", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            cwd=workdir,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def token(self) -> str:
+        deadline = time.monotonic() + 30
+        async with aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    pair = f"{self.credential['client_id']}:{self.credential['client_secret']}"
+                    auth = {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+                    async with session.post(
+                        self.url + "/oauth2/token", data={"grant_type": "client_credentials"}, headers=auth
+                    ) as response:
+                        return str((await response.json())["access_token"])
+                except aiohttp.ClientConnectionError:
+                    if time.monotonic() > deadline or self.process.poll() is not None:
+                        raise
+                    await asyncio.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+class Soak:
+    def __init__(self, gateway: Gateway, fakes: dict[str, FakeUpstream], seed: int) -> None:
+        self.gateway = gateway
+        self.fakes = fakes
+        self.rng = random.Random(seed)
+        self.outcomes: Counter[str] = Counter()
+        self.samples: list[Sample] = []
+        self.done = 0
+        self.started = time.monotonic()
+
+    async def run(self, total: int, concurrency: int, sample_every: int) -> None:
+        token = await self.gateway.token()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        timeout = aiohttp.ClientTimeout(total=30)
+        weights = [weight for _, weight, _ in FAULTS]
+        remaining = iter(range(total))
+        self.started = time.monotonic()
+        self._sample()
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
+
+            async def worker() -> None:
+                for index in remaining:
+                    name, _, reply = self.rng.choices(FAULTS, weights)[0]
+                    family = "anthropic" if index % 2 else "google"
+                    if reply is not None:
+                        self.fakes[family].push(reply)
+                    streamed = index % 4 >= 2
+                    self.outcomes[await self._one(session, family, streamed, name)] += 1
+                    self.done += 1
+                    if self.done % sample_every == 0:
+                        self._sample()
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.sleep(1.0)
+        self._sample()
+
+    async def _one(self, session: aiohttp.ClientSession, family: str, streamed: bool, fault: str) -> str:
+        body: dict[str, Any] = {
+            "messages": [{"role": "user", "content": TEXT}],
+            "model_family": family,
+            "stream": streamed,
+            "max_tokens": 200,
+        }
+        if fault == "ok_tool_call":
+            body["tools"] = TOOLS
+        async with session.post(self.gateway.url + "/ai/v2/chat/completions", data=orjson.dumps(body)) as response:
+            raw = await response.read()
+        if response.status != 200:
+            return f"http_{response.status}"
+        if streamed:
+            return "stream_in_band_error" if b'"finish_reason":"error"' in raw else "stream_ok"
+        return "ok"
+
+    def _sample(self) -> None:
+        pid = self.gateway.process.pid
+        connections = sum(fake.open_connections for fake in self.fakes.values())
+        self.samples.append(
+            Sample(self.done, proc_rss_kib(pid), proc_fds(pid), connections, time.monotonic() - self.started)
+        )
+
+
+def report(soak: Soak, total: int, console: Console) -> dict[str, object]:
+    table = Table(title=f"gateway soak: {total} requests (Homily process)")
+    for column in ("done", "RSS MiB", "open fds", "upstream conns", "elapsed s", "req/s"):
+        table.add_column(column, justify="right")
+    for sample in soak.samples:
+        rate = sample.done / sample.elapsed if sample.elapsed else 0.0
+        table.add_row(
+            str(sample.done),
+            f"{sample.rss_kib / 1024:.1f}",
+            str(sample.fds),
+            str(sample.upstream_connections),
+            f"{sample.elapsed:.1f}",
+            f"{rate:.0f}",
+        )
+    console.print(table)
+    console.print(dict(sorted(soak.outcomes.items())))
+    warm = next((s for s in soak.samples if s.done >= total // 5), soak.samples[0])
+    end = soak.samples[-1]
+    growth = (end.rss_kib - warm.rss_kib) / 1024
+    console.print(
+        f"Homily RSS after warm-up ({warm.done} requests) {warm.rss_kib / 1024:.1f} MiB; at {end.done}: "
+        f"{end.rss_kib / 1024:.1f} MiB; growth {growth:+.1f} MiB"
+    )
+    return {
+        "requests": total,
+        "outcomes": dict(soak.outcomes),
+        "rss_growth_mib_after_warmup": round(growth, 2),
+        "samples": [{name: getattr(s, name) for name in Sample.__slots__} for s in soak.samples],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=50_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--sample-every", type=int, default=5_000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # clients hanging up on the fakes
+    console = Console()
+    with ExitStack() as stack:
+        fakes: dict[str, FakeUpstream] = {
+            "anthropic": stack.enter_context(AnthropicUpstream(api_key=KEY, max_recorded=100)),
+            "google": stack.enter_context(GoogleUpstream(api_key=KEY, max_recorded=100)),
+        }
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="homily-soak-")))
+        gateway = Gateway(workdir, fakes)
+        stack.callback(gateway.stop)
+        soak = Soak(gateway, fakes, args.seed)
+        asyncio.run(soak.run(args.requests, args.concurrency, args.sample_every))
+        result = report(soak, args.requests, console)
+    if args.out is not None:
+        args.out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()

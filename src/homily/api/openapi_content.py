@@ -1,0 +1,89 @@
+"""OpenAPI paths and schemas of the grounded and content endpoints (API.md sections 3 and 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from homily.protocol.content import (
+    DeleteItemsRequest,
+    GroundedCompletionRequest,
+    PatchItemRequest,
+    RealTimeUploadRequest,
+    SearchRequest,
+)
+
+_MODELS: tuple[type[BaseModel], ...] = (
+    GroundedCompletionRequest,
+    RealTimeUploadRequest,
+    PatchItemRequest,
+    DeleteItemsRequest,
+    SearchRequest,
+)
+_JSON_OK = {"description": "OK", "content": {"application/json": {}}}
+
+
+def content_schemas(ref_template: str) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in _MODELS:
+        schema = model.model_json_schema(ref_template=ref_template)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def _json_body(ref_template: str, model: type[BaseModel]) -> dict[str, Any]:
+    ref = {"$ref": ref_template.format(model=model.__name__)}
+    return {"required": True, "content": {"application/json": {"schema": ref}}}
+
+
+def content_paths(ref_template: str, errors: dict[str, Any]) -> dict[str, Any]:
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    access = {**errors, "403": errors.get("401", {}) | {"description": "Another organisation's publisher"}}
+    access["404"] = errors.get("401", {}) | {"description": "Unknown publisher or item"}
+
+    def operation(summary: str, body: type[BaseModel] | None = None, **extra: Any) -> dict[str, Any]:
+        spec: dict[str, Any] = {"summary": summary, "security": bearer, "responses": {"200": _JSON_OK, **access}}
+        if body is not None:
+            spec["requestBody"] = _json_body(ref_template, body)
+        spec.update(extra)
+        return spec
+
+    multipart = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "publisher_id": {"type": "string"},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                    "required": ["publisher_id", "files"],
+                }
+            }
+        },
+    }
+    too_large = access | {"413": access["404"] | {"description": "Upload over HOMILY_MAX_UPLOAD_BYTES"}}
+    return {
+        "/ai/v2/chat/completions/grounded": {
+            "post": operation(
+                "Grounded completion: answers from a publisher's content with sources_returned and citations",
+                GroundedCompletionRequest,
+            )
+        },
+        "/ingestion/v2/files": {
+            "post": operation(
+                "Upload files (txt, md, html, pdf, docx, json, jsonl) for background ingestion",
+                requestBody=multipart,
+                responses={"200": _JSON_OK, **too_large},
+            )
+        },
+        "/ingestion/v1/real_time_upload": {"post": operation("Upload text content", RealTimeUploadRequest)},
+        "/engine/v2/publisher/{publisher_id}/items": {"get": operation("List a publisher's items and statuses")},
+        "/engine/v2/items/{item_id}": {"get": operation("An item's metadata and ingestion status")},
+        "/engine/v2/item": {"patch": operation("Change an item's metadata", PatchItemRequest)},
+        "/engine/v2/items": {"delete": operation("Delete 1-1000 items (per-item results)", DeleteItemsRequest)},
+        "/ai/data/v1/search": {"post": operation("Hybrid search in a publisher", SearchRequest)},
+    }

@@ -1,0 +1,114 @@
+"""`homily route "..." [--json]` and `homily eval routing`: explain and evaluate the learned router
+offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+from homily.catalog.availability import Availability, configured_providers
+from homily.catalog.loader import load_catalog
+from homily.cli.common import CliError, eval_command, eval_targets
+from homily.protocol.chat import canonical_family
+from homily.routing.benchmarks import default_data_dir
+from homily.routing.decision import Tier
+from homily.routing.embedding_cache import default_cache_dir, load_default_embedder
+from homily.routing.evaluation import evaluate_sets, format_sweep, format_table, load_evaluation_sets
+from homily.routing.explain import explain
+from homily.routing.learned import ComplexityModel
+from homily.routing.policy import ROUTING_PREFERENCES
+from homily.routing.selection import Requirements, rank_candidates
+from homily.routing.signals import ConversationFacts
+from homily.settings import ProviderName, Settings
+
+ALL_PROVIDERS: frozenset[ProviderName] = frozenset({"openai", "anthropic", "google", "open_source"})
+
+
+def add_route_commands(subparsers: Any) -> None:
+    """Register `route` and `eval routing` on the CLI's top-level subparsers (reusing an existing `eval`)."""
+    route = subparsers.add_parser("route", help="explain how a request would be routed")
+    route.add_argument("text", help="the user message to route")
+    route.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    route.add_argument("--turns", type=int, default=1, help="number of user turns in the conversation")
+    route.add_argument("--tools", action="store_true", help="the request offers tools")
+    route.add_argument("--grounded", action="store_true", help="a grounded (retrieval) request")
+    route.add_argument("--weights", type=Path, default=None, help="router weights (.npz)")
+    route.add_argument("--family", help="model_family mode: rank only this family (e.g. anthropic)")
+    route.add_argument("--preference", choices=ROUTING_PREFERENCES, help="cost, balanced or quality")
+    route.set_defaults(handler=run_route)
+
+    eval_parser = eval_command(subparsers)
+    routing = eval_targets(eval_parser).add_parser(
+        "routing", help="APGR/CPT of the router on RouteLLM's MT-Bench, MMLU (held-out subjects) and GSM8K"
+    )
+    routing.add_argument("--data-dir", type=Path, default=default_data_dir())
+    routing.add_argument("--cache-dir", type=Path, default=default_cache_dir())
+    routing.add_argument("--weights", type=Path, default=None)
+    routing.add_argument("--bins", type=int, default=10, help="threshold sweep points minus one (RouteLLM: 10)")
+    routing.add_argument("--json", action="store_true")
+    routing.set_defaults(handler=run_eval_routing)
+
+
+def run_route(args: argparse.Namespace) -> int:
+    model = ComplexityModel.load(args.weights)
+    embedding = load_default_embedder().embed([args.text])[0]
+    facts = ConversationFacts(user_turns=args.turns, has_tools=args.tools, grounded=args.grounded)
+    probe = explain(args.text, model, embedding, facts=facts)
+    ranked, note = _ranked_models(args, model.tier_of(probe.score), probe.confidence, len(args.text))
+    explanation = explain(args.text, model, embedding, facts=facts, ranked_models=ranked, note=note)
+    if args.json:
+        sys.stdout.write(json.dumps(explanation.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(explanation.to_text() + "\n")
+    return 0
+
+
+def _ranked_models(args: argparse.Namespace, tier: int, confidence: float, chars: int) -> tuple[list[str], str]:
+    """Catalog selection for the explanation, using the configured providers (or all, if none is configured)."""
+    settings = Settings()
+    catalog = load_catalog(settings.catalog_path)
+    configured = configured_providers(settings)
+    note = "providers configured here" if configured else "no provider configured: ranking as if all were"
+    families = list(catalog.family_order)
+    if args.family:
+        family = canonical_family(args.family)
+        if family is None:
+            raise CliError(f"unknown model family '{args.family}'")
+        families = [family]
+    preference = args.preference or settings.routing_preference
+    ranked = rank_candidates(
+        catalog,
+        Availability(configured or ALL_PROVIDERS),
+        cast("Tier", tier),
+        Requirements(needs_tools=args.tools, estimated_tokens=chars // 4 + 1024),
+        families,
+        confidence=confidence,
+        preference=preference,
+    )
+    return [m.id for m in ranked], f"{preference} policy; {note}"
+
+
+def run_eval_routing(args: argparse.Namespace) -> int:
+    model = ComplexityModel.load(args.weights)
+    rows = evaluate_sets(model, load_evaluation_sets(model, args.data_dir), args.cache_dir, args.bins)
+    if args.json:
+        payload = [
+            {
+                "benchmark": row.benchmark,
+                "items": row.items,
+                "apgr": row.router.apgr,
+                "cpt50": row.router.cpt50,
+                "cpt80": row.router.cpt80,
+                "random_apgr": row.random_apgr,
+                "published_apgr": row.published_apgr,
+                "sweep": [[p.strong_fraction, p.pgr] for p in row.router.sweep],
+            }
+            for row in rows
+        ]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_table(rows) + "\n\n" + "\n".join(format_sweep(row) for row in rows) + "\n")
+    return 0

@@ -1,0 +1,1 @@
+"""Content: publishers' items, durable ingestion, retrieval for search and grounded completions."""

@@ -1,0 +1,69 @@
+"""`EmbeddingRunner`: the local embedder behind an async front, loaded in the background, run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from homily.grounding.embedder import FloatMatrix, TextEmbedder
+
+log = logging.getLogger("homily.content.embedding")
+
+
+class EmbeddingRunner:
+    """Owns one embedder and the single thread that runs it.
+
+    Invariant: the model is loaded and used only on this runner's one worker thread, so the tokenizer and model
+    are never entered concurrently and the event loop never blocks on CPU work. Loading starts at `start()` and
+    runs in the background (the server answers meanwhile); `embed` waits for it. Ingestion submits small batches
+    so a query's embedding waits at most one batch behind it.
+    """
+
+    def __init__(self, factory: Callable[[], TextEmbedder], dimension: int = 384) -> None:
+        self._factory = factory
+        self.dimension = dimension
+        self._executor: ThreadPoolExecutor | None = None
+        self._loading: asyncio.Future[TextEmbedder] | None = None
+
+    def start(self) -> None:
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="homily-embed")
+        self._loading = asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+
+    def _load(self) -> TextEmbedder:
+        embedder = self._factory()
+        log.info("embedding model ready", extra={"model": embedder.model_name})
+        return embedder
+
+    async def ready(self) -> TextEmbedder:
+        if self._loading is None:
+            self.start()
+        assert self._loading is not None
+        return await asyncio.shield(self._loading)
+
+    async def embed(self, texts: Sequence[str]) -> FloatMatrix:
+        """(len(texts), dimension) float32 rows, L2-normalised."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        embedder = await self.ready()
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, embedder.embed, list(texts))
+
+    async def embed_one(self, text: str) -> FloatMatrix:
+        """One (dimension,) vector."""
+        vectors = await self.embed([text])
+        return np.asarray(vectors[0], dtype=np.float32)
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        loading, self._loading = self._loading, None
+        if loading is not None and not loading.done():
+            loading.cancel()
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,261 @@
+"""GlooGrounded, the shared default publisher, filled on first start while the server already answers.
+
+Two sources, tried in order:
+1. the packaged library (`homily.grounding.library`, built by scripts/build_library.py): chunks with precomputed
+   vectors, installed by bulk insert in seconds, each item COMPLETED at once;
+2. a directory of plain documents (`HOMILY_LIBRARY_DIR` with .txt/.md/.html/.pdf/.docx/.json files and an optional
+   `library.json` mapping file names to metadata): queued through the normal ingestion worker and embedded in
+   the background.
+Both are idempotent: items already present are skipped, so an interrupted start simply continues next time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from homily.content.service import ContentService, UploadedFile
+from homily.grounding.document import map_metadata
+from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.library import LIBRARY_DIR, LibraryChunk, LibraryItem, load_library, read_manifest
+from homily.grounding.parsers import is_supported
+from homily.grounding.pipeline import chunk_id
+from homily.storage.base import AlreadyExistsError, Publisher, Store
+from homily.storage.content import ContentStore, DuplicateContentError, ItemMetadata, ItemStatus, NewItem
+
+log = logging.getLogger("homily.library")
+
+SHARED_PUBLISHER_NAME = "GlooGrounded"
+SYSTEM_ORGANISATION_NAME = "homily-system"
+_PROGRESS_SECONDS = 5.0
+
+
+async def ensure_shared_publisher(store: Store) -> Publisher:
+    """The shared `GlooGrounded` publisher, owned by the system organisation (both created when missing)."""
+    organisation = next((o for o in await store.list_organisations() if o.name == SYSTEM_ORGANISATION_NAME), None)
+    if organisation is None:
+        try:
+            organisation = await store.create_organisation(SYSTEM_ORGANISATION_NAME)
+        except AlreadyExistsError:
+            organisation = next(o for o in await store.list_organisations() if o.name == SYSTEM_ORGANISATION_NAME)
+    publisher = await store.find_publisher(organisation.org_id, SHARED_PUBLISHER_NAME)
+    if publisher is not None:
+        return publisher
+    try:
+        return await store.create_publisher(organisation.org_id, SHARED_PUBLISHER_NAME, shared=True)
+    except AlreadyExistsError:
+        found = await store.find_publisher(organisation.org_id, SHARED_PUBLISHER_NAME)
+        assert found is not None
+        return found
+
+
+def packaged_library(directory: Path | None) -> tuple[int, Iterable[LibraryItem]] | None:
+    """(item count, items) of a library built by scripts/build_library.py (the packaged one by default), or None
+    when the directory holds none."""
+    where = directory or LIBRARY_DIR
+    if not (where / "manifest.json").exists():
+        return None
+    return read_manifest(where).items, load_library(where)
+
+
+def _reassembled_text(chunks: Sequence[LibraryChunk]) -> str:
+    """The item's text rebuilt from its (overlapping) chunks by their offsets: stored as its raw content."""
+    parts: list[str] = []
+    covered = 0
+    for chunk in sorted(chunks, key=lambda c: c.char_start):
+        if chunk.char_end <= covered:
+            continue
+        if chunk.char_start > covered and parts:
+            parts.append("\n\n")
+        parts.append(chunk.text[max(0, covered - chunk.char_start) :])
+        covered = chunk.char_end
+    return "".join(parts)
+
+
+@dataclass(slots=True)
+class LibraryProgress:
+    total: int
+    label: str
+    done: int = 0
+    started: float = 0.0
+    last_report: float = 0.0
+
+    def report(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_report < _PROGRESS_SECONDS:
+            return
+        self.last_report = now
+        percent = 100.0 * self.done / self.total if self.total else 100.0
+        log.info(
+            "GlooGrounded library: %d/%d items %s (%.0f%%, %.0fs)",
+            self.done,
+            self.total,
+            self.label,
+            percent,
+            now - self.started,
+        )
+
+
+def _insert_prebuilt(index: ChunkIndex, publisher_id: str, item: LibraryItem) -> list[ChunkRecord]:
+    records = [
+        ChunkRecord(
+            chunk_id=chunk_id(item.item_id, ordinal),
+            item_id=item.item_id,
+            publisher_id=publisher_id,
+            ordinal=ordinal,
+            title=item.title,
+            heading_path=tuple(chunk.heading_path),
+            text=chunk.text,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            token_count=chunk.token_count,
+            content_hash=chunk.content_hash,
+            tradition=item.tradition,
+            vector=None if chunk.vector is None else np.asarray(chunk.vector, dtype=np.float32),
+        )
+        for ordinal, chunk in enumerate(item.chunks)
+    ]
+    index.add(records)
+    return records
+
+
+async def install_prebuilt(
+    content: ContentStore,
+    index: ChunkIndex,
+    publisher: Publisher,
+    items: Iterable[LibraryItem],
+    *,
+    total: int,
+    on_queued: Callable[[], None] | None = None,
+) -> int:
+    """Bulk-insert prebuilt items: COMPLETED when they shipped vectors; otherwise keyword-searchable at once and
+    EMBEDDING at low priority, so the ingestion worker embeds them in the background after any upload. Chunks
+    are written before the item row, so a crash in between leaves only orphan chunks (removed at the next start)
+    and the item is installed again."""
+    existing = {item.item_id for item in await content.list_items(publisher.publisher_id)}
+    progress = LibraryProgress(total, "installed", done=len(existing), started=time.monotonic())
+    installed = 0
+    iterator = iter(items)
+    while True:
+        item = await asyncio.to_thread(next, iterator, None)
+        if item is None:
+            break
+        if item.item_id in existing:
+            continue
+        existing.add(item.item_id)  # a library repeating an id must not overwrite the first item's chunks
+        await asyncio.to_thread(_insert_prebuilt, index, publisher.publisher_id, item)
+        data = _reassembled_text(item.chunks).encode("utf-8")
+        new = NewItem(
+            item_id=item.item_id,
+            publisher_id=publisher.publisher_id,
+            org_id=publisher.org_id,
+            filename=item.filename,
+            type=item.filename.rsplit(".", 1)[-1] if "." in item.filename else "txt",
+            content_hash=hashlib.sha256(data).hexdigest(),
+            data=data,
+            metadata=ItemMetadata(
+                title=item.title, author=item.author, tags=tuple(item.tags), tradition=item.tradition
+            ),
+        )
+        embedded = all(chunk.vector is not None for chunk in item.chunks)
+        status = ItemStatus.COMPLETED if embedded else ItemStatus.EMBEDDING
+        try:
+            await content.add_item(new, status=status, chunk_count=len(item.chunks), priority=0 if embedded else -1)
+        except DuplicateContentError:
+            await asyncio.to_thread(index.delete_items, [item.item_id])
+            continue
+        if not embedded and on_queued is not None:
+            on_queued()
+        installed += 1
+        progress.done += 1
+        progress.report()
+    progress.report(force=True)
+    return installed
+
+
+def document_library(directory: Path) -> list[tuple[UploadedFile, ItemMetadata]]:
+    """Supported files of a plain library directory, with metadata from its optional `library.json`."""
+    mapping: dict[str, Any] = {}
+    manifest = directory / "library.json"
+    if manifest.exists():
+        mapping = json.loads(manifest.read_text(encoding="utf-8"))
+    documents: list[tuple[UploadedFile, ItemMetadata]] = []
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file() or not is_supported(path.name) or path.name == "library.json":
+            continue
+        fields = mapping.get(path.name, {})
+        meta = map_metadata(fields) if isinstance(fields, dict) else map_metadata({})
+        documents.append(
+            (
+                UploadedFile(path.name, path.read_bytes()),
+                ItemMetadata(
+                    title=meta.title,
+                    url=meta.url,
+                    author=meta.author,
+                    tags=meta.tags or None,
+                    tradition=meta.tradition,
+                    publication_date=meta.publication_date,
+                ),
+            )
+        )
+    return documents
+
+
+async def queue_documents(service: ContentService, publisher: Publisher, directory: Path) -> int:
+    """Queue every library document through the ingestion worker (duplicates of earlier starts are skipped)."""
+    documents = await asyncio.to_thread(document_library, directory)
+    queued = 0
+    for upload, metadata in documents:
+        outcome = await service.upload(publisher, [upload], metadata=metadata)
+        queued += len(outcome.ingesting)
+    return queued
+
+
+async def watch_ingestion(content: ContentStore, publisher: Publisher) -> None:
+    """Log progress until no item of the publisher is unfinished."""
+    progress = LibraryProgress(0, "fully indexed (keyword and dense)", started=time.monotonic())
+    while True:
+        counts = await content.count_items(publisher.publisher_id)
+        progress.total = sum(counts.values())
+        progress.done = counts.get(ItemStatus.COMPLETED, 0) + counts.get(ItemStatus.FAILED, 0)
+        if progress.done >= progress.total:
+            progress.report(force=True)
+            return
+        progress.report()
+        await asyncio.sleep(1.0)
+
+
+async def load_shared_library(
+    service: ContentService, content: ContentStore, index: ChunkIndex, library_dir: Path | None
+) -> None:
+    """Create GlooGrounded and fill it (see the module docstring). Errors are logged: the server keeps serving."""
+    try:
+        publisher = await ensure_shared_publisher(service.store)
+        prebuilt = await asyncio.to_thread(packaged_library, library_dir)
+        if prebuilt is not None:
+            total, items = prebuilt
+            installed = await install_prebuilt(
+                content, index, publisher, items, total=total, on_queued=service.wake_worker
+            )
+            log.info("GlooGrounded library installed (%d new items); keyword search is ready", installed)
+            await watch_ingestion(content, publisher)
+            return
+        if library_dir is None or not await asyncio.to_thread(library_dir.is_dir):
+            log.info("no GlooGrounded library is packaged; the shared publisher stays empty")
+            return
+        queued = await queue_documents(service, publisher, library_dir)
+        log.info("GlooGrounded: %d documents queued for ingestion from %s", queued, library_dir)
+        await watch_ingestion(content, publisher)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("loading the GlooGrounded library failed; the server keeps serving")

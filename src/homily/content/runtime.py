@@ -1,0 +1,75 @@
+"""`ContentRuntime`: the content side of the app's lifespan (stores, chunk index, embedder, worker, library)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from homily.content.embedding import EmbeddingRunner
+from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
+from homily.content.library import load_shared_library
+from homily.content.service import ContentService
+from homily.grounding.embedder import TextEmbedder, load_default_embedder
+from homily.grounding.index import ChunkIndex
+from homily.service.completions import CompletionService
+from homily.service.grounded import GroundedService
+from homily.settings import Settings
+from homily.storage.base import Store
+from homily.storage.sqlite.content import SqliteContentStore
+
+log = logging.getLogger("homily.content")
+
+
+@dataclass(slots=True)
+class ContentRuntime:
+    """Everything content needs while the server runs. Invariant: `stop()` releases what `start()` opened, in
+    reverse order, and cancels the background tasks first so none writes into a closed store."""
+
+    content: ContentService
+    grounded: GroundedService
+    store: SqliteContentStore
+    index: ChunkIndex
+    embedder: EmbeddingRunner
+    worker: IngestionWorker
+    unembedded: UnembeddedChunks
+    library_task: asyncio.Task[None] | None
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        store: Store,
+        completions: CompletionService,
+        shared_embedder: TextEmbedder | None = None,
+    ) -> ContentRuntime:
+        """`shared_embedder`: the process's already-loaded model, reused instead of loading a second copy."""
+        content_store = SqliteContentStore(settings.sqlite_path)
+        await content_store.open()
+        index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path)
+        embedder = EmbeddingRunner((lambda: shared_embedder) if shared_embedder is not None else load_default_embedder)
+        if settings.preload_embedder:
+            embedder.start()
+        unembedded = UnembeddedChunks(settings.sqlite_path)
+        worker = IngestionWorker(content_store, index, embedder, unembedded)
+        worker.start()
+        content = ContentService(store, content_store, index, embedder, worker)
+        library_task = None
+        if settings.load_library:
+            library_task = asyncio.create_task(
+                load_shared_library(content, content_store, index, settings.library_dir), name="homily-library"
+            )
+        grounded = GroundedService(content, completions)
+        return cls(content, grounded, content_store, index, embedder, worker, unembedded, library_task)
+
+    async def stop(self) -> None:
+        if self.library_task is not None:
+            self.library_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.library_task
+        await self.worker.stop()
+        await self.embedder.close()
+        await asyncio.to_thread(self.index.close)
+        self.unembedded.close()
+        await self.store.close()

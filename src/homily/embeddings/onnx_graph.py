@@ -1,0 +1,158 @@
+"""Write an ONNX graph of a sentence-transformers BERT encoder (mean pooling + L2 norm) from its weights.
+
+No torch is involved: the graph is built op by op from the checkpoint arrays, so serving needs only
+`onnxruntime` (and `onnx` when the graph is first built). Inputs are `input_ids` and `attention_mask` (int64,
+[batch, sequence]); the output is `sentence_embedding` (float32, [batch, hidden], unit rows).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from homily.embeddings.weights import BertConfig
+
+GRAPH_VERSION = 2
+"""Bumped whenever the graph changes, so graphs cached by an older builder are rebuilt."""
+
+_OPSET = 18
+_MASK_FILL = -1.0e9
+Weights = dict[str, npt.NDArray[Any]]
+
+
+def _f32(array: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _scalar(value: float) -> npt.NDArray[np.float32]:
+    return np.array(value, dtype=np.float32)
+
+
+def _ints(*values: int) -> npt.NDArray[np.int64]:
+    return np.array(values, dtype=np.int64)
+
+
+class _EncoderGraph:
+    """Accumulates the nodes and initializers of one encoder graph, naming every value uniquely."""
+
+    def __init__(self, weights: Weights, config: BertConfig) -> None:
+        self.w = weights
+        self.config = config
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._counter = 0
+
+    def _fresh(self, stem: str) -> str:
+        self._counter += 1
+        return f"{stem}_{self._counter}"
+
+    def const(self, stem: str, value: npt.NDArray[Any]) -> str:
+        name = self._fresh(stem)
+        # Not np.ascontiguousarray: it would turn 0-d scalars into shape (1,).
+        self.initializers.append(numpy_helper.from_array(value.copy(order="C"), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
+        output = self._fresh(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [output], **attrs))
+        return output
+
+    def linear(self, x: str, prefix: str) -> str:
+        """x @ W.T + b for the torch `Linear` stored under `prefix` (weight is [out, in])."""
+        product = self.op("MatMul", [x, self.const("w", _f32(self.w[f"{prefix}.weight"]).T)])
+        return self.op("Add", [product, self.const("b", _f32(self.w[f"{prefix}.bias"]))])
+
+    def layer_norm(self, x: str, prefix: str) -> str:
+        gamma = self.const("gamma", _f32(self.w[f"{prefix}.weight"]))
+        beta = self.const("beta", _f32(self.w[f"{prefix}.bias"]))
+        return self.op("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=self.config.layer_norm_eps)
+
+    def gelu(self, x: str) -> str:
+        """Exact (erf) GELU, in the pattern ONNX Runtime fuses with the preceding bias into `BiasGelu`."""
+        erf = self.op("Erf", [self.op("Div", [x, self.const("sqrt2", _scalar(math.sqrt(2.0)))])])
+        gated = self.op("Mul", [x, self.op("Add", [erf, self.const("one", _scalar(1.0))])])
+        return self.op("Mul", [gated, self.const("half", _scalar(0.5))])
+
+    def embeddings(self, input_ids: str) -> str:
+        """Word + position + token-type embeddings; all tokens are type 0, so that row joins the positions."""
+        positions = (
+            _f32(self.w["embeddings.position_embeddings.weight"])
+            + _f32(self.w["embeddings.token_type_embeddings.weight"])[0]
+        )
+        seq_len = self.op("Shape", [input_ids], start=1, end=2)
+        zero = self.const("zero", _ints(0))
+        position_rows = self.op("Slice", [self.const("positions", positions), zero, seq_len, zero])
+        table = self.const("words", _f32(self.w["embeddings.word_embeddings.weight"]))
+        words = self.op("Gather", [table, input_ids], axis=0)
+        return self.layer_norm(self.op("Add", [words, position_rows]), "embeddings.LayerNorm")
+
+    def attention(self, x: str, mask_bias: str, prefix: str) -> str:
+        heads = self.config.num_attention_heads
+        head_dim = self.config.hidden_size // heads
+        split_heads = self.const("split_heads", _ints(0, 0, heads, head_dim))
+        merge_heads = self.const("merge_heads", _ints(0, 0, self.config.hidden_size))
+
+        def heads_of(name: str, perm: list[int]) -> str:
+            projected = self.linear(x, f"{prefix}.self.{name}")
+            return self.op("Transpose", [self.op("Reshape", [projected, split_heads])], perm=perm)
+
+        query = heads_of("query", [0, 2, 1, 3])
+        key = heads_of("key", [0, 2, 3, 1])
+        value = heads_of("value", [0, 2, 1, 3])
+        scale = self.const("scale", _scalar(1.0 / math.sqrt(head_dim)))
+        scores = self.op("Mul", [self.op("MatMul", [query, key]), scale])
+        probs = self.op("Softmax", [self.op("Add", [scores, mask_bias])], axis=-1)
+        context = self.op("Transpose", [self.op("MatMul", [probs, value])], perm=[0, 2, 1, 3])
+        return self.linear(self.op("Reshape", [context, merge_heads]), f"{prefix}.output.dense")
+
+    def encoder_layer(self, x: str, mask_bias: str, index: int) -> str:
+        prefix = f"encoder.layer.{index}"
+        attended = self.attention(x, mask_bias, f"{prefix}.attention")
+        x = self.layer_norm(self.op("Add", [attended, x]), f"{prefix}.attention.output.LayerNorm")
+        hidden = self.gelu(self.linear(x, f"{prefix}.intermediate.dense"))
+        out = self.linear(hidden, f"{prefix}.output.dense")
+        return self.layer_norm(self.op("Add", [out, x]), f"{prefix}.output.LayerNorm")
+
+    def mean_pool_normalise(self, hidden: str, mask: str) -> str:
+        token_weights = self.op("Unsqueeze", [mask, self.const("axis2", _ints(2))])
+        axis1 = self.const("axis1", _ints(1))
+        total = self.op("ReduceSum", [self.op("Mul", [hidden, token_weights]), axis1], keepdims=0)
+        count = self.op("ReduceSum", [token_weights, axis1], keepdims=0)
+        count = self.op("Max", [count, self.const("count_floor", _scalar(1e-9))])
+        mean = self.op("Div", [total, count])
+        norm = self.op("ReduceL2", [mean, axis1], keepdims=1)
+        return self.op("Div", [mean, self.op("Max", [norm, self.const("norm_floor", _scalar(1e-12))])])
+
+
+def build_sentence_encoder(weights: Weights, config: BertConfig) -> bytes:
+    """The serialized ONNX model of a mean-pooled, L2-normalised BERT sentence encoder."""
+    g = _EncoderGraph(weights, config)
+    mask = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    # Additive attention bias, [batch, 1, 1, seq]: 0 for real tokens, a large negative number for padding.
+    padding = g.op("Sub", [g.const("one", _scalar(1.0)), mask])
+    fill = g.op("Mul", [padding, g.const("mask_fill", _scalar(_MASK_FILL))])
+    mask_bias = g.op("Unsqueeze", [fill, g.const("axes12", _ints(1, 2))])
+    hidden = g.embeddings("input_ids")
+    for index in range(config.num_hidden_layers):
+        hidden = g.encoder_layer(hidden, mask_bias, index)
+    pooled = g.mean_pool_normalise(hidden, mask)
+    g.nodes.append(helper.make_node("Identity", [pooled], ["sentence_embedding"]))
+    graph = helper.make_graph(
+        g.nodes,
+        "sentence_encoder",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
+        ],
+        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", config.hidden_size])],
+        initializer=g.initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)], producer_name="homily")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())

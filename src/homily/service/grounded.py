@@ -1,0 +1,214 @@
+"""Grounded completions (API.md section 3): retrieve -> numbered sources -> the completion pipeline or the
+extractive answerer -> the V2 response plus `sources_returned` and `citations`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from homily.auth.tokens import Principal
+from homily.content.extractive import EXTRACTIVE_FAMILY, EXTRACTIVE_MODEL_ID, extractive_answer
+from homily.content.service import ContentService
+from homily.content.sources import Source, citation_json, grounding_message, select_sources
+from homily.errors import HomilyError
+from homily.grounding.embedder import FloatMatrix
+from homily.ids import generation_id
+from homily.protocol.chat import ChatMessage
+from homily.protocol.content import GroundedCompletionRequest
+from homily.providers.types import StreamDelta
+from homily.routing.router import resolve_mechanism
+from homily.service.completions import CompletionResult, CompletionService, StreamResult
+from homily.service.wire import PROVIDER_CONSTANT, ChunkEncoder
+
+log = logging.getLogger("homily.grounded")
+
+SHARED_PUBLISHER_NAME = "GlooGrounded"
+_CANDIDATES_PER_SOURCE = 3
+_SHORT_TURN_WORDS = 8
+_CONTEXT_CHARS = 600
+
+
+def retrieval_query(messages: list[ChatMessage]) -> str:
+    """The last user turn; a short follow-up ("and in Romans?") is prefixed with the previous user turn."""
+    turns = [text for message in messages if message.role == "user" and (text := message.text().strip())]
+    if not turns:
+        return ""
+    last = turns[-1]
+    if len(last.split()) < _SHORT_TURN_WORDS and len(turns) > 1:
+        return turns[-2][-_CONTEXT_CHARS:] + "\n" + last
+    return last
+
+
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    """What retrieval produced for one request."""
+
+    publisher: str
+    question: str
+    sources: list[Source]
+
+    @property
+    def sources_returned(self) -> bool:
+        return bool(self.sources)
+
+    def citations(self) -> list[dict[str, Any]]:
+        return [citation_json(source) for source in self.sources]
+
+
+class GroundedService:
+    """Prepares a grounded request and answers it.
+
+    Invariants: retrieval only reads publishers the caller may read (403/404 before any model call); sources reach
+    the model only inside one delimited system message; if no generative model can answer (none configured, or all
+    failed before the first byte), the extractive answerer answers from the same sources instead of failing.
+    """
+
+    def __init__(self, content: ContentService, completions: CompletionService) -> None:
+        self._content = content
+        self._completions = completions
+
+    async def prepare(
+        self, request: GroundedCompletionRequest, principal: Principal, query_vector: FloatMatrix | None = None
+    ) -> Grounding:
+        resolve_mechanism(request)  # 400 for a bad routing choice before any retrieval work
+        name = request.rag_publisher or SHARED_PUBLISHER_NAME
+        publisher = await self._content.publisher_by_name(principal.org_id, name)
+        question = retrieval_query(list(request.messages))
+        if not question:
+            return Grounding(publisher.name, question, [])
+        passages = await self._content.retrieve(
+            publisher,
+            question,
+            limit=request.sources_limit * _CANDIDATES_PER_SOURCE,
+            tradition=request.tradition,
+            query_vector=query_vector,
+        )
+        return Grounding(publisher.name, question, select_sources(passages, request.sources_limit))
+
+    @staticmethod
+    def _sources_message(grounding: Grounding) -> list[ChatMessage]:
+        """The delimited sources, given as an extra system message after Homily's guidance (the guard screens
+        the caller's messages only, so a passage quoting something hostile cannot block the request)."""
+        return [grounding_message(grounding.publisher, grounding.sources)]
+
+    def _extra_fields(self, request: GroundedCompletionRequest, grounding: Grounding) -> dict[str, Any]:
+        fields: dict[str, Any] = {"sources_returned": grounding.sources_returned}
+        if request.include_citations:
+            fields["citations"] = grounding.citations()
+        return fields
+
+    async def complete(
+        self, request: GroundedCompletionRequest, principal: Principal, request_id: str
+    ) -> CompletionResult:
+        grounding = await self.prepare(request, principal)
+        headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
+        try:
+            result = await self._completions.complete(
+                request, request_id, self._sources_message(grounding), grounded=True
+            )
+        except HomilyError as exc:
+            if exc.fault != "provider":
+                raise
+            log.warning("no generative model answered (%s); answering extractively", exc.message)
+            return self._extractive(request, grounding, headers)
+        body = {**result.body, **self._extra_fields(request, grounding)}
+        return CompletionResult(body=body, headers={**result.headers, **headers})
+
+    def _extractive(
+        self, request: GroundedCompletionRequest, grounding: Grounding, headers: dict[str, str]
+    ) -> CompletionResult:
+        text = extractive_answer(grounding.question, grounding.publisher, grounding.sources)
+        completion_tokens = len(text.split())
+        body: dict[str, Any] = {
+            "id": generation_id(),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": EXTRACTIVE_MODEL_ID,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "tool_calls": None},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": completion_tokens, "total_tokens": completion_tokens},
+            **_extractive_metadata(request),
+            **self._extra_fields(request, grounding),
+        }
+        return CompletionResult(body=body, headers={**_extractive_headers(request), **headers})
+
+    async def open_stream(
+        self, request: GroundedCompletionRequest, principal: Principal, request_id: str
+    ) -> StreamResult:
+        grounding = await self.prepare(request, principal)
+        headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
+        prefix = _citations_event(grounding) if request.include_citations else None
+        try:
+            stream = await self._completions.open_stream(
+                request, request_id, self._sources_message(grounding), grounded=True
+            )
+        except HomilyError as exc:
+            if exc.fault != "provider":
+                raise
+            log.warning("no generative model streamed (%s); answering extractively", exc.message)
+            result = self._extractive(request, grounding, headers)
+            include_usage = bool(request.stream_options and request.stream_options.include_usage)
+            return StreamResult(headers=result.headers, events=_extractive_events(result.body, prefix, include_usage))
+        return StreamResult(headers={**stream.headers, **headers}, events=_prefixed(prefix, stream.events))
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _citations_event(grounding: Grounding) -> bytes:
+    event = {"object": "chat.completion.citations", "citations": grounding.citations()}
+    return b"data: " + orjson.dumps(event) + b"\n\n"
+
+
+async def _prefixed(prefix: bytes | None, events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if prefix is not None:
+        yield prefix
+    async for event in events:
+        yield event
+
+
+async def _extractive_events(body: dict[str, Any], prefix: bytes | None, include_usage: bool) -> AsyncIterator[bytes]:
+    if prefix is not None:
+        yield prefix
+    encoder = ChunkEncoder(body["id"], body["created"], EXTRACTIVE_MODEL_ID)
+    yield encoder.delta(StreamDelta(content=body["choices"][0]["message"]["content"]))
+    yield encoder.delta(StreamDelta(finish_reason="stop"))
+    if include_usage:
+        yield encoder.usage(body["usage"])
+    yield encoder.done()
+
+
+def _extractive_metadata(request: GroundedCompletionRequest) -> dict[str, Any]:
+    mechanism, _ = resolve_mechanism(request)
+    fields: dict[str, Any] = {
+        "provider": PROVIDER_CONSTANT,
+        "model_family": EXTRACTIVE_FAMILY,
+        "auto_routing": mechanism == "auto_routing",
+        "routing_mechanism": mechanism,
+    }
+    if request.tradition is not None:
+        fields["tradition"] = request.tradition
+    return fields
+
+
+def _extractive_headers(request: GroundedCompletionRequest) -> dict[str, str]:
+    mechanism, _ = resolve_mechanism(request)
+    headers = {
+        "X-Routing-Mechanism": mechanism,
+        "X-Selected-Model": EXTRACTIVE_MODEL_ID,
+        "X-Model-Family": EXTRACTIVE_FAMILY,
+    }
+    if request.tradition is not None:
+        headers["X-Tradition"] = request.tradition
+    return headers

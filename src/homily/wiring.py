@@ -1,0 +1,93 @@
+"""Build the per-process object graph from settings (called from the app lifespan; nothing at import time)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from contextlib import AsyncExitStack
+
+from homily.auth.keys import load_or_create_signing_key
+from homily.auth.registry import CredentialRegistry
+from homily.auth.secrets import hash_secret
+from homily.auth.tokens import TokenService
+from homily.catalog.availability import Availability
+from homily.catalog.loader import load_catalog
+from homily.embeddings import BatchingEmbedder, load_local_embedder
+from homily.embeddings.local import OnnxSentenceEmbedder
+from homily.guard.model import DEFAULT_WEIGHTS as GUARD_WEIGHTS
+from homily.guard.model import load_guard_model
+from homily.metrics import standard_metrics
+from homily.providers.circuit import CircuitBreakers
+from homily.providers.fallback import FallbackExecutor
+from homily.providers.pool import ProviderPool
+from homily.providers.retry import Retrier, RetryPolicy
+from homily.ratelimit import WindowRateLimiter
+from homily.routing.learned import load_tier_estimator
+from homily.routing.router import Router
+from homily.service.completions import CompletionService
+from homily.service.guarding import GuardStage
+from homily.services import Services
+from homily.settings import Settings
+from homily.storage.factory import open_store
+
+log = logging.getLogger("homily.wiring")
+
+
+async def _local_embedder(settings: Settings) -> OnnxSentenceEmbedder | None:
+    if settings.embeddings == "off":
+        log.info("query embeddings are off: the guard runs lexical-only and auto routing uses the rule router")
+        return None
+    # Loading (and, on first start, building the ONNX graph) takes about a second: keep it off the event loop.
+    return await asyncio.to_thread(load_local_embedder, settings.data_dir / "models")
+
+
+async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
+    """Open every resource, registering its cleanup on `stack` (closed in reverse order on shutdown)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = load_catalog(settings.catalog_path)
+    store = await open_store(settings)
+    stack.push_async_callback(store.close)
+    registry = CredentialRegistry(store, settings.revocation_refresh_seconds)
+    await registry.start()
+    stack.push_async_callback(registry.stop)
+    pool = ProviderPool(settings)
+    stack.push_async_callback(pool.close)
+    breakers = CircuitBreakers(
+        failure_threshold=settings.circuit_failure_threshold, reset_timeout=settings.circuit_reset_seconds
+    )
+    availability = Availability(pool.providers(), healthy=breakers.is_available)
+    metrics = standard_metrics()
+    local = await _local_embedder(settings)
+    embedder = BatchingEmbedder(local) if local is not None else None
+    if embedder is not None:
+        stack.push_async_callback(embedder.close)
+    estimator = await asyncio.to_thread(load_tier_estimator, settings.router_weights)
+    guard_model = await asyncio.to_thread(load_guard_model, GUARD_WEIGHTS)
+    router = Router(catalog, availability, estimator, settings.routing_preference)
+    executor = FallbackExecutor(Retrier(RetryPolicy(max_attempts=settings.upstream_max_attempts)))
+    completions = CompletionService(
+        catalog,
+        router,
+        pool,
+        metrics,
+        executor=executor,
+        breakers=breakers,
+        guard=GuardStage(guard_model, settings.guard_policy, metrics),
+        query_embedder=embedder,
+    )
+    limit = settings.rate_limit_per_minute
+    return Services(
+        settings=settings,
+        store=store,
+        tokens=TokenService(load_or_create_signing_key(settings), settings.issuer, settings.token_ttl_seconds),
+        credentials=registry,
+        catalog=catalog,
+        availability=availability,
+        pool=pool,
+        completions=completions,
+        local_embedder=local,
+        metrics=metrics,
+        rate_limiter=WindowRateLimiter(limit) if limit else None,
+        dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
+    )

@@ -1,0 +1,52 @@
+"""Retries, fallback and circuit breakers as a client of a live Homily sees them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from homily.fakes.openai_script import Behaviour
+from homily.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.support.http import assert_envelope, post_completion
+from tests.support.live import LiveHomily, make_settings, start_homily
+
+BODY = {"messages": [{"role": "user", "content": "Who wrote Romans?"}], "model": "gloo-openai-gpt-5-mini"}
+
+
+@pytest.fixture
+def resilient(fake_openai: FakeOpenAIUpstream, tmp_path: Path) -> Iterator[LiveHomily]:
+    live = start_homily(
+        make_settings(
+            tmp_path / "data",
+            openai_api_key="sk-upstream-test",
+            openai_base_url=fake_openai.base_url,
+            upstream_max_attempts=3,
+            circuit_failure_threshold=2,
+            circuit_reset_seconds=60,
+        )
+    )
+    yield live
+    live.stop()
+
+
+def test_transient_failures_are_retried_before_answering(resilient: LiveHomily, upstream: FakeOpenAIUpstream) -> None:
+    upstream.enqueue(Behaviour(status=503), Behaviour(status=429, retry_after="0"))
+    response = post_completion(resilient, resilient.token(), BODY)
+    assert response.status_code == 200, response.text
+    assert upstream.stats().requests == 3
+
+
+def test_open_circuit_marks_models_unavailable(resilient: LiveHomily, upstream: FakeOpenAIUpstream) -> None:
+    token = resilient.token()
+    for _ in range(2):
+        upstream.enqueue(*[Behaviour(status=500)] * 3)
+        assert_envelope(post_completion(resilient, token, BODY), 502, 2003)
+    models = httpx.get(resilient.base_url + "/platform/v2/models").json()["data"]
+    assert not any(m["available"] for m in models if m["family"] == "OpenAI")
+    before = upstream.stats().requests
+    error = assert_envelope(post_completion(resilient, token, BODY), 503, 2002)
+    assert "retry" in error["message"]
+    assert upstream.stats().requests == before  # an open circuit sends nothing upstream
