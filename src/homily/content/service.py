@@ -254,9 +254,23 @@ class ContentService:
         query_vector: FloatMatrix | None = None,
     ) -> list[RetrievedPassage]:
         """Hybrid search within the publisher, best first; hits of items deleted meanwhile are dropped."""
-        vector = query_vector if query_vector is not None else await self.embedder.embed_one(query)
+        keyword_hits: list[tuple[int, float]] | None = None
+        if query_vector is not None:
+            vector = query_vector
+        else:
+            # BM25 needs no vector: run it while the query is embedded (both leave the GIL), then fuse.
+            vector, keyword_hits = await asyncio.gather(
+                self.embedder.embed_one(query),
+                asyncio.to_thread(self.index.keyword_candidates, query, publisher.publisher_id),
+            )
         result = await asyncio.to_thread(
-            self.index.search, query, vector, publisher.publisher_id, limit=limit, tradition=tradition
+            self.index.search,
+            query,
+            vector,
+            publisher.publisher_id,
+            limit=limit,
+            tradition=tradition,
+            keyword_hits=keyword_hits,
         )
         hits = await self._score_unembedded(result.hits, vector)
         items = await self.content.get_items([hit.item_id for hit in hits])

@@ -295,14 +295,28 @@ class ChunkIndex:
             cached = self._term_counts[key] = int(row[0])
         return cached
 
+    def keyword_candidates(
+        self, query: str, publisher_id: str, params: RetrievalParams | None = None
+    ) -> list[tuple[int, float]]:
+        """The BM25 candidates alone. They need no query vector, so a caller can run this (SQLite releases the GIL)
+        while the query is being embedded, and pass the result to `search(..., keyword_hits=...)`."""
+        with self._lock:
+            return self._keyword(query, publisher_id, params or RetrievalParams())
+
     def candidates(
-        self, query: str, query_vector: FloatMatrix, publisher_id: str, params: RetrievalParams
+        self,
+        query: str,
+        query_vector: FloatMatrix,
+        publisher_id: str,
+        params: RetrievalParams,
+        keyword_hits: list[tuple[int, float]] | None = None,
     ) -> list[Candidate]:
         """Keyword and dense candidates (union, each with both scores and its item), before fusion."""
         vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         with self._lock:
             shard = self._shards.get(publisher_id) or DenseShard(self._dimension)
-            keyword_hits = self._keyword(query, publisher_id, params)
+            if keyword_hits is None:
+                keyword_hits = self._keyword(query, publisher_id, params)
             dense_rowids, _ = shard.search(vector, params.dense_candidates)
             keyword_rank = {rowid: rank for rank, (rowid, _) in enumerate(keyword_hits)}
             keyword_score = dict(keyword_hits)
@@ -333,11 +347,14 @@ class ChunkIndex:
         limit: int = 10,
         tradition: str | None = None,
         params: RetrievalParams | None = None,
+        keyword_hits: list[tuple[int, float]] | None = None,
     ) -> SearchResult:
-        """Hybrid search within one publisher (see `fusion.fuse` for the ranking rules)."""
+        """Hybrid search within one publisher (see `fusion.fuse` for the ranking rules). `keyword_hits`: the
+        result of `keyword_candidates` computed beforehand (with the same params), or None to run it here."""
         params = params or RetrievalParams()
         with self._lock:
-            ranked = fuse(self.candidates(query, query_vector, publisher_id, params), params, tradition, limit)
+            candidates = self.candidates(query, query_vector, publisher_id, params, keyword_hits)
+            ranked = fuse(candidates, params, tradition, limit)
             rows = self._rows([entry.candidate.rowid for entry in ranked])
         hits = []
         for entry in ranked:
