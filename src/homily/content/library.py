@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from homily.content.service import ContentService, UploadedFile
 from homily.grounding.document import map_metadata
 from homily.grounding.index import ChunkIndex, ChunkRecord
 from homily.grounding.library import LIBRARY_DIR, LibraryChunk, LibraryItem, load_library, read_manifest
 from homily.grounding.parsers import is_supported
-from homily.grounding.pipeline import chunk_id
+from homily.grounding.pipeline import library_records
 from homily.storage.base import AlreadyExistsError, Publisher, Store
 from homily.storage.content import ContentStore, DuplicateContentError, ItemMetadata, ItemStatus, NewItem
 
@@ -106,24 +104,7 @@ class LibraryProgress:
 
 
 def _insert_prebuilt(index: ChunkIndex, publisher_id: str, item: LibraryItem) -> list[ChunkRecord]:
-    records = [
-        ChunkRecord(
-            chunk_id=chunk_id(item.item_id, ordinal),
-            item_id=item.item_id,
-            publisher_id=publisher_id,
-            ordinal=ordinal,
-            title=item.title,
-            heading_path=tuple(chunk.heading_path),
-            text=chunk.text,
-            char_start=chunk.char_start,
-            char_end=chunk.char_end,
-            token_count=chunk.token_count,
-            content_hash=chunk.content_hash,
-            tradition=item.tradition,
-            vector=None if chunk.vector is None else np.asarray(chunk.vector, dtype=np.float32),
-        )
-        for ordinal, chunk in enumerate(item.chunks)
-    ]
+    records = library_records(publisher_id, item)
     index.add(records)
     return records
 

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from homily.grounding.chunking import Chunk, chunk_document, document_hash
 from homily.grounding.document import ParsedDocument
 from homily.grounding.embedder import FloatMatrix, TextEmbedder
@@ -106,6 +108,28 @@ def embed_missing_library_vectors(
     return done
 
 
+def library_records(publisher_id: str, item: LibraryItem) -> list[ChunkRecord]:
+    """The chunk records of one packaged library item (with its shipped vectors, when it has them)."""
+    return [
+        ChunkRecord(
+            chunk_id=chunk_id(item.item_id, ordinal),
+            item_id=item.item_id,
+            publisher_id=publisher_id,
+            ordinal=ordinal,
+            title=item.title,
+            heading_path=tuple(chunk.heading_path),
+            text=chunk.text,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            token_count=chunk.token_count,
+            content_hash=chunk.content_hash,
+            tradition=item.tradition,
+            vector=None if chunk.vector is None else np.asarray(chunk.vector, dtype=np.float32),
+        )
+        for ordinal, chunk in enumerate(item.chunks)
+    ]
+
+
 def install_library(
     index: ChunkIndex,
     publisher_id: str,
@@ -125,24 +149,7 @@ def install_library(
         items_done += 1
         if item.item_id in skipped:
             continue
-        pending.extend(
-            ChunkRecord(
-                chunk_id=chunk_id(item.item_id, ordinal),
-                item_id=item.item_id,
-                publisher_id=publisher_id,
-                ordinal=ordinal,
-                title=item.title,
-                heading_path=chunk.heading_path,
-                text=chunk.text,
-                char_start=chunk.char_start,
-                char_end=chunk.char_end,
-                token_count=chunk.token_count,
-                content_hash=chunk.content_hash,
-                tradition=item.tradition,
-                vector=chunk.vector,
-            )
-            for ordinal, chunk in enumerate(item.chunks)
-        )
+        pending.extend(library_records(publisher_id, item))
         if len(pending) >= batch_chunks:
             index.add(pending)
             written += len(pending)

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from homily.storage.base import StoreError
 from homily.storage.content import DuplicateContentError, Item, ItemMetadata, ItemStatus, NewItem
-from homily.storage.sqlite.migrations import apply_migrations
-
-ResultT = TypeVar("ResultT")
-
-_BUSY_TIMEOUT_SECONDS = 10.0
+from homily.storage.sqlite.worker import ResultT, SqliteWorker
 
 _COLUMNS = (
     "item_id, publisher_id, org_id, filename, producer_id, title, subtitle, summary, url, tags, author,"
@@ -49,52 +42,16 @@ class SqliteContentStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._executor: ThreadPoolExecutor | None = None
-        self._connection: sqlite3.Connection | None = None
+        self._worker = SqliteWorker(path, "content")
 
     async def open(self) -> None:
-        if self._executor is not None:
-            return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="homily-content")
-        loop = asyncio.get_running_loop()
-        try:
-            self._connection = await loop.run_in_executor(self._executor, self._connect)
-        except BaseException:
-            executor, self._executor = self._executor, None
-            executor.shutdown(wait=False)
-            raise
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute("PRAGMA foreign_keys = ON")
-            apply_migrations(connection)
-        except BaseException:
-            connection.close()
-            raise
-        return connection
+        await self._worker.open()
 
     async def close(self) -> None:
-        executor, connection = self._executor, self._connection
-        self._executor, self._connection = None, None
-        if executor is None:
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            if connection is not None:
-                await loop.run_in_executor(executor, connection.close)
-        finally:
-            executor.shutdown(wait=False)
+        await self._worker.close()
 
     async def _run(self, work: Callable[[sqlite3.Connection], ResultT]) -> ResultT:
-        executor, connection = self._executor, self._connection
-        if executor is None or connection is None:
-            raise StoreError("the content store is not open; call `await store.open()` first")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, work, connection)
+        return await self._worker.run(work)
 
     # -- writes -----------------------------------------------------------------------------------
 

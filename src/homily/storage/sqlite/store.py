@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 from homily.storage.base import (
     AlreadyExistsError,
@@ -22,13 +19,11 @@ from homily.storage.base import (
     ReferenceNotFoundError,
     StoreError,
 )
-from homily.storage.sqlite.migrations import MIGRATIONS, Migration, apply_migrations, check_migrations
+from homily.storage.sqlite.migrations import MIGRATIONS, Migration, check_migrations
+from homily.storage.sqlite.worker import ResultT, SqliteWorker
 
 log = logging.getLogger("homily.storage.sqlite")
 
-ResultT = TypeVar("ResultT")
-
-_BUSY_TIMEOUT_SECONDS = 5.0
 
 # Constant SELECT heads; callers append constant WHERE/ORDER BY text and pass every value as a parameter.
 _SELECT_ORGANISATIONS = "SELECT org_id, name, created_at FROM organisations"
@@ -58,53 +53,20 @@ class SqliteStore:
     def __init__(self, path: Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
         check_migrations(migrations)
         self.path = path
-        self._migrations = tuple(migrations)
-        self._executor: ThreadPoolExecutor | None = None
-        self._connection: sqlite3.Connection | None = None
+        self._worker = SqliteWorker(path, "sqlite", migrations)
 
     # -- lifecycle --------------------------------------------------------------------------
 
     async def open(self) -> None:
         """Create the database (and its directory) or upgrade an existing one to the latest schema."""
-        if self._executor is not None:
-            return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="homily-sqlite")
-        loop = asyncio.get_running_loop()
-        try:
-            self._connection = await loop.run_in_executor(self._executor, self._connect)
-        except BaseException:
-            executor, self._executor = self._executor, None
-            executor.shutdown(wait=False)
-            raise
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute("PRAGMA foreign_keys = ON")
-            version = apply_migrations(connection, self._migrations)
-        except BaseException:
-            connection.close()
-            raise
-        log.debug("opened sqlite store", extra={"path": str(self.path), "schema_version": version})
-        return connection
+        await self._worker.open()
+        log.debug("opened sqlite store", extra={"path": str(self.path), "schema_version": self._worker.schema_version})
 
     async def close(self) -> None:
-        executor, connection = self._executor, self._connection
-        self._executor, self._connection = None, None
-        if executor is None:
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            if connection is not None:
-                await loop.run_in_executor(executor, connection.close)
-        finally:
-            executor.shutdown(wait=False)
+        await self._worker.close()
 
     async def ping(self) -> bool:
-        if self._executor is None:
+        if not self._worker.is_open:
             return False
         try:
             return await self._run(lambda db: db.execute("SELECT 1").fetchone() == (1,))
@@ -113,11 +75,7 @@ class SqliteStore:
             return False
 
     async def _run(self, work: Callable[[sqlite3.Connection], ResultT]) -> ResultT:
-        executor, connection = self._executor, self._connection
-        if executor is None or connection is None:
-            raise StoreError("the store is not open; call `await store.open()` first")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, work, connection)
+        return await self._worker.run(work)
 
     # -- organisations ----------------------------------------------------------------------
 
