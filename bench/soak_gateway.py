@@ -1,6 +1,6 @@
 """Soak the whole gateway: tens of thousands of mixed requests, a share of them faulty, through a real Homily.
 
-    PYTHONPATH=src python bench/soak_gateway.py [--requests 50000] [--concurrency 32] [--out FILE]
+    python -m bench.soak_gateway [--requests 50000] [--concurrency 32] [--out FILE]
 
 Homily runs as its own process (`homily init` + `homily serve`) with the Anthropic and Gemini settings pointed at
 the fake upstreams, which run in this process and are scripted with faults (HTTP 500, 429, malformed JSON,
@@ -18,22 +18,21 @@ import json
 import logging
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 from rich.console import Console
-from rich.table import Table
 
+from bench import soak_stats
+from bench.soak_stats import Sample, open_fds, rss_kib, unused_port
 from homily.fakes.anthropic_upstream import AnthropicUpstream
 from homily.fakes.google_upstream import GoogleUpstream
 from homily.fakes.script import FakeToolCall, Reply
@@ -63,37 +62,11 @@ FAULTS: list[tuple[str, int, Reply | None]] = [
 ]
 
 
-@dataclass(slots=True)
-class Sample:
-    done: int
-    rss_kib: int
-    fds: int
-    upstream_connections: int
-    elapsed: float
-
-
-def proc_rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def proc_fds(pid: int) -> int:
-    return sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Gateway:
     """Homily as a child process of this script, stopped (by its own pid) on exit."""
 
     def __init__(self, workdir: Path, fakes: dict[str, FakeUpstream]) -> None:
-        self.port = free_port()
+        self.port = unused_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
         env.update(
@@ -206,39 +179,13 @@ class Soak:
         pid = self.gateway.process.pid
         connections = sum(fake.open_connections for fake in self.fakes.values())
         self.samples.append(
-            Sample(self.done, proc_rss_kib(pid), proc_fds(pid), connections, time.monotonic() - self.started)
+            Sample(self.done, rss_kib(pid), open_fds(pid), connections, time.monotonic() - self.started)
         )
 
 
 def report(soak: Soak, total: int, console: Console) -> dict[str, object]:
-    table = Table(title=f"gateway soak: {total} requests (Homily process)")
-    for column in ("done", "RSS MiB", "open fds", "upstream conns", "elapsed s", "req/s"):
-        table.add_column(column, justify="right")
-    for sample in soak.samples:
-        rate = sample.done / sample.elapsed if sample.elapsed else 0.0
-        table.add_row(
-            str(sample.done),
-            f"{sample.rss_kib / 1024:.1f}",
-            str(sample.fds),
-            str(sample.upstream_connections),
-            f"{sample.elapsed:.1f}",
-            f"{rate:.0f}",
-        )
-    console.print(table)
-    console.print(dict(sorted(soak.outcomes.items())))
-    warm = next((s for s in soak.samples if s.done >= total // 5), soak.samples[0])
-    end = soak.samples[-1]
-    growth = (end.rss_kib - warm.rss_kib) / 1024
-    console.print(
-        f"Homily RSS after warm-up ({warm.done} requests) {warm.rss_kib / 1024:.1f} MiB; at {end.done}: "
-        f"{end.rss_kib / 1024:.1f} MiB; growth {growth:+.1f} MiB"
-    )
-    return {
-        "requests": total,
-        "outcomes": dict(soak.outcomes),
-        "rss_growth_mib_after_warmup": round(growth, 2),
-        "samples": [{name: getattr(s, name) for name in Sample.__slots__} for s in soak.samples],
-    }
+    title = f"gateway soak: {total} requests (Homily process)"
+    return soak_stats.report(title, soak.samples, soak.outcomes, total, console, final=soak.samples[-1])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,6 @@
 """Soak: tens of thousands of mixed requests, a share of them faulty, through the Anthropic and Gemini adapters.
 
-    PYTHONPATH=src python bench/soak_providers.py [--requests 50000] [--concurrency 32] [--out FILE]
+    python -m bench.soak_providers [--requests 50000] [--concurrency 32] [--out FILE]
 
 Both fake upstreams run in background threads of this process; every request goes through `FallbackExecutor`
 (retries, circuit breakers, fallback to the other provider) over one pooled session per upstream, as in the server.
@@ -17,7 +17,6 @@ import asyncio
 import gc
 import logging
 import random
-import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from pathlib import Path
 
 import orjson
 from rich.console import Console
-from rich.table import Table
 
+from bench import soak_stats
+from bench.soak_stats import Sample, open_fds, rss_kib, unused_port
 from homily.errors import HomilyError
 from homily.fakes.anthropic_upstream import AnthropicUpstream
 from homily.fakes.google_upstream import GoogleUpstream
@@ -78,32 +78,6 @@ KINDS = [
 ]
 
 
-def rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def open_fds() -> int:
-    return sum(1 for _ in Path("/proc/self/fd").iterdir())
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass(slots=True)
-class Sample:
-    done: int
-    rss_kib: int
-    fds: int
-    upstream_connections: int
-    elapsed: float
-
-
 class Soak:
     def __init__(self, fakes: dict[str, FakeUpstream], seed: int) -> None:
         self.fakes = fakes
@@ -123,7 +97,7 @@ class Soak:
                 sessions["google"], self.fakes["google"].url, "test-key", TIMEOUTS, max_response_bytes=LIMIT
             ),
         }
-        dead = AnthropicAdapter(refused_session, f"http://127.0.0.1:{closed_port()}", "k", TIMEOUTS)
+        dead = AnthropicAdapter(refused_session, f"http://127.0.0.1:{unused_port()}", "k", TIMEOUTS)
         breakers = {name: CircuitBreaker(name, failure_threshold=50, reset_timeout=0.5) for name in adapters}
         executor = FallbackExecutor(Retrier(RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05)))
         weights = [kind.weight for kind in KINDS]
@@ -185,38 +159,11 @@ class Soak:
 
 
 def report(soak: Soak, total: int, console: Console) -> dict[str, object]:
-    table = Table(title=f"provider soak: {total} requests")
-    for column in ("done", "RSS MiB", "open fds", "upstream conns", "elapsed s", "req/s"):
-        table.add_column(column, justify="right")
-    for sample in soak.samples:
-        rate = sample.done / sample.elapsed if sample.elapsed else 0.0
-        table.add_row(
-            str(sample.done),
-            f"{sample.rss_kib / 1024:.1f}",
-            str(sample.fds),
-            str(sample.upstream_connections),
-            f"{sample.elapsed:.1f}",
-            f"{rate:.0f}",
-        )
-    console.print(table)
-    console.print(dict(sorted(soak.outcomes.items())))
-    warm = next((s for s in soak.samples if s.done >= total // 5), soak.samples[0])
-    end = soak.samples[-2] if len(soak.samples) > 1 else soak.samples[-1]
-    growth = (end.rss_kib - warm.rss_kib) / 1024
-    console.print(
-        f"RSS after warm-up ({warm.done} requests) {warm.rss_kib / 1024:.1f} MiB; at {end.done}: "
-        f"{end.rss_kib / 1024:.1f} MiB; growth {growth:+.1f} MiB"
+    # The last sample is taken after the sessions closed; growth is judged on the one before it.
+    final = soak.samples[-2] if len(soak.samples) > 1 else soak.samples[-1]
+    return soak_stats.report(
+        f"provider soak: {total} requests", soak.samples, soak.outcomes, total, console, final=final
     )
-    return {
-        "requests": total,
-        "outcomes": dict(soak.outcomes),
-        "rss_growth_mib_after_warmup": round(growth, 2),
-        "samples": [vars_of(s) for s in soak.samples],
-    }
-
-
-def vars_of(sample: Sample) -> dict[str, float | int]:
-    return {name: getattr(sample, name) for name in Sample.__slots__}
 
 
 def main(argv: list[str] | None = None) -> None:
