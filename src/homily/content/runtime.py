@@ -35,6 +35,7 @@ class ContentRuntime:
     worker: IngestionWorker
     unembedded: UnembeddedChunks
     library_task: asyncio.Task[None] | None
+    graph_task: asyncio.Task[None]
 
     @classmethod
     async def start(
@@ -61,15 +62,32 @@ class ContentRuntime:
                 load_shared_library(content, content_store, index, settings.library_dir), name="homily-library"
             )
         grounded = GroundedService(content, completions)
-        return cls(content, grounded, content_store, index, embedder, worker, unembedded, library_task)
+        graph_task = asyncio.create_task(keep_graphs_current(index), name="homily-graphs")
+        return cls(content, grounded, content_store, index, embedder, worker, unembedded, library_task, graph_task)
 
     async def stop(self) -> None:
-        if self.library_task is not None:
-            self.library_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.library_task
+        for task in (self.library_task, self.graph_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.worker.stop()
         await self.embedder.close()
         await asyncio.to_thread(self.index.close)
         self.unembedded.close()
         await self.store.close()
+
+
+async def keep_graphs_current(index: ChunkIndex, idle_seconds: float = 1.0) -> None:
+    """Background upkeep of the neighbour graphs of large publishers: small slices in a worker thread while
+    rows wait (searches fall back to an exact scan meanwhile), a short sleep when there is nothing to do."""
+    building = 0
+    while True:
+        consumed = await asyncio.to_thread(index.extend_graphs)
+        if consumed:
+            building += consumed
+            continue
+        if building:
+            log.info("neighbour graphs current (%d rows added)", building)
+            building = 0
+        await asyncio.sleep(idle_seconds)

@@ -18,13 +18,17 @@ class RetrievalParams:
     (`homily eval retrieval --tune`: convex 0.6 with title weight 2.0 scored train nDCG@10 0.741, the best of
     44 settings x 4 title weights; RRF peaked lower). The tradition boost, diversity and threshold are product
     choices (SciFact has none of them). The relevance threshold 0.4 (best-chunk cosine) kept sources for 96.7%
-    of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%)."""
+    of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%).
+    `unscoped_keyword_share`: from this share of the index, a publisher's BM25 query skips the scope token and
+    filters afterwards (a speed choice, see `ChunkIndex._keyword`)."""
 
     method: FusionMethod = "convex"
     dense_weight: float = 0.6
     rrf_k: float = 60.0
     keyword_candidates: int = 100
     max_term_share: float = 0.2
+    max_term_rows: int = 5000
+    unscoped_keyword_share: float = 0.5
     dense_candidates: int = 100
     title_weight: float = 2.0
     heading_weight: float = 0.5

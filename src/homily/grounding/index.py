@@ -7,7 +7,9 @@ searches hold one lock, so a deletion is visible to the next search in both inde
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import sqlite3
 import threading
 import uuid
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from homily.grounding.dense import DenseShard
+from homily.grounding.dense import GRAPH_THRESHOLD, DenseShard
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
 from homily.grounding.keyword import match_expression, query_terms
@@ -101,25 +103,28 @@ class ChunkIndex:
     """Hybrid index over one SQLite database. Thread-safe; every public method is blocking (call it from a
     worker thread in async code). Invariant: a chunk is in the dense index iff its row has a vector."""
 
-    def __init__(self, connection: sqlite3.Connection, dimension: int = 384) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, dimension: int = 384, graph_threshold: int = GRAPH_THRESHOLD
+    ) -> None:
         self._db = connection
         self._dimension = dimension
+        self._graph_threshold = graph_threshold
         self._lock = threading.RLock()
         self._shards: dict[str, DenseShard] = {}
         # Statistics for keyword pruning; approximate by design and dropped whenever chunks change.
-        self._chunk_totals: dict[str, int] = {}
+        self._chunk_totals: dict[str | None, int] = {}
         self._term_counts: dict[tuple[str, str], int] = {}
         with self._lock, self._db:
             for statement in CHUNK_SCHEMA:
                 self._db.execute(statement)
 
     @classmethod
-    def open(cls, path: Path | str, dimension: int = 384) -> ChunkIndex:
+    def open(cls, path: Path | str, dimension: int = 384, graph_threshold: int = GRAPH_THRESHOLD) -> ChunkIndex:
         """Open (creating if needed) the database at `path` in WAL mode and load the dense index from it."""
         connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
-        index = cls(connection, dimension)
+        index = cls(connection, dimension, graph_threshold)
         index.load()
         return index
 
@@ -152,8 +157,27 @@ class ChunkIndex:
     def _shard(self, publisher_id: str) -> DenseShard:
         shard = self._shards.get(publisher_id)
         if shard is None:
-            shard = self._shards[publisher_id] = DenseShard(self._dimension)
+            shard = self._shards[publisher_id] = DenseShard(self._dimension, self._graph_threshold)
         return shard
+
+    def extend_graphs(self, max_rows: int = 256) -> int:
+        """One slice of background upkeep: add up to `max_rows` rows to the neighbour graphs of large shards.
+        Returns the rows consumed (0: every graph is current). Small slices keep the lock, which searches
+        share, free most of the time."""
+        with self._lock:
+            for shard in self._shards.values():
+                consumed = shard.extend_graph(max_rows)
+                if consumed:
+                    return consumed
+            return 0
+
+    def graphs_current(self) -> bool:
+        """True when no shard waits for graph upkeep (small shards need none)."""
+        with self._lock:
+            return all(
+                shard.graph_current or (shard.graph is None and len(shard) < shard.graph_threshold)
+                for shard in self._shards.values()
+            )
 
     def add(self, records: Sequence[ChunkRecord]) -> None:
         """Insert chunks (replacing same chunk_id) in one transaction, then index their vectors."""
@@ -262,28 +286,50 @@ class ChunkIndex:
             return 0 if shard is None else len(shard)
 
     def _keyword(self, query: str, publisher_id: str, params: RetrievalParams) -> list[tuple[int, float]]:
-        terms = self._selective_terms(query_terms(query), publisher_id, params.max_term_share)
-        expression = match_expression(terms, scope_token(publisher_id))
+        """BM25 candidates of one publisher. Scoping normally intersects with the publisher's scope token, but
+        when the publisher holds most of the index that intersection costs more than it removes (a 100k-entry
+        doclist walked per query), so the query runs unscoped with a proportionally larger limit and other
+        publishers' rows are dropped afterwards (`candidates` checks every row's publisher anyway)."""
+        terms = self._selective_terms(query_terms(query), publisher_id, params)
+        share = self._publisher_total(publisher_id) / max(1, self._publisher_total(None))
+        scoped = share < params.unscoped_keyword_share
+        expression = match_expression(terms, scope_token(publisher_id) if scoped else None)
         if expression is None or params.keyword_candidates <= 0:
             return []
+        limit = params.keyword_candidates if scoped else math.ceil(params.keyword_candidates / share) + 8
         rows = self._db.execute(
             "SELECT rowid, bm25(chunks_fts, 0.0, ?, ?, 1.0) AS rank FROM chunks_fts"
             " WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
-            (params.title_weight, params.heading_weight, expression, params.keyword_candidates),
+            (params.title_weight, params.heading_weight, expression, limit),
         ).fetchall()
-        return [(int(rowid), -float(rank)) for rowid, rank in rows]
+        hits = [(int(rowid), -float(rank)) for rowid, rank in rows]
+        if not scoped:
+            owners = self._items_of([rowid for rowid, _ in hits])
+            hits = [hit for hit in hits if owners.get(hit[0], ("", None, ""))[2] == publisher_id]
+        return hits[: params.keyword_candidates]
 
-    def _selective_terms(self, terms: list[str], publisher_id: str, max_share: float) -> list[str]:
-        """Drop terms found in more than `max_share` of the publisher's chunks (keeping the two rarest when all
-        are that common): FTS5 scores every matching row, and such terms add cost but almost no BM25 weight."""
+    def _publisher_total(self, publisher_id: str | None) -> int:
+        """Chunk rows of one publisher (None: of all), cached until chunks change."""
         total = self._chunk_totals.get(publisher_id)
         if total is None:
-            row = self._db.execute("SELECT count(*) FROM chunks WHERE publisher_id = ?", (publisher_id,)).fetchone()
+            if publisher_id is None:
+                row = self._db.execute("SELECT count(*) FROM chunks").fetchone()
+            else:
+                row = self._db.execute("SELECT count(*) FROM chunks WHERE publisher_id = ?", (publisher_id,)).fetchone()
             total = self._chunk_totals[publisher_id] = int(row[0])
-        if total < 2000 or max_share >= 1.0 or not terms:
+        return total
+
+    def _selective_terms(self, terms: list[str], publisher_id: str, params: RetrievalParams) -> list[str]:
+        """Drop terms found in more than `max_term_share` of the publisher's chunks or in more than
+        `max_term_rows` chunks (keeping the two rarest when all are that common): FTS5 scores every matching
+        row, so such terms cost time in proportion to the library's size while adding little BM25 weight
+        (the dense half of the search still sees the whole question)."""
+        total = self._publisher_total(publisher_id)
+        if total < 2000 or params.max_term_share >= 1.0 or not terms:
             return terms
         frequencies = {term: self._term_frequency(term, publisher_id) for term in terms}
-        kept = [term for term in terms if frequencies[term] <= max_share * total]
+        ceiling = min(params.max_term_share * total, params.max_term_rows)
+        kept = [term for term in terms if frequencies[term] <= ceiling]
         return kept or sorted(terms, key=lambda term: frequencies[term])[:2]
 
     def _term_frequency(self, term: str, publisher_id: str) -> int:
@@ -323,7 +369,7 @@ class ChunkIndex:
             dense_rank = {int(rowid): rank for rank, rowid in enumerate(dense_rowids)}
             union = list(dict.fromkeys([*keyword_rank, *dense_rank]))
             similarity = shard.similarity(vector, union)
-            items = self._items_of(union)
+            items = {rowid: owner for rowid, owner in self._items_of(union).items() if owner[2] == publisher_id}
         return [
             Candidate(
                 rowid,
@@ -375,22 +421,20 @@ class ChunkIndex:
             )
         return SearchResult(hits)
 
-    def _items_of(self, rowids: list[int]) -> dict[int, tuple[str, str | None]]:
-        found: dict[int, tuple[str, str | None]] = {}
-        for start in range(0, len(rowids), 500):
-            part = rowids[start : start + 500]
-            placeholders = ",".join("?" * len(part))
-            sql = f"SELECT rowid, item_id, tradition FROM chunks WHERE rowid IN ({placeholders})"  # noqa: S608
-            for rowid, item_id, tradition in self._db.execute(sql, part):
-                found[int(rowid)] = (item_id, tradition)
-        return found
+    def _items_of(self, rowids: list[int]) -> dict[int, tuple[str, str | None, str]]:
+        """`rowid -> (item_id, tradition, publisher_id)`. The ids travel as one JSON array, so the statement is
+        the same for every call and SQLite's statement cache compiles it once."""
+        rows = self._db.execute(
+            "SELECT rowid, item_id, tradition, publisher_id FROM chunks"
+            " WHERE rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(rowids),),
+        )
+        return {int(rowid): (item_id, tradition, publisher) for rowid, item_id, tradition, publisher in rows}
 
     def _rows(self, rowids: list[int]) -> dict[int, ChunkRow]:
-        found: dict[int, ChunkRow] = {}
-        for start in range(0, len(rowids), 500):
-            part = rowids[start : start + 500]
-            placeholders = ",".join("?" * len(part))
-            sql = f"SELECT rowid, item_id, chunk_id, title, heading, text, tradition FROM chunks WHERE rowid IN ({placeholders})"  # noqa: S608, E501
-            for row in self._db.execute(sql, part):
-                found[int(row[0])] = ChunkRow(*row[1:])
-        return found
+        rows = self._db.execute(
+            "SELECT rowid, item_id, chunk_id, title, heading, text, tradition FROM chunks"
+            " WHERE rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(rowids),),
+        )
+        return {int(row[0]): ChunkRow(*row[1:]) for row in rows}
