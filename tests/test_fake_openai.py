@@ -34,8 +34,11 @@ def fake() -> Iterator[FakeOpenAIUpstream]:
         yield server
 
 
-def sdk(fake: FakeOpenAIUpstream) -> openai.OpenAI:
-    return openai.OpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0)
+@pytest.fixture
+def client(fake: FakeOpenAIUpstream) -> Iterator[openai.OpenAI]:
+    """The official SDK pointed at the fake, closed after the test (no socket left to the garbage collector)."""
+    with openai.OpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0) as opened:
+        yield opened
 
 
 def post_raw(
@@ -79,8 +82,8 @@ def chunk_payloads(events: list[bytes]) -> list[dict[str, Any]]:
     return [orjson.loads(e[len(b"data: ") :]) for e in events if e.startswith(b"data: {")]
 
 
-def test_non_streaming_completion_is_an_openai_chat_completion(fake: FakeOpenAIUpstream) -> None:
-    completion = sdk(fake).chat.completions.create(model="gpt-5-mini", messages=MESSAGES)
+def test_non_streaming_completion_is_an_openai_chat_completion(fake: FakeOpenAIUpstream, client: openai.OpenAI) -> None:
+    completion = client.chat.completions.create(model="gpt-5-mini", messages=MESSAGES)
     assert completion.object == "chat.completion"
     assert completion.id.startswith("chatcmpl-")
     assert completion.model == "gpt-5-mini"
@@ -149,9 +152,9 @@ def test_streaming_without_include_usage_has_no_usage_field(fake: FakeOpenAIUpst
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
 
 
-def test_sdk_streaming_reassembles_the_non_streaming_answer(fake: FakeOpenAIUpstream) -> None:
+def test_sdk_streaming_reassembles_the_non_streaming_answer(fake: FakeOpenAIUpstream, client: openai.OpenAI) -> None:
     fake.enqueue(Behaviour(content="Paris is the capital of France.", chunks=3, chunk_delay=0.001))
-    stream = sdk(fake).chat.completions.create(
+    stream = client.chat.completions.create(
         model="gpt-5-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
     )
     pieces: list[str] = []
@@ -166,12 +169,12 @@ def test_sdk_streaming_reassembles_the_non_streaming_answer(fake: FakeOpenAIUpst
     assert pieces == ["Paris is", " the capital", " of France."]
     assert finish == "stop"
     assert usage_seen
-    assert fake.stats().completed_streams == 1
+    assert fake.wait_for(lambda stats: stats.completed_streams > 0).completed_streams == 1
 
 
-def test_non_streaming_tool_calls(fake: FakeOpenAIUpstream) -> None:
+def test_non_streaming_tool_calls(fake: FakeOpenAIUpstream, client: openai.OpenAI) -> None:
     fake.enqueue(Behaviour(tool_calls=(WEATHER, CLOCK)))
-    completion = sdk(fake).chat.completions.create(model="gpt-5-mini", messages=MESSAGES)
+    completion = client.chat.completions.create(model="gpt-5-mini", messages=MESSAGES)
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.content is None
@@ -226,7 +229,7 @@ def test_bad_requests_get_400(fake: FakeOpenAIUpstream) -> None:
     assert orjson.loads(body)["error"]["param"] == "messages"
 
 
-def test_scripted_rate_limit_with_retry_after(fake: FakeOpenAIUpstream) -> None:
+def test_scripted_rate_limit_with_retry_after(fake: FakeOpenAIUpstream, client: openai.OpenAI) -> None:
     fake.enqueue(
         Behaviour(
             status=429,
@@ -238,7 +241,7 @@ def test_scripted_rate_limit_with_retry_after(fake: FakeOpenAIUpstream) -> None:
         Behaviour(status=503, error_body={"error": {"message": "overloaded", "type": "server_error"}}),
     )
     with pytest.raises(openai.RateLimitError) as raised:
-        sdk(fake).chat.completions.create(model="gpt-5-mini", messages=MESSAGES)
+        client.chat.completions.create(model="gpt-5-mini", messages=MESSAGES)
     assert raised.value.response.headers["retry-after"] == "7"
     assert raised.value.code == "rate_limit_exceeded"
     status, _, body = post_raw(fake, {"model": "m", "messages": MESSAGES})
@@ -246,8 +249,8 @@ def test_scripted_rate_limit_with_retry_after(fake: FakeOpenAIUpstream) -> None:
     assert post_raw(fake, {"model": "m", "messages": MESSAGES})[0] == 200
 
 
-def test_max_tokens_cuts_the_echo_with_finish_reason_length(fake: FakeOpenAIUpstream) -> None:
-    completion = sdk(fake).chat.completions.create(model="gpt-5-mini", messages=MESSAGES, max_tokens=3)
+def test_max_tokens_cuts_the_echo_with_finish_reason_length(fake: FakeOpenAIUpstream, client: openai.OpenAI) -> None:
+    completion = client.chat.completions.create(model="gpt-5-mini", messages=MESSAGES, max_tokens=3)
     assert completion.choices[0].message.content == "You said: What"
     assert completion.choices[0].finish_reason == "length"
 
@@ -283,9 +286,8 @@ def test_abort_mid_stream_closes_the_connection(fake: FakeOpenAIUpstream) -> Non
     assert len(events) == 2
 
 
-def test_abort_before_headers_and_mid_body(fake: FakeOpenAIUpstream) -> None:
+def test_abort_before_headers_and_mid_body(fake: FakeOpenAIUpstream, client: openai.OpenAI) -> None:
     fake.enqueue(Behaviour(abort_after_chunks=0), Behaviour(abort_after_chunks=1))
-    client = sdk(fake)
     with pytest.raises(openai.APIConnectionError):
         client.chat.completions.create(model="gpt-5-mini", messages=MESSAGES)
     with pytest.raises(openai.APIConnectionError):
@@ -366,8 +368,8 @@ def test_control_plane_over_http(fake: FakeOpenAIUpstream) -> None:
     assert answer["choices"][0]["message"]["content"].startswith("You said:")
 
 
-def test_models_list(fake: FakeOpenAIUpstream) -> None:
-    models = [model.id for model in sdk(fake).models.list()]
+def test_models_list(fake: FakeOpenAIUpstream, client: openai.OpenAI) -> None:
+    models = [model.id for model in client.models.list()]
     assert "gpt-5-mini" in models
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from homily.grounding.document import TRADITIONS
+from homily.grounding.embedder import load_default_embedder
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkIndex
 from homily.grounding.library import (
@@ -21,7 +22,7 @@ from homily.grounding.library import (
     read_manifest,
     write_library,
 )
-from homily.grounding.pipeline import install_library
+from homily.grounding.pipeline import library_records
 
 
 def _unit_rows(count: int, seed: int = 3) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -73,10 +74,10 @@ def test_written_library_loads_and_installs(tmp_path: Path) -> None:
     assert float(items[1].chunks[1].vector @ vectors[3]) > 0.999
 
     index = ChunkIndex.open(tmp_path / "db.sqlite")
-    progress: list[tuple[int, int]] = []
-    assert install_library(index, "gloo", items, progress=lambda i, c: progress.append((i, c))) == 4
-    assert progress[-1] == (2, 4)
-    assert install_library(index, "gloo", items, skip_item_ids=["item-0", "item-1"]) == 0
+    records = [record for item in items for record in library_records("gloo", item)]
+    assert [(record.item_id, record.ordinal) for record in records] == [(f"item-{n // 2}", n % 2) for n in range(4)]
+    assert records[3].tradition == "mainline"
+    index.add(records)
     hits = index.search("", vectors[3], "gloo", params=RetrievalParams(dense_weight=1.0)).hits
     assert (hits[0].item_id, hits[0].text) == ("item-1", "passage 1 about peace")
     assert index.count("gloo") == 4
@@ -96,28 +97,6 @@ def test_mismatched_texts_or_model_refuse_to_load(tmp_path: Path) -> None:
         list(load_library(tmp_path / "missing"))
 
 
-def test_text_only_library_installs_lexically_then_embeds(tmp_path: Path) -> None:
-    from homily.grounding.embedder import SentenceTransformerEmbedder
-    from homily.grounding.pipeline import embed_missing_library_vectors
-
-    write_library(tmp_path, _rows(), None, model="all-MiniLM-L6-v2")
-    assert not (tmp_path / "vectors.npz").exists()
-    items = list(load_library(tmp_path))
-    assert all(chunk.vector is None for item in items for chunk in item.chunks)
-    index = ChunkIndex.open(tmp_path / "db.sqlite")
-    install_library(index, "gloo", items)
-    assert index.count("gloo") == 0  # nothing dense yet ...
-    keyword = index.search("peace", _unit_rows(1)[0], "gloo", params=RetrievalParams(dense_weight=0.0))
-    assert keyword.hits[0].text.endswith("about peace")  # ... but keyword search works at once
-    embedder = SentenceTransformerEmbedder()
-    assert embed_missing_library_vectors(index, embedder, items) == 4
-    assert index.count("gloo") == 4
-    query = embedder.embed(["tranquility and calm"])[0]
-    dense = index.search("", query, "gloo", params=RetrievalParams(dense_weight=1.0, keyword_candidates=0))
-    assert dense.hits[0].text.endswith("about peace")
-    index.close()
-
-
 @pytest.mark.skipif(not (LIBRARY_DIR / "manifest.json").exists(), reason="library not built")
 def test_shipped_library_is_consistent_balanced_and_small() -> None:
     manifest = read_manifest()
@@ -134,11 +113,11 @@ def test_shipped_library_is_consistent_balanced_and_small() -> None:
 
 @pytest.mark.skipif(not (LIBRARY_DIR / "manifest.json").exists(), reason="library not built")
 def test_shipped_library_installs_and_answers_by_tradition(tmp_path: Path) -> None:
-    from homily.grounding.embedder import SentenceTransformerEmbedder
-
     index = ChunkIndex.open(tmp_path / "library.db")
-    assert install_library(index, "gloo", load_library()) == read_manifest().chunks
-    embedder = SentenceTransformerEmbedder()
+    for item in load_library():
+        index.add(library_records("gloo", item))
+    assert index.count("gloo") == read_manifest().chunks
+    embedder = load_default_embedder()
     query = "What is the chief end of man?"
     result = index.search(query, embedder.embed([query])[0], "gloo", limit=5)
     assert result.sources_returned

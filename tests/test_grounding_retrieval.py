@@ -10,7 +10,7 @@ import pytest
 
 from homily.grounding.chunking import chunk_document
 from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
-from homily.grounding.embedder import FloatMatrix, SentenceTransformerEmbedder, TextEmbedder
+from homily.grounding.embedder import FloatMatrix, TextEmbedder, load_default_embedder
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkIndex, ChunkRecord
 
@@ -31,7 +31,7 @@ TEXTS = {
 
 @pytest.fixture(scope="module")
 def embedder() -> TextEmbedder:
-    return SentenceTransformerEmbedder()
+    return load_default_embedder()
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ import contextlib
 import logging
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -25,13 +23,14 @@ from aiohttp import web
 from homily.fakes.openai_handlers import DEFAULT_MODELS, OpenAIHandlers
 from homily.fakes.openai_script import Behaviour, FakeToolCall
 from homily.fakes.state import FakeState, FakeStats, RecordedRequest
+from homily.fakes.threaded import LoopbackServer
 
 __all__ = ["Behaviour", "FakeOpenAIUpstream", "FakeStats", "FakeToolCall", "RecordedRequest", "main"]
 
 logger = logging.getLogger(__name__)
 
 
-class FakeOpenAIUpstream:
+class FakeOpenAIUpstream(LoopbackServer):
     """A running fake OpenAI upstream bound to `host:port` (port 0 picks a free one).
 
     Invariant: between `start` and `stop` (or inside `with` / `async with`), `base_url` points at a live
@@ -55,8 +54,6 @@ class FakeOpenAIUpstream:
         self._handlers = OpenAIHandlers(self.state, api_key, models)
         self._shutdown_timeout = shutdown_timeout
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def url(self) -> str:
@@ -102,52 +99,6 @@ class FakeOpenAIUpstream:
             await self._runner.cleanup()
             self._runner = None
             self._handlers.server = None
-
-    async def __aenter__(self) -> FakeOpenAIUpstream:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    def __enter__(self) -> FakeOpenAIUpstream:
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except Exception as error:  # reported to the thread that called __enter__
-                failure.append(error)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=serve, name=f"fake-openai-{id(self):x}", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._thread = None
-            self._loop = None
 
     def enqueue(self, *behaviours: Behaviour) -> None:
         """Queue behaviours, consumed in order one per accepted chat request, then the default applies again.

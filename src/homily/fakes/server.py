@@ -6,18 +6,17 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import orjson
 from aiohttp import web
 
 from homily.fakes.script import Reply, Script
+from homily.fakes.threaded import LoopbackServer
 
 log = logging.getLogger("homily.fakes")
 
@@ -33,7 +32,7 @@ class RecordedRequest:
     body: Any
 
 
-class FakeUpstream(ABC):
+class FakeUpstream(LoopbackServer):
     """A real loopback HTTP server emitting one provider's wire format, driven by a `Script` of `Reply`s.
 
     Start it with `with Fake() as fake:` (a background thread with its own event loop) or `await fake.start()`
@@ -51,9 +50,6 @@ class FakeUpstream(ABC):
         self.script = Script()
         self.requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopped: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -177,41 +173,8 @@ class FakeUpstream(ABC):
             await self._runner.cleanup()
             self._runner = None
 
-    def __enter__(self) -> Self:
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self.start())
-            except OSError as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            self._stopped = asyncio.Event()
-            ready.set()
-            loop.run_until_complete(self._stopped.wait())
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name=f"fake-{self.provider}", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._loop is not None and self._stopped is not None:
-            self._loop.call_soon_threadsafe(self._stopped.set)
-        if self._thread is not None:
-            self._thread.join()
-        self._thread = None
+    def thread_name(self) -> str:
+        return f"fake-{self.provider}"
 
 
 def recorded_json(requests: deque[RecordedRequest]) -> Iterator[Any]:

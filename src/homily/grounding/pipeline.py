@@ -1,13 +1,13 @@
 """The ingestion steps as plain functions: parse + chunk (CHUNKING), embed (EMBEDDING), index (COMPLETED).
 
 The job runner (storage + status machine) calls these in order; each step is idempotent given the same input,
-so a restart may simply redo the step it was in. `install_library` bulk-loads GlooGrounded.
+so a restart may simply redo the step it was in. `library_records` gives a packaged GlooGrounded item's chunks
+(installed by `homily.content.library.install_prebuilt`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +15,7 @@ import numpy as np
 from homily.grounding.chunking import Chunk, chunk_document, document_hash
 from homily.grounding.document import ParsedDocument
 from homily.grounding.embedder import FloatMatrix, TextEmbedder
-from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.index import ChunkRecord
 from homily.grounding.library import LibraryItem
 from homily.grounding.parsers import parse_document
 
@@ -78,36 +78,6 @@ def embed_prepared(embedder: TextEmbedder, prepared: PreparedDocument, title: st
     return embedder.embed(prepared.embedding_texts(title))
 
 
-def embed_missing_library_vectors(
-    index: ChunkIndex,
-    embedder: TextEmbedder,
-    items: Iterable[LibraryItem],
-    *,
-    batch_chunks: int = 256,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Background step for a text-only library: embed chunks that shipped without vectors, batch by batch."""
-    pending_ids: list[str] = []
-    pending_texts: list[str] = []
-    missing = [
-        (chunk_id(item.item_id, ordinal), chunk.embedding_text(item.title))
-        for item in items
-        for ordinal, chunk in enumerate(item.chunks)
-        if chunk.vector is None
-    ]
-    done = 0
-    for position, (identifier, text) in enumerate(missing, start=1):
-        pending_ids.append(identifier)
-        pending_texts.append(text)
-        if len(pending_ids) >= batch_chunks or position == len(missing):
-            index.set_vectors(pending_ids, embedder.embed(pending_texts))
-            done += len(pending_ids)
-            pending_ids, pending_texts = [], []
-            if progress is not None:
-                progress(done, len(missing))
-    return done
-
-
 def library_records(publisher_id: str, item: LibraryItem) -> list[ChunkRecord]:
     """The chunk records of one packaged library item (with its shipped vectors, when it has them)."""
     return [
@@ -128,38 +98,3 @@ def library_records(publisher_id: str, item: LibraryItem) -> list[ChunkRecord]:
         )
         for ordinal, chunk in enumerate(item.chunks)
     ]
-
-
-def install_library(
-    index: ChunkIndex,
-    publisher_id: str,
-    items: Iterable[LibraryItem],
-    *,
-    skip_item_ids: Sequence[str] = (),
-    progress: Callable[[int, int], None] | None = None,
-    batch_chunks: int = 2000,
-) -> int:
-    """Insert the library's chunks with their shipped vectors; items in `skip_item_ids` are left alone (so a
-    restart resumes instead of redoing). Returns the number of chunks written."""
-    skipped = set(skip_item_ids)
-    pending: list[ChunkRecord] = []
-    written = 0
-    items_done = 0
-    for item in items:
-        items_done += 1
-        if item.item_id in skipped:
-            continue
-        pending.extend(library_records(publisher_id, item))
-        if len(pending) >= batch_chunks:
-            index.add(pending)
-            written += len(pending)
-            pending = []
-            if progress is not None:
-                progress(items_done, written)
-    if pending:
-        index.add(pending)
-        written += len(pending)
-    if progress is not None:
-        progress(items_done, written)
-    log.info("installed %d library chunks into publisher %s", written, publisher_id)
-    return written
