@@ -13,16 +13,14 @@ from homily.content.embedding import EmbeddingRunner
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import ensure_shared_publisher, install_prebuilt
 from homily.content.service import ContentService, UploadedFile
-from homily.grounding.chunking import chunk_document, content_hash
-from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
 from homily.grounding.embedder import load_default_embedder
-from homily.grounding.library import LibraryChunk, LibraryItem
 from homily.storage.base import Store
 from homily.storage.content import ContentStore, ItemStatus
 from homily.storage.sqlite import SqliteStore
 from homily.storage.sqlite.content import SqliteContentStore
 from tests.content_store_contract import ContentStoreContract
 from tests.store_contract import present
+from tests.support.content import prebuilt_item
 
 
 class TestSqliteContentStoreContract(ContentStoreContract):
@@ -41,34 +39,13 @@ class TestSqliteContentStoreContract(ContentStoreContract):
         runner.run(content.close())
 
 
-def _prebuilt(item_id: str, title: str, paragraphs: list[str], seed: int | None) -> LibraryItem:
-    """A library item as `homily.grounding.library.load_library` yields it; `seed=None`: text only."""
-    document = ParsedDocument(title, (Section((title,), "\n\n".join(paragraphs)),), DocumentMetadata())
-    generator = np.random.default_rng(seed)
-    chunks = []
-    for chunk in chunk_document(document, target_tokens=20, max_tokens=30, min_tokens=5, overlap_tokens=8):
-        vector = generator.standard_normal(384).astype(np.float32)
-        chunks.append(
-            LibraryChunk(
-                chunk.text,
-                chunk.heading_path,
-                chunk.char_start,
-                chunk.char_end,
-                chunk.token_count,
-                content_hash(chunk.text),
-                None if seed is None else vector / np.linalg.norm(vector),
-            )
-        )
-    return LibraryItem(item_id, title, "Anon", "catholic", ("Prayer",), "test", f"{item_id}.md", tuple(chunks))
-
-
 def test_prebuilt_library_installs_completed_items_once(tmp_path: Path) -> None:
     paragraphs = [
         f"Paragraph {n} of the prayer book speaks of morning and evening prayer and psalms." for n in range(8)
     ]
     items = [
-        _prebuilt("item-a", "Morning Prayer", paragraphs, 1),
-        _prebuilt("item-b", "Evening Prayer", paragraphs[:3], 2),
+        prebuilt_item("item-a", "Morning Prayer", paragraphs, 1),
+        prebuilt_item("item-b", "Evening Prayer", paragraphs[:3], 2),
     ]
 
     async def scenario() -> tuple[int, int, int, dict[ItemStatus, int], int]:
@@ -115,7 +92,7 @@ def test_text_only_library_is_keyword_searchable_at_once_and_embedded_in_the_bac
         "Blessed are those who mourn, for they shall be comforted.",
         "Blessed are the gentle, for they shall inherit the earth.",
     ]
-    items = [_prebuilt("beatitudes", "The Beatitudes", paragraphs, None)]
+    items = [prebuilt_item("beatitudes", "The Beatitudes", paragraphs, None)]
     path = tmp_path / "homily.db"
 
     async def scenario() -> tuple[ItemStatus, ItemStatus, int, int, float]:
@@ -164,7 +141,7 @@ def test_uploads_overtake_the_background_library(tmp_path: Path) -> None:
     verses = [
         f"Verse {n}: the word of the Lord endures for ever, and his mercy is new every morning." for n in range(400)
     ]
-    library = [_prebuilt("long-library-item", "A Long Book", verses, None)]
+    library = [prebuilt_item("long-library-item", "A Long Book", verses, None)]
     path = tmp_path / "homily.db"
 
     async def scenario() -> tuple[float, float, int]:

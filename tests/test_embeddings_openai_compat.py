@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
@@ -16,76 +11,19 @@ import pytest
 
 from homily.embeddings import Embedder, OpenAICompatibleEmbedder
 from homily.errors import ProviderError, ProviderUnavailableError
+from tests.support.embeddings import FakeEmbeddingsServer, random_vector, serve_embeddings
 
 DIMENSION = 8
 
 
-def raw_vector(text: str, dimension: int = DIMENSION) -> list[float]:
-    """The fake server's deterministic, deliberately un-normalised vector for a text."""
-    rng = np.random.default_rng(zlib.crc32(text.encode("utf-8")))
-    return [float(x) for x in rng.normal(size=dimension) * 7.0]
-
-
-@dataclass
-class FakeEmbeddingsServer:
-    """Records what it received; `mode` switches it to misbehave."""
-
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-    mode: str = "ok"
-    url: str = ""
-
-
-def _handler(state: FakeEmbeddingsServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            return
-
-        def _send(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self) -> None:
-            payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append(payload)
-            state.headers.append(dict(self.headers.items()))
-            if self.path != "/v1/embeddings":
-                self._send(404, b'{"error": {"message": "no such route"}}')
-                return
-            if state.mode == "error":
-                self._send(500, b'{"error": {"message": "upstream exploded"}}')
-                return
-            if state.mode == "garbage":
-                self._send(200, b"<html>not json</html>")
-                return
-            size = DIMENSION + 1 if state.mode == "wrong_dimension" else DIMENSION
-            items = [
-                {"object": "embedding", "index": i, "embedding": raw_vector(text, size)}
-                for i, text in enumerate(payload["input"])
-            ]
-            items.reverse()  # servers may answer out of order; `index` is what counts
-            body = {"object": "list", "data": items, "model": payload["model"], "usage": {"prompt_tokens": 1}}
-            self._send(200, json.dumps(body).encode())
-
-    return Handler
+def raw_vector(text: str) -> list[float]:
+    return random_vector(text, DIMENSION)
 
 
 @pytest.fixture
 def fake_server() -> Iterator[FakeEmbeddingsServer]:
-    state = FakeEmbeddingsServer()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_embeddings(DIMENSION) as server:
+        yield server
 
 
 def _embedder(server: FakeEmbeddingsServer, **kwargs: Any) -> OpenAICompatibleEmbedder:

@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     embeddings: Literal["local", "off"] = Field("local", validation_alias="HOMILY_EMBEDDINGS")
     """`local`: all-MiniLM-L6-v2 (ONNX Runtime) computes the shared query embedding; `off`: lexical-only guard
     and rule-based routing."""
+    retrieval_embeddings: Literal["local", "openai"] = Field("local", validation_alias="HOMILY_RETRIEVAL_EMBEDDINGS")
+    """What embeds uploaded content and grounded queries: `local` (all-MiniLM-L6-v2, shared with guard and router)
+    or `openai` (any OpenAI-compatible `/embeddings` endpoint, below). Changing it re-embeds stored content in
+    the background; keyword search keeps working meanwhile."""
+    retrieval_embeddings_url: str = Field(
+        "https://api.openai.com/v1", pattern=r"^https?://", validation_alias="HOMILY_RETRIEVAL_EMBEDDINGS_URL"
+    )
+    retrieval_embeddings_model: str = Field(
+        "text-embedding-3-small", min_length=1, validation_alias="HOMILY_RETRIEVAL_EMBEDDINGS_MODEL"
+    )
+    retrieval_embeddings_dimension: int = Field(
+        1536, ge=8, le=8192, validation_alias="HOMILY_RETRIEVAL_EMBEDDINGS_DIMENSION"
+    )
+    retrieval_embeddings_api_key: SecretStr | None = Field(None, validation_alias="HOMILY_RETRIEVAL_EMBEDDINGS_API_KEY")
+    """Bearer key of the embeddings endpoint; defaults to OPENAI_API_KEY."""
     guard_policy: GuardPolicy = Field(default_factory=GuardPolicy, validation_alias="HOMILY_GUARD_POLICY")
     upstream_max_connections: int = Field(256, ge=1, validation_alias="HOMILY_UPSTREAM_MAX_CONNECTIONS")
 

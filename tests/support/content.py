@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+
+from homily.grounding.chunking import chunk_document, content_hash
+from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
+from homily.grounding.library import LibraryChunk, LibraryItem
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 CORPUS = SHARED_DATA / "corpus" / "christian_texts"
@@ -99,3 +104,24 @@ def wait_for_statuses(
         if time.monotonic() > deadline:
             raise AssertionError(f"items did not finish in {timeout}s: {rows}")
         time.sleep(0.2)
+
+
+def prebuilt_item(item_id: str, title: str, paragraphs: list[str], seed: int | None) -> LibraryItem:
+    """A library item as `homily.grounding.library.load_library` yields it; `seed=None`: text only."""
+    document = ParsedDocument(title, (Section((title,), "\n\n".join(paragraphs)),), DocumentMetadata())
+    generator = np.random.default_rng(seed)
+    chunks = []
+    for chunk in chunk_document(document, target_tokens=20, max_tokens=30, min_tokens=5, overlap_tokens=8):
+        vector = generator.standard_normal(384).astype(np.float32)
+        chunks.append(
+            LibraryChunk(
+                chunk.text,
+                chunk.heading_path,
+                chunk.char_start,
+                chunk.char_end,
+                chunk.token_count,
+                content_hash(chunk.text),
+                None if seed is None else vector / np.linalg.norm(vector),
+            )
+        )
+    return LibraryItem(item_id, title, "Anon", "catholic", ("Prayer",), "test", f"{item_id}.md", tuple(chunks))

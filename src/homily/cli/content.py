@@ -30,11 +30,11 @@ from homily.cli.common import (
     stdout_console,
 )
 from homily.content.embedding import EmbeddingRunner
+from homily.content.embedding_space import retrieval_embedder_factory, retrieval_space
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import SHARED_PUBLISHER_NAME, ensure_shared_publisher
 from homily.content.service import ContentService, UploadedFile
 from homily.errors import HomilyError
-from homily.grounding.embedder import load_default_embedder
 from homily.grounding.parsers import is_supported
 from homily.settings import Settings
 from homily.storage.base import Publisher, Store
@@ -85,8 +85,9 @@ async def _content_runtime(settings: Settings, *, with_worker: bool) -> AsyncIte
     async with opened_store(settings) as store:
         content = SqliteContentStore(settings.sqlite_path)
         await content.open()
-        index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path)
-        embedder = EmbeddingRunner(load_default_embedder)
+        space = retrieval_space(settings)
+        index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path, space)
+        embedder = EmbeddingRunner(retrieval_embedder_factory(settings), space.dimension)
         unembedded = UnembeddedChunks(settings.sqlite_path)
         worker = IngestionWorker(content, index, embedder, unembedded)
         if with_worker:

@@ -9,9 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from homily.errors import ProviderError, ProviderTimeoutError, ProviderUnavailableError
 from homily.grounding.embedder import FloatMatrix, TextEmbedder
 
 log = logging.getLogger("homily.content.embedding")
+
+REMOTE_FAILURES = (ProviderError, ProviderTimeoutError, ProviderUnavailableError)
 
 
 class EmbeddingRunner:
@@ -47,13 +50,18 @@ class EmbeddingRunner:
         return await asyncio.shield(self._loading)
 
     async def embed(self, texts: Sequence[str]) -> FloatMatrix:
-        """(len(texts), dimension) float32 rows, L2-normalised."""
+        """(len(texts), dimension) float32 rows, L2-normalised. A remote embedder's failure is logged with its
+        details and raised as a `ProviderUnavailableError` that names no endpoint (the caller may retry)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         embedder = await self.ready()
         assert self._executor is not None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, embedder.embed, list(texts))
+        try:
+            return await loop.run_in_executor(self._executor, embedder.embed, list(texts))
+        except REMOTE_FAILURES as exc:
+            log.warning("retrieval embeddings failed: %s", exc.message)
+            raise ProviderUnavailableError("The embeddings service is unavailable; try again shortly.") from exc
 
     async def embed_one(self, text: str) -> FloatMatrix:
         """One (dimension,) vector."""

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 
 from homily.content.embedding import EmbeddingRunner
+from homily.content.embedding_space import LOCAL_SPACE, EmbeddingSpace, adopt_embedding_space
+from homily.errors import ProviderUnavailableError
 from homily.grounding.document import ParsedDocument, ParseError
 from homily.grounding.index import HEADING_SEPARATOR, ChunkIndex, ChunkRecord
 from homily.grounding.pipeline import chunk_records, prepare
@@ -20,17 +22,23 @@ log = logging.getLogger("homily.content.ingestion")
 EMBED_BATCH = 16
 """Chunks per embedding call: large enough to batch well, small enough that a query waits little behind it."""
 
+MAX_OUTAGE_BACKOFF_SECONDS = 60.0
+"""While a remote embeddings endpoint fails, the item waits (nothing is lost or failed) and the worker retries
+with a doubling pause up to this."""
 
-def open_chunk_index(path: Path, dimension: int = 384) -> ChunkIndex:
+
+def open_chunk_index(path: Path, space: EmbeddingSpace = LOCAL_SPACE) -> ChunkIndex:
     """Open the chunk index on the store's database: drop chunks whose item is gone (deleted just before a crash),
-    then load the dense index from the stored vectors. Blocking; call it in a thread."""
+    adopt the retrieval embedder's vector `space` (stored vectors of another model are queued to be embedded
+    again), then load the dense index from the stored vectors. Blocking; call it in a thread."""
     connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     orphans = connection.execute("DELETE FROM chunks WHERE item_id NOT IN (SELECT item_id FROM items)").rowcount
     if orphans:
         log.info("removed %d chunks of deleted items", orphans)
-    index = ChunkIndex(connection, dimension)
+    adopt_embedding_space(connection, space)
+    index = ChunkIndex(connection, space.dimension)
     index.load()
     return index
 
@@ -134,6 +142,7 @@ class IngestionWorker:
                 await task
 
     async def _run(self) -> None:
+        backoff = 1.0
         while True:
             self._wake.clear()
             try:
@@ -149,8 +158,13 @@ class IngestionWorker:
             self._idle.clear()
             try:
                 await self.process(item)
+                backoff = 1.0
             except asyncio.CancelledError:
                 raise
+            except ProviderUnavailableError as exc:
+                log.warning("cannot embed %s: %s; retrying in %.0f s", item.item_id, exc.message, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(2 * backoff, MAX_OUTAGE_BACKOFF_SECONDS)
             except Exception as exc:
                 log.exception("ingestion of %s failed", item.item_id)
                 await self._fail_quietly(item, f"internal error while ingesting ({type(exc).__name__})")

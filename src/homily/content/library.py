@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from homily.content.embedding_space import LIBRARY_PRIORITY
 from homily.content.service import ContentService, UploadedFile
 from homily.grounding.document import map_metadata
 from homily.grounding.index import ChunkIndex, ChunkRecord
@@ -56,13 +57,15 @@ async def ensure_shared_publisher(store: Store) -> Publisher:
         return found
 
 
-def packaged_library(directory: Path | None) -> tuple[int, Iterable[LibraryItem]] | None:
+def packaged_library(directory: Path | None, model: str) -> tuple[int, Iterable[LibraryItem]] | None:
     """(item count, items) of a library built by scripts/build_library.py (the packaged one by default), or None
-    when the directory holds none."""
+    when the directory holds none. Its shipped vectors are used only when they are `model`'s; otherwise the items
+    come text-only, keyword-searchable at once and embedded by the ingestion worker."""
     where = directory or LIBRARY_DIR
     if not (where / "manifest.json").exists():
         return None
-    return read_manifest(where).items, load_library(where)
+    manifest = read_manifest(where)
+    return manifest.items, load_library(where, manifest.model, with_vectors=manifest.model == model)
 
 
 def _reassembled_text(chunks: Sequence[LibraryChunk]) -> str:
@@ -148,9 +151,9 @@ async def install_prebuilt(
             ),
         )
         embedded = all(chunk.vector is not None for chunk in item.chunks)
-        status = ItemStatus.COMPLETED if embedded else ItemStatus.EMBEDDING
+        status, priority = (ItemStatus.COMPLETED, 0) if embedded else (ItemStatus.EMBEDDING, LIBRARY_PRIORITY)
         try:
-            await content.add_item(new, status=status, chunk_count=len(item.chunks), priority=0 if embedded else -1)
+            await content.add_item(new, status=status, chunk_count=len(item.chunks), priority=priority)
         except DuplicateContentError:
             await asyncio.to_thread(index.delete_items, [item.item_id])
             continue
@@ -216,12 +219,12 @@ async def watch_ingestion(content: ContentStore, publisher: Publisher) -> None:
 
 
 async def load_shared_library(
-    service: ContentService, content: ContentStore, index: ChunkIndex, library_dir: Path | None
+    service: ContentService, content: ContentStore, index: ChunkIndex, library_dir: Path | None, model: str
 ) -> None:
     """Create GlooGrounded and fill it (see the module docstring). Errors are logged: the server keeps serving."""
     try:
         publisher = await ensure_shared_publisher(service.store)
-        prebuilt = await asyncio.to_thread(packaged_library, library_dir)
+        prebuilt = await asyncio.to_thread(packaged_library, library_dir, model)
         if prebuilt is not None:
             total, items = prebuilt
             installed = await install_prebuilt(

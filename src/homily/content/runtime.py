@@ -8,10 +8,11 @@ import logging
 from dataclasses import dataclass
 
 from homily.content.embedding import EmbeddingRunner
+from homily.content.embedding_space import retrieval_embedder_factory, retrieval_space
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import load_shared_library
 from homily.content.service import ContentService
-from homily.grounding.embedder import TextEmbedder, load_default_embedder
+from homily.grounding.embedder import TextEmbedder
 from homily.grounding.index import ChunkIndex
 from homily.service.completions import CompletionService
 from homily.service.grounded import GroundedService
@@ -45,11 +46,13 @@ class ContentRuntime:
         completions: CompletionService,
         shared_embedder: TextEmbedder | None = None,
     ) -> ContentRuntime:
-        """`shared_embedder`: the process's already-loaded model, reused instead of loading a second copy."""
+        """`shared_embedder`: the process's already-loaded local model, reused for retrieval (when retrieval
+        embeddings are local) instead of loading a second copy."""
         content_store = SqliteContentStore(settings.sqlite_path)
         await content_store.open()
-        index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path)
-        embedder = EmbeddingRunner((lambda: shared_embedder) if shared_embedder is not None else load_default_embedder)
+        space = retrieval_space(settings)
+        index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path, space)
+        embedder = EmbeddingRunner(retrieval_embedder_factory(settings, shared_embedder), space.dimension)
         if settings.preload_embedder:
             embedder.start()
         unembedded = UnembeddedChunks(settings.sqlite_path)
@@ -59,7 +62,8 @@ class ContentRuntime:
         library_task = None
         if settings.load_library:
             library_task = asyncio.create_task(
-                load_shared_library(content, content_store, index, settings.library_dir), name="homily-library"
+                load_shared_library(content, content_store, index, settings.library_dir, space.model),
+                name="homily-library",
             )
         grounded = GroundedService(content, completions)
         graph_task = asyncio.create_task(keep_graphs_current(index), name="homily-graphs")

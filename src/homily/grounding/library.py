@@ -107,15 +107,18 @@ def read_manifest(directory: Path = LIBRARY_DIR) -> LibraryManifest:
         raise LibraryError(f"library manifest unreadable in {directory}: {exc}") from exc
 
 
-def load_library(directory: Path = LIBRARY_DIR, expected_model: str = "all-MiniLM-L6-v2") -> Iterator[LibraryItem]:
-    """Items in build order with dequantised vectors (None when the library shipped text only, which the
-    caller then indexes lexically at once and embeds in the background). Raises `LibraryError` on mismatch."""
+def load_library(
+    directory: Path = LIBRARY_DIR, expected_model: str = "all-MiniLM-L6-v2", *, with_vectors: bool = True
+) -> Iterator[LibraryItem]:
+    """Items in build order with dequantised vectors (None when the library shipped text only or `with_vectors`
+    is False: the caller then indexes them lexically at once and embeds them in the background). Raises
+    `LibraryError` on mismatch."""
     manifest = read_manifest(directory)
     vectors_path = directory / "vectors.npz"
     try:
         rows = [json.loads(line) for line in lzma.decompress((directory / "items.jsonl.xz").read_bytes()).splitlines()]
         vectors: FloatMatrix | None = None
-        if vectors_path.exists():
+        if with_vectors and vectors_path.exists():
             if manifest.model != expected_model:
                 raise LibraryError(f"library vectors are from {manifest.model}, the embedder is {expected_model}")
             with np.load(vectors_path) as packed:

@@ -108,9 +108,22 @@ CREATE TABLE item_contents (
 );
 """
 
+_V3_EMBEDDING_SPACE = """
+-- Which model produced the stored chunk vectors (one row). A database written before this table existed could
+-- only hold all-MiniLM-L6-v2 vectors.
+CREATE TABLE embedding_space (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    model     TEXT NOT NULL,
+    dimension INTEGER NOT NULL
+);
+INSERT INTO embedding_space (id, model, dimension)
+    SELECT 1, 'all-MiniLM-L6-v2', 384 WHERE EXISTS (SELECT 1 FROM chunks WHERE vector IS NOT NULL);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "organisations, credentials, publishers", _V1_ORGANISATIONS_CREDENTIALS_PUBLISHERS),
     Migration(2, "items, item contents, chunks with their FTS5 index", _V2_ITEMS + chunk_schema_script()),
+    Migration(3, "the embedding space of the stored chunk vectors", _V3_EMBEDDING_SPACE),
 )
 """Every schema version in order. Append new versions here."""
 
