@@ -12,12 +12,14 @@ import httpx
 import pytest
 
 from homily.content.embedding import EmbeddingRunner
-from homily.content.embedding_space import LOCAL_SPACE, EmbeddingSpace, retrieval_embedder_factory
+from homily.content.embedding_space import LOCAL_SPACE, EmbeddingSpace, retrieval_embedder_factory, stored_space
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import ensure_shared_publisher, install_prebuilt, packaged_library
+from homily.grounding.index import ChunkIndex
 from homily.storage.content import ItemStatus
 from homily.storage.sqlite import SqliteStore
 from homily.storage.sqlite.content import SqliteContentStore
+from homily.storage.sqlite.migrations import MIGRATIONS
 from tests.store_contract import present
 from tests.support.content import prebuilt_item, wait_for_statuses
 from tests.support.embeddings import FakeEmbeddingsServer, serve_embeddings, word_vector
@@ -162,3 +164,44 @@ def test_packaged_library_vectors_are_used_only_for_their_own_model() -> None:
     assert all(chunk.vector is not None for chunk in first_same.chunks)
     assert all(chunk.vector is None for chunk in first_other.chunks)
     assert [chunk.text for chunk in first_same.chunks] == [chunk.text for chunk in first_other.chunks]
+
+
+def test_a_database_from_before_the_space_was_recorded_knows_its_vectors_are_local(tmp_path: Path) -> None:
+    path = tmp_path / "homily.db"
+
+    async def write_v2_upgrade_and_switch() -> tuple[EmbeddingSpace | None, int, ItemStatus]:
+        old = SqliteStore(path, migrations=MIGRATIONS[:2])
+        await old.open()
+        content = SqliteContentStore(path)
+        await content.open()
+        index = await asyncio.to_thread(open_chunk_index_unrecorded, path)
+        publisher = await ensure_shared_publisher(old)
+        library = [prebuilt_item("old", "Old", [BEES.decode()], 3)]
+        await install_prebuilt(content, index, publisher, library, total=1)
+        await asyncio.to_thread(index.close)
+        await old.close()
+        upgraded = SqliteStore(path)
+        await upgraded.open()  # migration 3 records the space the old vectors are in ...
+        with sqlite3.connect(path) as connection:
+            recorded = stored_space(connection)
+        index = await asyncio.to_thread(open_chunk_index, path, REMOTE)  # ... so a new model re-embeds them
+        try:
+            return recorded, index.count(publisher.publisher_id), present(await content.get_item("old")).status
+        finally:
+            await asyncio.to_thread(index.close)
+            await content.close()
+            await upgraded.close()
+
+    recorded, dense_rows, status = asyncio.run(write_v2_upgrade_and_switch())
+    assert recorded == LOCAL_SPACE
+    assert dense_rows == 0
+    assert status is ItemStatus.EMBEDDING
+    assert _vector_bytes(path) == set()
+
+
+def open_chunk_index_unrecorded(path: Path) -> ChunkIndex:
+    """The chunk index as Homily opened it before the embedding space was recorded (schema version 2)."""
+    connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    index = ChunkIndex(connection, LOCAL_SPACE.dimension)
+    index.load()
+    return index
