@@ -170,7 +170,7 @@ def test_a_database_from_before_the_space_was_recorded_knows_its_vectors_are_loc
     path = tmp_path / "homily.db"
 
     async def write_v2_upgrade_and_switch() -> tuple[EmbeddingSpace | None, int, ItemStatus]:
-        old = SqliteStore(path, migrations=MIGRATIONS[:2])
+        old = SqliteStore(path)
         await old.open()
         content = SqliteContentStore(path)
         await content.open()
@@ -179,9 +179,15 @@ def test_a_database_from_before_the_space_was_recorded_knows_its_vectors_are_loc
         library = [prebuilt_item("old", "Old", [BEES.decode()], 3)]
         await install_prebuilt(content, index, publisher, library, total=1)
         await asyncio.to_thread(index.close)
+        await content.close()
         await old.close()
+        with sqlite3.connect(path) as connection:  # back to what a Homily of schema version 2 left behind
+            connection.execute("DROP TABLE embedding_space")
+            connection.execute(f"PRAGMA user_version = {len(MIGRATIONS[:2])}")
+        content = SqliteContentStore(path)
         upgraded = SqliteStore(path)
         await upgraded.open()  # migration 3 records the space the old vectors are in ...
+        await content.open()
         with sqlite3.connect(path) as connection:
             recorded = stored_space(connection)
         index = await asyncio.to_thread(open_chunk_index, path, REMOTE)  # ... so a new model re-embeds them
