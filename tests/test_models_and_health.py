@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from homily.api.openapi import build_openapi
@@ -67,9 +69,20 @@ def test_openai_models_list_needs_a_token(homily: LiveHomily) -> None:
 
 def test_health_and_readiness(homily: LiveHomily) -> None:
     assert httpx.get(homily.base_url + "/healthz").json()["status"] == "ok"
+    deadline = time.monotonic() + 60
     ready = httpx.get(homily.base_url + "/readyz")
+    while ready.json()["embeddings"] == "loading" and time.monotonic() < deadline:  # the model loads after start
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "not_ready"
+        time.sleep(0.1)
+        ready = httpx.get(homily.base_url + "/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "database": True, "providers": ["open_source", "openai"]}
+    assert ready.json() == {
+        "status": "ready",
+        "database": True,
+        "embeddings": "ready",
+        "providers": ["open_source", "openai"],
+    }
 
 
 def test_openapi_document_matches_the_served_routes(homily: LiveHomily) -> None:

@@ -35,8 +35,9 @@ def create_app(settings: Settings) -> Starlette:
             app.state.settings = settings
             app.state.services = services
             app.state.admin = AdminService(services.store, on_revoke=services.credentials.revoke)
+            local = services.local_embedder
             content = await ContentRuntime.start(
-                settings, services.store, services.completions, services.local_embedder
+                settings, services.store, services.completions, local.wait if local is not None else None
             )
             stack.push_async_callback(content.stop)
             app.state.content, app.state.grounded = content.content, content.grounded

@@ -8,7 +8,7 @@ from homily.auth.registry import CredentialRegistry
 from homily.auth.tokens import TokenService
 from homily.catalog.availability import Availability
 from homily.catalog.loader import Catalog
-from homily.embeddings.local import OnnxSentenceEmbedder
+from homily.embeddings.deferred import DeferredEmbedder
 from homily.metrics import Metrics
 from homily.providers.pool import ProviderPool
 from homily.ratelimit import RateLimiter
@@ -27,8 +27,9 @@ class Services:
     availability: Availability
     pool: ProviderPool
     completions: CompletionService
-    local_embedder: OnnxSentenceEmbedder | None
-    """The one all-MiniLM-L6-v2 model of the process, shared by query embedding and ingestion (None: embeddings off)."""
+    local_embedder: DeferredEmbedder | None
+    """The one all-MiniLM-L6-v2 model of the process (loading in the background at first), shared by query
+    embedding and ingestion (None: embeddings off)."""
     metrics: Metrics
     rate_limiter: RateLimiter | None
     dummy_secret_hash: str

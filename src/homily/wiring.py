@@ -14,7 +14,8 @@ from homily.auth.tokens import TokenService
 from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
 from homily.embeddings import BatchingEmbedder, load_local_embedder
-from homily.embeddings.local import OnnxSentenceEmbedder
+from homily.embeddings.deferred import DeferredEmbedder
+from homily.embeddings.local import MODEL_DIMENSION, MODEL_NAME
 from homily.guard.model import DEFAULT_WEIGHTS as GUARD_WEIGHTS
 from homily.guard.model import load_guard_model
 from homily.metrics import standard_metrics
@@ -34,12 +35,14 @@ from homily.storage.factory import open_store
 log = logging.getLogger("homily.wiring")
 
 
-async def _local_embedder(settings: Settings) -> OnnxSentenceEmbedder | None:
+def _local_embedder(settings: Settings) -> DeferredEmbedder | None:
     if settings.embeddings == "off":
         log.info("query embeddings are off: the guard runs lexical-only and auto routing uses the rule router")
         return None
-    # Loading (and, on first start, building the ONNX graph) takes about a second: keep it off the event loop.
-    return await asyncio.to_thread(load_local_embedder, settings.data_dir / "models")
+    # Loading takes a second or two (on first start, building the ONNX graph several more): the server answers
+    # meanwhile, and the first requests that need the embedding wait for it on the embedding thread.
+    models = settings.data_dir / "models"
+    return DeferredEmbedder(lambda: load_local_embedder(models), MODEL_NAME, MODEL_DIMENSION)
 
 
 async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
@@ -58,7 +61,7 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
     )
     availability = Availability(pool.providers(), healthy=breakers.is_available)
     metrics = standard_metrics()
-    local = await _local_embedder(settings)
+    local = _local_embedder(settings)
     embedder = BatchingEmbedder(local) if local is not None else None
     if embedder is not None:
         stack.push_async_callback(embedder.close)

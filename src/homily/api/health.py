@@ -1,4 +1,5 @@
-"""Liveness (`/healthz`: the process answers) and readiness (`/readyz`: its database answers)."""
+"""Liveness (`/healthz`: the process answers) and readiness (`/readyz`: its database answers and the local
+embedding model, when enabled, has loaded)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,15 @@ async def readyz(request: Request) -> Response:
     found = services(request)
     database = await found.store.ping()
     providers = sorted({m.provider for m in found.catalog.models if found.availability.is_available(m)})
-    body = {"status": "ready" if database else "not_ready", "database": database, "providers": providers}
-    return json_response(body, status=200 if database else 503)
+    embeddings = "off" if found.local_embedder is None else found.local_embedder.state
+    ready = database and embeddings in ("ready", "off")
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "database": database,
+        "embeddings": embeddings,
+        "providers": providers,
+    }
+    return json_response(body, status=200 if ready else 503)
 
 
 def health_routes() -> list[Route]:

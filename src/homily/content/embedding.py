@@ -40,7 +40,7 @@ class EmbeddingRunner:
 
     def _load(self) -> TextEmbedder:
         embedder = self._factory()
-        log.info("embedding model ready", extra={"model": embedder.model_name})
+        log.info("retrieval embedder ready", extra={"model": embedder.model_name})
         return embedder
 
     async def ready(self) -> TextEmbedder:

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from homily.embeddings.local import MODEL_DIMENSION, MODEL_NAME
 from homily.grounding.embedder import TextEmbedder, load_default_embedder
 from homily.settings import Settings
 
@@ -29,7 +30,7 @@ class EmbeddingSpace:
     dimension: int
 
 
-LOCAL_SPACE = EmbeddingSpace("all-MiniLM-L6-v2", 384)
+LOCAL_SPACE = EmbeddingSpace(MODEL_NAME, MODEL_DIMENSION)
 """The local model's space: the GlooGrounded library ships vectors in it."""
 
 
@@ -40,12 +41,12 @@ def retrieval_space(settings: Settings) -> EmbeddingSpace:
 
 
 def retrieval_embedder_factory(
-    settings: Settings, shared: TextEmbedder | None = None
+    settings: Settings, shared: Callable[[], TextEmbedder] | None = None
 ) -> Callable[[], TextEmbedder]:
-    """How to build the retrieval embedder (called once, on the embedding thread). `shared`: the process's loaded
-    local model, reused when retrieval is local."""
+    """How to build the retrieval embedder (called once, on the embedding thread). `shared`: gives the process's
+    local model (waiting while it loads), reused when retrieval is local."""
     if settings.retrieval_embeddings == "local":
-        return (lambda: shared) if shared is not None else load_default_embedder
+        return shared or load_default_embedder
     from homily.embeddings import OpenAICompatibleEmbedder
 
     key = settings.retrieval_embeddings_api_key or settings.openai_api_key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from homily.content.embedding import EmbeddingRunner
@@ -44,10 +45,10 @@ class ContentRuntime:
         settings: Settings,
         store: Store,
         completions: CompletionService,
-        shared_embedder: TextEmbedder | None = None,
+        shared_embedder: Callable[[], TextEmbedder] | None = None,
     ) -> ContentRuntime:
-        """`shared_embedder`: the process's already-loaded local model, reused for retrieval (when retrieval
-        embeddings are local) instead of loading a second copy."""
+        """`shared_embedder`: gives the process's local model (waiting while it loads), reused for retrieval when
+        retrieval embeddings are local instead of loading a second copy."""
         content_store = SqliteContentStore(settings.sqlite_path)
         await content_store.open()
         space = retrieval_space(settings)

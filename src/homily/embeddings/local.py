@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_DIMENSION = 384
 DEFAULT_MAX_TOKENS = 256
 
 

@@ -1,0 +1,56 @@
+"""`DeferredEmbedder`: an `Embedder` whose model loads on a background thread while the server already answers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+
+from homily.embeddings.protocol import Embedder, Vectors
+
+log = logging.getLogger("homily.embeddings")
+
+
+class DeferredEmbedder:
+    """Starts loading at construction; `embed` waits for the model (on the caller's worker thread, never the
+    event loop) and then delegates. A failed load is logged once and raised from every `embed` call.
+
+    Invariant: `model_name` and `dimension` are known before the model is, and the loaded model must match them,
+    so callers can size buffers and indexes at once.
+    """
+
+    def __init__(self, load: Callable[[], Embedder], model_name: str, dimension: int) -> None:
+        self.model_name = model_name
+        self.dimension = dimension
+        self._loaded: Future[Embedder] = Future()
+        threading.Thread(target=self._load, args=(load,), name="homily-embedder-load", daemon=True).start()
+
+    def _load(self, load: Callable[[], Embedder]) -> None:
+        try:
+            embedder = load()
+            if (embedder.model_name, embedder.dimension) != (self.model_name, self.dimension):
+                raise ValueError(
+                    f"loaded {embedder.model_name} ({embedder.dimension} dimensions), expected {self.model_name}"
+                    f" ({self.dimension})"
+                )
+        except BaseException as error:
+            log.exception("the embedding model failed to load")
+            self._loaded.set_exception(error)
+            return
+        log.info("embedding model ready", extra={"model": self.model_name})
+        self._loaded.set_result(embedder)
+
+    @property
+    def state(self) -> str:
+        """`loading`, `ready` or `failed` (for readiness probes)."""
+        if not self._loaded.done():
+            return "loading"
+        return "failed" if self._loaded.exception() is not None else "ready"
+
+    def wait(self, timeout: float | None = None) -> Embedder:
+        """The loaded model (blocking)."""
+        return self._loaded.result(timeout)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        return self.wait().embed(texts)
