@@ -130,7 +130,10 @@ def build_openapi() -> dict[str, Any]:
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": json_ok}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
             "/readyz": {
-                "get": {"summary": "Readiness (database reachable)", "responses": {"200": json_ok, "503": json_ok}}
+                "get": {
+                    "summary": "Readiness (database reachable, embedding model loaded)",
+                    "responses": {"200": json_ok, "503": json_ok},
+                }
             },
             **content_paths(_REF, _ERRORS),
         },
