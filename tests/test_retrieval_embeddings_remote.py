@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from homily.content.embedding import EmbeddingRunner
-from homily.content.embedding_space import LOCAL_SPACE, EmbeddingSpace, retrieval_embedder_factory, stored_space
+from homily.content.embedding_space import (
+    LOCAL_SPACE,
+    EmbeddingSpace,
+    retrieval_embedder_factory,
+    retrieval_embedder_threads,
+    stored_space,
+)
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import ensure_shared_publisher, install_prebuilt, packaged_library
 from homily.grounding.index import ChunkIndex
@@ -211,3 +217,21 @@ def open_chunk_index_unrecorded(path: Path) -> ChunkIndex:
     index = ChunkIndex(connection, LOCAL_SPACE.dimension)
     index.load()
     return index
+
+
+def test_concurrent_queries_reach_a_remote_endpoint_in_parallel(tmp_path: Path, fake: FakeEmbeddingsServer) -> None:
+    settings = make_settings(**_remote_settings(tmp_path, fake))  # type: ignore[arg-type]
+    fake.delay = 0.3
+
+    async def four_queries_at_once() -> None:
+        runner = EmbeddingRunner(
+            retrieval_embedder_factory(settings), DIMENSION, threads=retrieval_embedder_threads(settings)
+        )
+        try:
+            vectors = await asyncio.gather(*(runner.embed_one(f"question {n}") for n in range(4)))
+            assert all(vector.shape == (DIMENSION,) for vector in vectors)
+        finally:
+            await runner.close()
+
+    asyncio.run(four_queries_at_once())
+    assert fake.max_in_flight >= 2  # a local model would take them one at a time; a remote endpoint need not

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,8 +43,23 @@ class FakeEmbeddingsServer:
     headers: list[dict[str, str]] = field(default_factory=list)
     mode: str = "ok"
     fail_next: int = 0
+    delay: float = 0.0
+    """Seconds each answer takes (to observe concurrent calls in `max_in_flight`)."""
+    in_flight: int = 0
+    max_in_flight: int = 0
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer_slowly(self, path: str, payload: dict[str, Any]) -> tuple[int, bytes]:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.delay)
+            return self.answer(path, payload)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
     def answer(self, path: str, payload: dict[str, Any]) -> tuple[int, bytes]:
         with self.lock:
@@ -76,7 +92,7 @@ def _handler(state: FakeEmbeddingsServer) -> type[BaseHTTPRequestHandler]:
             payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.requests.append(payload)
             state.headers.append(dict(self.headers.items()))
-            status, body = state.answer(self.path, payload)
+            status, body = state.answer_slowly(self.path, payload)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -18,24 +18,27 @@ REMOTE_FAILURES = (ProviderError, ProviderTimeoutError, ProviderUnavailableError
 
 
 class EmbeddingRunner:
-    """Owns one embedder and the single thread that runs it.
+    """Owns one embedder and the threads that run it.
 
-    Invariant: the model is loaded and used only on this runner's one worker thread, so the tokenizer and model
-    are never entered concurrently and the event loop never blocks on CPU work. Loading starts at `start()` and
+    Invariant: the model is loaded and used only on this runner's worker threads, so the event loop never blocks
+    on it. A local model gets one thread (its tokenizer and model are never entered concurrently, and CPU work
+    would not go faster); a remote endpoint, whose calls mostly wait on the network, gets `threads` of them so
+    concurrent queries do not queue behind each other. Loading starts at `start()` and
     runs in the background (the server answers meanwhile); `embed` waits for it. Ingestion submits small batches
     so a query's embedding waits at most one batch behind it.
     """
 
-    def __init__(self, factory: Callable[[], TextEmbedder], dimension: int = 384) -> None:
+    def __init__(self, factory: Callable[[], TextEmbedder], dimension: int = 384, *, threads: int = 1) -> None:
         self._factory = factory
         self.dimension = dimension
+        self._threads = threads
         self._executor: ThreadPoolExecutor | None = None
         self._loading: asyncio.Future[TextEmbedder] | None = None
 
     def start(self) -> None:
         if self._executor is not None:
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="homily-embed")
+        self._executor = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="homily-embed")
         self._loading = asyncio.get_running_loop().run_in_executor(self._executor, self._load)
 
     def _load(self) -> TextEmbedder:

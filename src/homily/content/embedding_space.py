@@ -20,6 +20,8 @@ from homily.settings import Settings
 
 log = logging.getLogger("homily.content.embedding_space")
 
+REMOTE_EMBEDDER_THREADS = 8
+
 LIBRARY_PRIORITY = -1
 """Queue priority of background re-embedding: uploads (priority 0) go first."""
 
@@ -58,6 +60,12 @@ def retrieval_embedder_factory(
     return lambda: OpenAICompatibleEmbedder(
         url, key.get_secret_value() if key is not None else None, model, dimension, send_dimensions=False
     )
+
+
+def retrieval_embedder_threads(settings: Settings) -> int:
+    """Worker threads for the retrieval embedder: one for the local model (CPU-bound), several for a remote
+    endpoint (network-bound)."""
+    return 1 if settings.retrieval_embeddings == "local" else REMOTE_EMBEDDER_THREADS
 
 
 def stored_space(connection: sqlite3.Connection) -> EmbeddingSpace | None:
