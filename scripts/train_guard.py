@@ -15,16 +15,18 @@ import logging
 import random
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import torch
+from guard_report import write_report
 from guard_templates import (
     contrast_examples,
     everyday_examples,
     shouted,
-)  # scripts/ is on sys.path when run as a script
+)
 
 from homily.guard import datasets
 from homily.guard.categories import CATEGORIES, Category
@@ -44,6 +46,7 @@ from homily.guard.policy import GuardPolicy
 LOG = logging.getLogger("train_guard")
 GUARD_DATA = Path(__file__).resolve().parent / "guard_data"
 HIDDEN = 48
+TOPIC_REPEAT = 2  # copies of each JailbreakBench / XSTest training item
 Example = tuple[str, frozenset[Category]]
 
 _WEAK_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
@@ -69,14 +72,31 @@ _WEAK_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
 )
 
 
-def weak_labels(text: str) -> frozenset[Category]:
-    """Keyword labels for AdvBench rows (which carry none); anything unmatched is dangerous_illegal."""
+_JBB_CATEGORIES: dict[str, Category] = {
+    "Harassment/Discrimination": "hate_harassment",
+    "Physical harm": "violence_weapons",
+}
+
+
+def rule_labels(text: str) -> set[Category]:
+    """Keyword labels (possibly none)."""
     lowered = text.lower()
     labels = {category for category, pattern in _WEAK_RULES if pattern.search(lowered)}
     if "self_harm" in labels and re.search(r"manipulat|someone|others|people", lowered):
         labels.discard("self_harm")
         labels.add("hate_harassment")
-    return frozenset(labels or {"dangerous_illegal"})
+    return labels
+
+
+def weak_labels(text: str) -> frozenset[Category]:
+    """Keyword labels for AdvBench rows (which carry none); anything unmatched is dangerous_illegal."""
+    return frozenset(rule_labels(text) or {"dangerous_illegal"})
+
+
+def jbb_labels(text: str, jbb_category: str) -> frozenset[Category]:
+    """JailbreakBench's own category, mapped (everything but harassment and physical harm is illegal/dangerous
+    activity in our scheme), plus keyword labels."""
+    return frozenset(rule_labels(text) | {_JBB_CATEGORIES.get(jbb_category, "dangerous_illegal")})
 
 
 def read_sections(path: Path) -> list[Example]:
@@ -150,10 +170,32 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
     The third list (requests and attacks, not WildGuard/MMLU, which include plain statements) is what the
     passage scorer learns as "an instruction addressed to an AI".
     """
-    jbb = [datasets.word_set(goal) for goal in datasets.jbb_goals(data_dir, "harmful")]
-    jbb += [datasets.word_set(goal) for goal in datasets.jbb_goals(data_dir, "benign")]
+    jbb = [
+        datasets.word_set(goal)
+        for kind in ("harmful", "benign")
+        for split in ("val", "test")
+        for goal in datasets.jbb_goals(data_dir, kind, split)  # type: ignore[arg-type]
+    ]
     train: list[Example] = []
     validation: list[Example] = []
+    for kind in ("harmful", "benign"):
+        rows = datasets.jbb_rows(data_dir, kind)  # type: ignore[arg-type]
+        for (text, category), split in zip(rows, datasets.stratified_split(rows), strict=True):
+            labels = jbb_labels(text, category) if kind == "harmful" else frozenset()
+            if split == "train":
+                train.extend([(text, labels)] * TOPIC_REPEAT)
+            elif split == "val":
+                validation.append((text, labels))
+    for label in ("unsafe", "safe"):
+        rows = datasets.xstest_rows(data_dir, label)  # type: ignore[arg-type]
+        for (text, _), split in zip(rows, datasets.stratified_split(rows), strict=True):
+            labels = weak_labels(text) if label == "unsafe" else frozenset()
+            if split == "train":
+                train.extend([(text, labels)] * TOPIC_REPEAT)
+            elif split == "val":
+                validation.append((text, labels))
+    train.extend((text, frozenset()) for text in datasets.notinject(data_dir, "train"))
+    validation.extend((text, frozenset()) for text in datasets.notinject(data_dir, "val"))
     train_goals: list[str] = []
     for text in datasets.advbench_behaviors(data_dir) + datasets.advbench_strings(data_dir):
         split = datasets.split_of(text)
@@ -166,9 +208,7 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
         split = datasets.split_of(text)
         if split != "test":
             (train if split == "train" else validation).append((text, frozenset()))
-    held_out = [
-        datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)
-    ]
+    held_out = [datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)]
     extra_benign = datasets.mt_bench_prompts(data_dir) + datasets.mmlu_questions(data_dir)
     train.extend((text, frozenset()) for text in extra_benign if not datasets.near_duplicate(text, held_out))
     for name in ("benign.txt", "harmful.txt"):
@@ -195,23 +235,34 @@ def _bag(features: list[LexicalFeatures]) -> tuple[torch.Tensor, torch.Tensor, t
     return torch.from_numpy(indices), torch.from_numpy(offsets.astype(np.int64)), torch.from_numpy(values)
 
 
-class GuardNet(torch.nn.Module):
-    def __init__(self, with_embedding: bool, outputs: int) -> None:
-        super().__init__()
-        self.embedding = torch.nn.Linear(384, HIDDEN, bias=False) if with_embedding else None
-        self.lexical = torch.nn.EmbeddingBag(HASH_BUCKETS, HIDDEN, mode="sum")
-        torch.nn.init.normal_(self.lexical.weight, std=0.01)
-        self.signals = torch.nn.Linear(N_SIGNALS, HIDDEN)
-        self.output = torch.nn.Linear(HIDDEN, outputs)
+@dataclass(frozen=True)
+class NetConfig:
+    """Training hyper-parameters of one MLP head (chosen on the validation part)."""
 
-    def forward(
-        self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-    ) -> torch.Tensor:
+    hidden: int = HIDDEN
+    epochs: int = 60
+    lr: float = 3e-3
+    weight_decay: float = 1e-5
+    dropout: float = 0.0
+    seed: int = 7
+
+
+class GuardNet(torch.nn.Module):
+    def __init__(self, with_embedding: bool, outputs: int, config: NetConfig) -> None:
+        super().__init__()
+        self.embedding = torch.nn.Linear(384, config.hidden, bias=False) if with_embedding else None
+        self.lexical = torch.nn.EmbeddingBag(HASH_BUCKETS, config.hidden, mode="sum")
+        torch.nn.init.normal_(self.lexical.weight, std=0.01)
+        self.signals = torch.nn.Linear(N_SIGNALS, config.hidden)
+        self.dropout = torch.nn.Dropout(config.dropout)
+        self.output = torch.nn.Linear(config.hidden, outputs)
+
+    def forward(self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
         indices, offsets, values, signals = (*bag, emb[:, 384:])
         hidden = self.signals(signals) + self.lexical(indices, offsets, per_sample_weights=values)
         if self.embedding is not None:
             hidden = hidden + self.embedding(emb[:, :384])
-        return self.output(torch.relu(hidden))  # type: ignore[no-any-return]
+        return self.output(self.dropout(torch.relu(hidden)))  # type: ignore[no-any-return]
 
 
 def train_net(
@@ -219,17 +270,18 @@ def train_net(
     features: list[LexicalFeatures],
     labels: npt.NDArray[np.float32],
     with_embedding: bool,
-    epochs: int = 60,
+    config: NetConfig = NetConfig(),
 ) -> GuardNet:
-    torch.manual_seed(7)
-    net = GuardNet(with_embedding, labels.shape[1])
-    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-5)
+    torch.manual_seed(config.seed)
+    net = GuardNet(with_embedding, labels.shape[1], config)
+    optimiser = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     positives = labels.sum(axis=0)
     weight = torch.from_numpy(np.clip((len(labels) - positives) / np.maximum(positives, 1), 1, 8) ** 0.5)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=weight.float())
     order = np.arange(len(labels))
-    rng = np.random.default_rng(7)
-    for _ in range(epochs):
+    rng = np.random.default_rng(config.seed)
+    net.train()
+    for _ in range(config.epochs):
         rng.shuffle(order)
         for start in range(0, len(order), 64):
             batch = order[start : start + 64]
@@ -238,12 +290,11 @@ def train_net(
             loss = loss_fn(logits, torch.from_numpy(labels[batch]))
             loss.backward()
             optimiser.step()
+    net.eval()
     return net
 
 
-def head_arrays(
-    net: GuardNet, prefix: str, thresholds: npt.NDArray[np.float32]
-) -> dict[str, npt.NDArray[np.generic]]:
+def head_arrays(net: GuardNet, prefix: str, thresholds: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.generic]]:
     arrays: dict[str, npt.NDArray[np.generic]] = {
         f"{prefix}_w_lex": net.lexical.weight.detach().numpy().astype(np.float16),
         f"{prefix}_w_sig": net.signals.weight.detach().numpy().T.astype(np.float32),
@@ -272,9 +323,7 @@ def choose_thresholds(
     return clipped
 
 
-def train_passage_scorer(
-    requests: list[str], data_dir: Path, rng: random.Random
-) -> dict[str, npt.NDArray[np.generic]]:
+def train_passage_scorer(requests: list[str], data_dir: Path, rng: random.Random) -> dict[str, npt.NDArray[np.generic]]:
     """Sentence-level logistic regression: instruction-to-an-AI (requests, planted lines) vs carrier prose."""
     carriers = datasets.carrier_passages(data_dir, "train")
     fit_carriers = [text for text in carriers if datasets.split_of(text) != "val"]
@@ -284,6 +333,7 @@ def train_passage_scorer(
         prose.extend(split_sentences(problem)[:-1])  # statements of a problem, not its final question
     negatives = rng.sample(prose, min(len(prose), 9000))
     indirect = [text for text, _ in read_sections(GUARD_DATA / "indirect.txt")]
+    indirect += [text for kind in ("text", "code") for text in datasets.bipia_instructions(data_dir, kind, "train")]  # type: ignore[arg-type]
     positives = requests + indirect * 4
     texts = positives + negatives
     labels = np.array([1.0] * len(positives) + [0.0] * len(negatives), dtype=np.float32)
@@ -330,9 +380,7 @@ def train_passage_scorer(
 
 
 def label_matrix(examples: list[Example]) -> npt.NDArray[np.float32]:
-    return np.array(
-        [[1.0 if c in labels else 0.0 for c in CATEGORIES] for _, labels in examples], dtype=np.float32
-    )
+    return np.array([[1.0 if c in labels else 0.0 for c in CATEGORIES] for _, labels in examples], dtype=np.float32)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=datasets.default_data_dir())
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/homily-guard-cache"))  # noqa: S108
     parser.add_argument("--output", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument(
+        "--report", action="store_true", help="evaluate on the test part and write REPORT.md (record it in the history)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(1)
@@ -367,67 +418,19 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.output, **arrays)  # type: ignore[arg-type]
     LOG.info("wrote %s (%d bytes)", args.output, args.output.stat().st_size)
-    rows = evaluate(embed, load_guard_model(args.output), GuardPolicy(), args.data_dir)
-    table = format_table(rows)
-    LOG.info("\n%s", table)
-    report = args.output.parent / "REPORT.md"
-    report.write_text(report_text(len(train), len(validation), table), "utf-8")
+    model = load_guard_model(args.output)
+    LOG.info("validation:\n%s", format_table(evaluate(embed, model, GuardPolicy(), args.data_dir, split="val")))
+    if args.report:
+        rows = write_report(
+            embed,
+            model,
+            args.data_dir,
+            args.output.parent / "REPORT.md",
+            counts=(len(train), len(validation)),
+            hidden=HIDDEN,
+        )
+        LOG.info("test:\n%s", format_table(rows))
     return 0
-
-
-def report_text(train_count: int, val_count: int, table: str) -> str:
-    return f"""# Guard classifier: training report
-
-Produced by `python scripts/train_guard.py` (the table is re-printed by `homily eval guard`).
-
-## Data and split
-- Split: `homily.guard.datasets.split_of` = CRC-32 of the normalised text mod 100: 0-49 train, 50-59
-  validation (thresholds only), 60-99 test. Applied to AdvBench (behaviours and strings) and WildGuard benign.
-- Train ({train_count} examples): AdvBench train split (MIT; category labels from keyword rules in the
-  script; rows whose word set has Jaccard >= 0.6 with any JailbreakBench goal are dropped: JBB stays unseen);
-  WildGuard benign train split (ODC-BY); MT-Bench questions and every 25th MMLU question stem (Apache-2.0 /
-  MIT, via `routing/`; rows near-duplicating AlpacaEval or Vicuna are dropped); `scripts/guard_data/*.txt`
-  (written for Homily: pastoral and faith questions, look-alike wording, harmful requests, crisis messages,
-  jailbreaks, injections, extraction); `scripts/guard_templates.py` (written for Homily: the same verb or
-  topic framed harmfully and benignly, e.g. "kill my neighbour" / "kill a zombie process", everyday how-to,
-  games and fiction); injection/jailbreak templates combining hand-written openers, payloads and personas
-  with AdvBench train goals (plus upper-cased copies). XSTest, JBB, NotInject, Giskard and BIPIA prompts were
-  never copied into these files; the contrast templates target the phenomena XSTest names (homonyms, safe
-  targets, safe contexts, group questions) with our own words.
-- Validation ({val_count} examples): AdvBench + WildGuard validation split; per-category threshold = 99th
-  percentile of benign validation scores + 0.02, clipped to [0.4, 0.8].
-- Never trained on: JailbreakBench (harmful and benign), XSTest, NotInject, Giskard, BIPIA, AlpacaEval, Vicuna
-  (the CC BY-NC sets are evaluation only), AdvBench/WildGuard test split.
-- Passage scanner: sentences of public-domain carrier passages (`corpus/christian_texts`: Spurgeon, WEB Bible,
-  Augustine) plus statement sentences of GSM8K problems and MMLU stems, against instruction-like text (our
-  examples, AdvBench train goals, MT-Bench, `guard_data/indirect.txt`). Words outside a closed vocabulary of
-  function/task/AI words are reduced to their shape, so topic cannot look like an instruction. Threshold: 97th
-  percentile of validation carriers' max-sentence scores. Evaluated by planting each BIPIA instruction at the
-  start, middle and end of passages from *other* works (`corpus/christian_texts_more`, SciFact abstracts).
-
-## Model
-Features: 384-d all-MiniLM-L6-v2 query embedding; hashed (CRC-32, {HASH_BUCKETS} buckets) word unigrams and
-bigrams and char 4-grams of words longer than 4 letters, log counts, L2-normalised; {N_SIGNALS} regex/shape
-signals. Two one-hidden-layer MLPs ({HIDDEN} units, 8 sigmoid outputs): `full` (embedding + lexical) for the
-latest user turn, `lex` (lexical only) for earlier turns and when no embedding is given. Detection below =
-action is not "allow" under the default policy (block every category at its calibrated threshold).
-
-## Held-out results
-{table}
-
-## Reading the table
-- Targets met: AdvBench recall, Giskard injection recall, BIPIA code, WildGuard and Vicuna false positives.
-  Missed: JBB harmful recall, XSTest unsafe recall, the pooled AlpacaEval+Vicuna+JBB-benign false positives
-  (JBB benign is topic-matched to JBB harmful: fiction about drugs, security-flavoured coding, fact-checks),
-  XSTest safe and NotInject false positives are over their targets, BIPIA text recall just under.
-- One threshold cannot fix this: moving all thresholds together trades XSTest-unsafe recall against
-  JBB-benign false positives almost one for one (measured with the shipped weights). The limit is the
-  amount of labelled, topic-matched harmful/benign data; the embedding model (MiniLM) separates topic far
-  better than intent. Next steps: more written contrast pairs, a permissively licensed labelled harm set
-  (e.g. Aegis or BeaverTails style, if one can be vendored), and thresholds tuned per category on a larger
-  validation set of borderline benign prompts.
-- Latency: `python bench/guard.py` (screen() on one turn, embedding excluded).
-"""
 
 
 if __name__ == "__main__":
