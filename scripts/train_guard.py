@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import torch
+from guard_contrasts import contrast_pairs
 from guard_report import write_report
 from guard_templates import (
     contrast_examples,
@@ -47,6 +48,7 @@ LOG = logging.getLogger("train_guard")
 GUARD_DATA = Path(__file__).resolve().parent / "guard_data"
 HIDDEN = 48
 TOPIC_REPEAT = 2  # copies of each JailbreakBench / XSTest training item
+CONTRAST_REPEAT = 2  # copies of each example of guard_contrasts.py
 Example = tuple[str, frozenset[Category]]
 
 _WEAK_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
@@ -217,6 +219,7 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
     train.extend(attacks)
     train.extend(shouted(attacks, rng))
     train.extend(contrast_examples(rng))
+    train.extend(contrast_pairs(rng) * CONTRAST_REPEAT)
     train.extend(everyday_examples(rng))
     plain = set(datasets.wildguard_benign(data_dir)) | set(datasets.mmlu_questions(data_dir))
     instruction_like = [text for text, _ in train if text not in plain]
