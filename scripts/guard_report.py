@@ -44,12 +44,22 @@ def split_counts(data_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def previous_cross_validation(report: Path) -> str:
+    """The cross-validation table of an existing report (it is computed only while training)."""
+    text = report.read_text("utf-8") if report.exists() else ""
+    start = text.find("## Cross-validated figures")
+    if start < 0:
+        return "(not recorded)"
+    body = text[text.index("\n", start) + 1 :]
+    return body[: body.find("\n## ")].strip()
+
+
 def history() -> str:
     return HISTORY.read_text("utf-8").strip() if HISTORY.exists() else "(none recorded)"
 
 
 def report_text(
-    data_dir: Path, counts: tuple[int, int], val_rows: list[EvalRow], test_rows: list[EvalRow], hidden: int
+    data_dir: Path, counts: tuple[int, int], val_rows: list[EvalRow], test_rows: list[EvalRow], cross_validation: str
 ) -> str:
     train_count, val_count = counts
     return f"""# Guard classifier: training report
@@ -76,9 +86,18 @@ the test table is re-printed by `homily eval guard`).
   `scripts/guard_templates.py` and `scripts/guard_contrasts.py` (written for Homily: harmful and benign prompts,
   contrast pairs on the same topic with harmful vs honest intent, crisis messages, jailbreaks, injections);
   injection/jailbreak templates combining hand-written parts with AdvBench train goals.
-- Validation ({val_count} examples): the validation parts above. Used for the per-category thresholds (see
-  Model) and for every choice made while developing; the test part was looked at only as recorded in the
-  evaluation history below.
+- Validation ({val_count} examples, counting repeats): the validation parts above. Thresholds of the full head
+  (the one used whenever the query embedding is given, i.e. on the request path and in every table below) are
+  chosen by 5-fold cross-validation over the train + validation parts (`scripts/guard_cv.py`): each fold's
+  items are scored by an ensemble trained without them, and `scripts/guard_thresholds.py` lowers one harm
+  category's threshold at a time (best recall gain per unit of false-positive cost) to maximise the mean recall
+  on AdvBench, JailbreakBench harmful and XSTest unsafe subject to out-of-fold false-positive budgets: JBB
+  benign <= 35%, XSTest safe <= 9%, NotInject <= 4%, WildGuard benign <= 1.5% (a stand-in for everyday
+  requests), the written pastoral and look-alike questions of `guard_data/benign.txt` <= 3%; no harm
+  threshold below 0.5. Attack categories stay at 0.5. The shipped full head is then refitted on all train +
+  validation items. The lexical-only head (earlier turns; no embedding) is trained on the train parts; its
+  thresholds are the 99th percentile of benign validation scores + 0.02, clipped to [0.4, 0.8]. The test part
+  was looked at only as recorded in the evaluation history below.
 - Never trained on: Giskard, AlpacaEval (CC BY-NC: evaluation only), Vicuna bench, and every test part.
 - Passage scanner: sentences of public-domain carrier passages (`corpus/christian_texts`) plus statement
   sentences of GSM8K problems and MMLU stems, against instruction-like text (requests from the training set,
@@ -89,15 +108,20 @@ the test table is re-printed by `homily eval guard`).
 ## Model
 Features: 384-d all-MiniLM-L6-v2 query embedding (the shared per-request embedding); hashed (CRC-32,
 {HASH_BUCKETS} buckets) word unigrams and bigrams and char 4-grams of words longer than 4 letters, log counts,
-L2-normalised; {N_SIGNALS} regex/shape signals. Two one-hidden-layer MLPs ({hidden} units, 8 sigmoid outputs):
-`full` (embedding + lexical) for the latest user turn, `lex` (lexical only) for earlier turns and when no
-embedding is given. Detection below = action is not "allow" under the default policy (block every category at
-its calibrated threshold).
+L2-normalised; {N_SIGNALS} regex/shape signals. `full` head (latest user turn, with its embedding): the mean
+logit of two one-hidden-layer nets, one reading embedding + n-grams + signals (48 units, 20 epochs), one reading
+only embedding + signals (128 units, dropout 0.3, 20 epochs), exported as one MLP with both hidden layers side
+by side (`scripts/guard_net.py`). `lex` head (earlier turns, or no embedding): n-grams + signals, 48 units,
+60 epochs. 8 sigmoid outputs each. Detection below = action is not "allow" under the default policy (block
+every category at its calibrated threshold).
+
+## Cross-validated figures at the chosen thresholds (train + validation parts, out of fold)
+{cross_validation}
 
 ## Held-out results (test part)
 {format_table(test_rows)}
 
-## Validation results (the part used for thresholds and choices)
+## Validation part (in the refitted full head's training data: in-sample, for reference only)
 {format_table(val_rows)}
 
 ## Evaluation history
@@ -114,13 +138,13 @@ def write_report(
     output: Path,
     *,
     counts: tuple[int, int],
-    hidden: int,
+    cross_validation: str,
 ) -> list[EvalRow]:
     """Evaluate `model` on validation and test parts and write the report; returns the test rows."""
     policy = GuardPolicy()
     val_rows = evaluate(embed, model, policy, data_dir, split="val")
     test_rows = evaluate(embed, model, policy, data_dir, split="test")
-    output.write_text(report_text(data_dir, counts, val_rows, test_rows, hidden), "utf-8")
+    output.write_text(report_text(data_dir, counts, val_rows, test_rows, cross_validation), "utf-8")
     return test_rows
 
 
@@ -131,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/homily-guard-cache"))  # noqa: S108
     parser.add_argument("--train-count", type=int, required=True, help="as logged by train_guard.py")
     parser.add_argument("--val-count", type=int, required=True, help="as logged by train_guard.py")
-    parser.add_argument("--hidden", type=int, required=True)
     args = parser.parse_args(argv)
     model = load_guard_model(args.weights)
     rows = write_report(
@@ -140,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         args.data_dir,
         args.weights.parent / "REPORT.md",
         counts=(args.train_count, args.val_count),
-        hidden=args.hidden,
+        cross_validation=previous_cross_validation(args.weights.parent / "REPORT.md"),
     )
     sys.stdout.write(format_table(rows) + "\n")
     return 0

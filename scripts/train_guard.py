@@ -15,13 +15,14 @@ import logging
 import random
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import torch
 from guard_contrasts import contrast_pairs
+from guard_cv import cross_validate, format_cross_validation, model_inputs, pool_sets, train_ensemble
+from guard_net import Example, GuardNet, NetConfig, bag, ensemble_scores, head_arrays, label_matrix, train_net
 from guard_report import write_report
 from guard_templates import (
     contrast_examples,
@@ -38,7 +39,6 @@ from homily.guard.features import (
     N_SIGNALS,
     LexicalFeatures,
     instruction_features,
-    lexical_features,
 )
 from homily.guard.model import DEFAULT_WEIGHTS, load_guard_model
 from homily.guard.passage import split_sentences
@@ -46,10 +46,15 @@ from homily.guard.policy import GuardPolicy
 
 LOG = logging.getLogger("train_guard")
 GUARD_DATA = Path(__file__).resolve().parent / "guard_data"
-HIDDEN = 48
+FULL_ENSEMBLE = (
+    NetConfig(epochs=20),
+    NetConfig(epochs=20, hidden=128, dropout=0.3, lexical=False),
+)
+"""The full head: mean logit of a net with hashed n-grams and one reading only the embedding and signals."""
+LEX_CONFIG = NetConfig()
 TOPIC_REPEAT = 2  # copies of each JailbreakBench / XSTest training item
 CONTRAST_REPEAT = 2  # copies of each example of guard_contrasts.py
-Example = tuple[str, frozenset[Category]]
+WRITTEN_REPEAT = 2  # copies of each example of guard_data/benign.txt and harmful.txt
 
 _WEAK_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     ("sexual_minors", re.compile(r"child (porn|sex|abuse)|minor|underage|pedophil|groom")),
@@ -187,7 +192,7 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
             if split == "train":
                 train.extend([(text, labels)] * TOPIC_REPEAT)
             elif split == "val":
-                validation.append((text, labels))
+                validation.extend([(text, labels)] * TOPIC_REPEAT)
     for label in ("unsafe", "safe"):
         rows = datasets.xstest_rows(data_dir, label)  # type: ignore[arg-type]
         for (text, _), split in zip(rows, datasets.stratified_split(rows), strict=True):
@@ -195,7 +200,7 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
             if split == "train":
                 train.extend([(text, labels)] * TOPIC_REPEAT)
             elif split == "val":
-                validation.append((text, labels))
+                validation.extend([(text, labels)] * TOPIC_REPEAT)
     train.extend((text, frozenset()) for text in datasets.notinject(data_dir, "train"))
     validation.extend((text, frozenset()) for text in datasets.notinject(data_dir, "val"))
     train_goals: list[str] = []
@@ -214,7 +219,7 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
     extra_benign = datasets.mt_bench_prompts(data_dir) + datasets.mmlu_questions(data_dir)
     train.extend((text, frozenset()) for text in extra_benign if not datasets.near_duplicate(text, held_out))
     for name in ("benign.txt", "harmful.txt"):
-        train.extend(read_sections(GUARD_DATA / name))
+        train.extend(read_sections(GUARD_DATA / name) * WRITTEN_REPEAT)
     attacks = templated_attacks(train_goals[:300], rng)
     train.extend(attacks)
     train.extend(shouted(attacks, rng))
@@ -226,100 +231,14 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
     return train, validation, instruction_like
 
 
-def feature_matrix(texts: list[str]) -> tuple[list[LexicalFeatures], npt.NDArray[np.float32]]:
-    features = [lexical_features(text) for text in texts]
-    return features, np.stack([item.signals for item in features])
-
-
-def _bag(features: list[LexicalFeatures]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    offsets = np.cumsum([0] + [item.indices.size for item in features[:-1]])
-    indices = np.concatenate([item.indices for item in features])
-    values = np.concatenate([item.values for item in features])
-    return torch.from_numpy(indices), torch.from_numpy(offsets.astype(np.int64)), torch.from_numpy(values)
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    """Training hyper-parameters of one MLP head (chosen on the validation part)."""
-
-    hidden: int = HIDDEN
-    epochs: int = 60
-    lr: float = 3e-3
-    weight_decay: float = 1e-5
-    dropout: float = 0.0
-    seed: int = 7
-
-
-class GuardNet(torch.nn.Module):
-    def __init__(self, with_embedding: bool, outputs: int, config: NetConfig) -> None:
-        super().__init__()
-        self.embedding = torch.nn.Linear(384, config.hidden, bias=False) if with_embedding else None
-        self.lexical = torch.nn.EmbeddingBag(HASH_BUCKETS, config.hidden, mode="sum")
-        torch.nn.init.normal_(self.lexical.weight, std=0.01)
-        self.signals = torch.nn.Linear(N_SIGNALS, config.hidden)
-        self.dropout = torch.nn.Dropout(config.dropout)
-        self.output = torch.nn.Linear(config.hidden, outputs)
-
-    def forward(self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        indices, offsets, values, signals = (*bag, emb[:, 384:])
-        hidden = self.signals(signals) + self.lexical(indices, offsets, per_sample_weights=values)
-        if self.embedding is not None:
-            hidden = hidden + self.embedding(emb[:, :384])
-        return self.output(self.dropout(torch.relu(hidden)))  # type: ignore[no-any-return]
-
-
-def train_net(
-    inputs: npt.NDArray[np.float32],
-    features: list[LexicalFeatures],
-    labels: npt.NDArray[np.float32],
-    with_embedding: bool,
-    config: NetConfig = NetConfig(),
-) -> GuardNet:
-    torch.manual_seed(config.seed)
-    net = GuardNet(with_embedding, labels.shape[1], config)
-    optimiser = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    positives = labels.sum(axis=0)
-    weight = torch.from_numpy(np.clip((len(labels) - positives) / np.maximum(positives, 1), 1, 8) ** 0.5)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=weight.float())
-    order = np.arange(len(labels))
-    rng = np.random.default_rng(config.seed)
-    net.train()
-    for _ in range(config.epochs):
-        rng.shuffle(order)
-        for start in range(0, len(order), 64):
-            batch = order[start : start + 64]
-            optimiser.zero_grad()
-            logits = net(torch.from_numpy(inputs[batch]), _bag([features[i] for i in batch]))
-            loss = loss_fn(logits, torch.from_numpy(labels[batch]))
-            loss.backward()
-            optimiser.step()
-    net.eval()
-    return net
-
-
-def head_arrays(net: GuardNet, prefix: str, thresholds: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.generic]]:
-    arrays: dict[str, npt.NDArray[np.generic]] = {
-        f"{prefix}_w_lex": net.lexical.weight.detach().numpy().astype(np.float16),
-        f"{prefix}_w_sig": net.signals.weight.detach().numpy().T.astype(np.float32),
-        f"{prefix}_b1": net.signals.bias.detach().numpy().astype(np.float32),
-        f"{prefix}_w2": net.output.weight.detach().numpy().T.astype(np.float32),
-        f"{prefix}_b2": net.output.bias.detach().numpy().astype(np.float32),
-        f"{prefix}_thresholds": thresholds.astype(np.float32),
-    }
-    if net.embedding is not None:
-        arrays[f"{prefix}_w_emb"] = net.embedding.weight.detach().numpy().T.astype(np.float16)
-    return arrays
-
-
 def choose_thresholds(
     net: GuardNet,
     inputs: npt.NDArray[np.float32],
     features: list[LexicalFeatures],
     labels: npt.NDArray[np.float32],
 ) -> npt.NDArray[np.float32]:
-    """Per category: just above the 99th percentile of benign validation scores, within [0.4, 0.8]."""
-    with torch.no_grad():
-        scores = torch.sigmoid(net(torch.from_numpy(inputs), _bag(features))).numpy()
+    """Lexical head, per category: just above the 99th percentile of benign validation scores, within [0.4, 0.8]."""
+    scores = ensemble_scores([net], inputs, features)
     benign = labels.sum(axis=1) == 0
     thresholds = np.quantile(scores[benign], 0.99, axis=0) + 0.02
     clipped: npt.NDArray[np.float32] = np.clip(thresholds, 0.4, 0.8).astype(np.float32)
@@ -355,8 +274,8 @@ def train_passage_scorer(requests: list[str], data_dir: Path, rng: random.Random
             batch = order[start : start + 128]
             optimiser.zero_grad()
             logit = dense(torch.from_numpy(signals[batch])) + lexical(
-                *_bag([features[i] for i in batch])[:2],
-                per_sample_weights=_bag([features[i] for i in batch])[2],
+                *bag([features[i] for i in batch])[:2],
+                per_sample_weights=bag([features[i] for i in batch])[2],
             )
             loss_fn(logit.squeeze(1), torch.from_numpy(labels[batch])).backward()
             optimiser.step()
@@ -382,10 +301,6 @@ def train_passage_scorer(requests: list[str], data_dir: Path, rng: random.Random
     }
 
 
-def label_matrix(examples: list[Example]) -> npt.NDArray[np.float32]:
-    return np.array([[1.0 if c in labels else 0.0 for c in CATEGORIES] for _, labels in examples], dtype=np.float32)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=datasets.default_data_dir())
@@ -405,18 +320,22 @@ def main(argv: list[str] | None = None) -> int:
         "categories": np.array(CATEGORIES),
         "embedding_model": np.array("all-MiniLM-L6-v2"),
     }
-    train_texts = [text for text, _ in train]
-    val_texts = [text for text, _ in validation]
-    train_features, train_signals = feature_matrix(train_texts)
-    val_features, val_signals = feature_matrix(val_texts)
-    train_labels, val_labels = label_matrix(train), label_matrix(validation)
-    train_inputs = np.hstack([embed(train_texts), train_signals])
-    val_inputs = np.hstack([embed(val_texts), val_signals])
-    for prefix, with_embedding in (("full", True), ("lex", False)):
-        net = train_net(train_inputs, train_features, train_labels, with_embedding)
-        thresholds = choose_thresholds(net, val_inputs, val_features, val_labels)
-        LOG.info("%s thresholds %s", prefix, np.round(thresholds, 3).tolist())
-        arrays.update(head_arrays(net, prefix, thresholds))
+    pool = pool_sets(args.data_dir)
+    cross = cross_validate(train + validation, pool, FULL_ENSEMBLE, embed)
+    LOG.info(
+        "cross-validated full thresholds %s\n%s", np.round(cross.thresholds, 3).tolist(), format_cross_validation(cross)
+    )
+    refit = train + validation
+    full_nets = train_ensemble(
+        model_inputs(embed, [text for text, _ in refit]), label_matrix(refit), FULL_ENSEMBLE, np.arange(len(refit))
+    )
+    arrays.update(head_arrays(full_nets, "full", cross.thresholds))
+    train_matrix, train_features = model_inputs(embed, [text for text, _ in train])
+    val_matrix, val_features = model_inputs(embed, [text for text, _ in validation])
+    lex_net = train_net(train_matrix, train_features, label_matrix(train), False, LEX_CONFIG)
+    lex_thresholds = choose_thresholds(lex_net, val_matrix, val_features, label_matrix(validation))
+    LOG.info("lex thresholds %s", np.round(lex_thresholds, 3).tolist())
+    arrays.update(head_arrays([lex_net], "lex", lex_thresholds))
     arrays.update(train_passage_scorer(instruction_like, args.data_dir, rng))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.output, **arrays)  # type: ignore[arg-type]
@@ -430,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             args.data_dir,
             args.output.parent / "REPORT.md",
             counts=(len(train), len(validation)),
-            hidden=HIDDEN,
+            cross_validation=format_cross_validation(cross),
         )
         LOG.info("test:\n%s", format_table(rows))
     return 0
