@@ -22,6 +22,8 @@ from homily.guard.model import DEFAULT_WEIGHTS, GuardModel, load_guard_model
 from homily.guard.policy import GuardPolicy
 
 HISTORY = Path(__file__).resolve().parent / "guard_data" / "evaluation_history.md"
+NOTES = Path(__file__).resolve().parent / "guard_data" / "report_notes.md"
+"""Hand-written reading of the shipped figures (update it with the weights)."""
 
 
 def split_counts(data_dir: Path) -> str:
@@ -52,6 +54,10 @@ def previous_cross_validation(report: Path) -> str:
         return "(not recorded)"
     body = text[text.index("\n", start) + 1 :]
     return body[: body.find("\n## ")].strip()
+
+
+def notes() -> str:
+    return NOTES.read_text("utf-8").strip() if NOTES.exists() else "(none)"
 
 
 def history() -> str:
@@ -111,9 +117,13 @@ Features: 384-d all-MiniLM-L6-v2 query embedding (the shared per-request embeddi
 L2-normalised; {N_SIGNALS} regex/shape signals. `full` head (latest user turn, with its embedding): the mean
 logit of two one-hidden-layer nets, one reading embedding + n-grams + signals (48 units, 20 epochs), one reading
 only embedding + signals (128 units, dropout 0.3, 20 epochs), exported as one MLP with both hidden layers side
-by side (`scripts/guard_net.py`). `lex` head (earlier turns, or no embedding): n-grams + signals, 48 units,
-60 epochs. 8 sigmoid outputs each. Detection below = action is not "allow" under the default policy (block
-every category at its calibrated threshold).
+by side (`scripts/guard_net.py`; alternatives compared by cross-validation: see `FULL_ENSEMBLE` in
+`scripts/train_guard.py` and the evaluation history). `lex` head (earlier
+turns, or no embedding): n-grams + signals, 48 units, 60 epochs. 8 sigmoid outputs each. Detection below =
+action is not "allow" under the default policy (block every category at its calibrated threshold).
+
+## Reading the table
+{notes()}
 
 ## Cross-validated figures at the chosen thresholds (train + validation parts, out of fold)
 {cross_validation}
