@@ -28,8 +28,7 @@ class Budget:
 
 def detected(scores: Scores, thresholds: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
     """Rows where any category reaches its threshold."""
-    result: npt.NDArray[np.bool_] = (scores >= thresholds).any(axis=1)
-    return result
+    return np.asarray((scores >= thresholds).any(axis=1), dtype=np.bool_)
 
 
 def _recall(positives: Sequence[Scores], thresholds: npt.NDArray[np.float32]) -> float:
