@@ -1,11 +1,14 @@
 """Train the guard classifier and write `src/homily/guard/weights/guard.npz` and `REPORT.md`.
 
-Training data (all permissively licensed or written for Homily): AdvBench behaviours and strings (train
-split, minus rows near-duplicating a JailbreakBench goal), WildGuard benign (train split), the examples in
-`scripts/guard_data/`, and template combinations of them. Validation split: thresholds. Test split and the
-wholly held-out sets (JBB, XSTest, NotInject, Giskard, BIPIA, AlpacaEval, Vicuna): the report.
+Training data (all permissively licensed or written for Homily): the train parts of AdvBench (minus rows
+near-duplicating a JailbreakBench validation/test goal), WildGuard benign, JailbreakBench, XSTest, NotInject and
+BIPIA (passage scanner only), the examples in `scripts/guard_data/`, `guard_templates.py`, `guard_contrasts.py`
+and template combinations. Full-head thresholds: 5-fold cross-validation over train + validation parts
+(`guard_cv.py`), then the full head is refitted on both; lexical head: validation part. Test parts and the
+wholly held-out sets (Giskard, AlpacaEval, Vicuna) are read only with `--report` (record it in
+`guard_data/evaluation_history.md`).
 
-    python scripts/train_guard.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-guard-cache]
+    python scripts/train_guard.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-guard-cache] [--report]
 """
 
 from __future__ import annotations
