@@ -100,18 +100,17 @@ def reasoning_prompts(seed: int = 17) -> list[str]:
 
 def code_prompts(seed: int = 19) -> list[str]:
     rng = random.Random(seed)
-    texts = []
-    for form in CODE_FORMS:
-        for _ in range(5):
-            texts.append(
-                form.format(
-                    lang=rng.choice(LANGS),
-                    snippet=rng.choice(SNIPPETS),
-                    task=rng.choice(TASKS),
-                    sql=rng.choice(SQL),
-                    regex=rng.choice(REGEX),
-                )
-            )
+    texts = [
+        form.format(
+            lang=rng.choice(LANGS),
+            snippet=rng.choice(SNIPPETS),
+            task=rng.choice(TASKS),
+            sql=rng.choice(SQL),
+            regex=rng.choice(REGEX),
+        )
+        for form in CODE_FORMS
+        for _ in range(5)
+    ]
     return sorted(set(texts))
 
 
@@ -123,3 +122,51 @@ def easy_open_prompts(seed: int = 23) -> list[str]:
     texts = [form.format(topic=topic) for form, topic in pairs[:30]]
     texts += [form.format(text=text) for form, text in itertools.product(EXTRACT_FORMS, EXTRACT_TEXTS)]
     return texts
+
+
+LOOKUP_FORMS = [
+    "Who was {person}?",
+    "Who was the {relation} of {person}?",
+    "When did {person} live?",
+    "Where was {person} born?",
+    "What is {person} known for?",
+    "Which book tells the story of {person}?",
+    "What does the name {person} mean?",
+]
+PERSONS = [
+    "Abraham",
+    "Sarah",
+    "Isaac",
+    "Jacob",
+    "Joseph",
+    "Miriam",
+    "Joshua",
+    "Deborah",
+    "Samuel",
+    "Elijah",
+    "Elisha",
+    "Jeremiah",
+    "Nehemiah",
+    "Mary Magdalene",
+    "Peter",
+    "Barnabas",
+    "Timothy",
+    "Lydia",
+    "Augustine",
+    "Francis of Assisi",
+    "John Wesley",
+    "Teresa of Avila",
+    "Martin Luther",
+    "Thomas Aquinas",
+]
+RELATIONS_OF = ["father", "mother", "wife", "husband", "brother", "teacher", "son"]
+
+
+def lookup_prompts(seed: int = 31) -> list[str]:
+    """One-line factual lookups (level 0): a short answer any model gives."""
+    rng = random.Random(seed)
+    return [
+        form.format(person=person, relation=rng.choice(RELATIONS_OF))
+        for person in PERSONS
+        for form in rng.sample(LOOKUP_FORMS, 2)
+    ]

@@ -184,3 +184,62 @@ def word_problem(rng: random.Random, target_steps: int) -> WordProblem:
 def word_problems(count: int = 480, seed: int = 11) -> list[WordProblem]:
     rng = random.Random(seed)
     return [word_problem(rng, 1 + index % 8) for index in range(count)]
+
+
+def _classic(rng: random.Random) -> WordProblem:
+    """Common textbook forms with their usual number of operations."""
+    kind = rng.randrange(8)
+    a, b = rng.randint(3, 15), rng.randint(16, 60)
+    who = rng.choice(["Lena", "Marcus", "Ines", "Kofi", "Hana", "Pedro"])
+    if kind == 0:
+        text = f"A box holds {_n(rng, 6, 12)} candles. How many candles are in {_n(rng, 2, 9)} boxes?"
+        return WordProblem(text, 1)
+    if kind == 1:
+        text = (
+            f"{who} bakes {b} rolls and gives {_n(rng, 2, 12)} to each of {_n(rng, 2, 4)} neighbours. "
+            f"How many rolls are left?"
+        )
+        return WordProblem(text, 2)
+    if kind == 2:
+        text = (
+            f"A shop sells mugs at ${a} and plates at ${a + rng.randint(2, 9)}. Last week it sold {b} items "
+            f"and took in ${b * a + rng.randint(20, 90)}. How many plates did it sell?"
+        )
+        return WordProblem(text, 4)
+    if kind == 3:
+        text = (
+            f"A coat costs ${b * 5}. It is discounted by {rng.choice([10, 20, 25, 30])}%, and then a sales tax "
+            f"of {rng.choice([5, 8, 10])}% is added to the discounted price. What is the final price?"
+        )
+        return WordProblem(text, 4)
+    if kind == 4:
+        text = (
+            f"{who} can paint a fence in {_n(rng, 2, 6)} hours and her brother can paint it in "
+            f"{rng.randint(3, 9)} hours. How long does it take them working together, in minutes?"
+        )
+        return WordProblem(text, 5)
+    if kind == 5:
+        text = (
+            f"In {_n(rng, 2, 10)} years, {who} will be twice as old as her cousin. Her cousin is {a} now. "
+            f"How old is {who} now, and how old was she {_n(rng, 2, 5)} years ago?"
+        )
+        return WordProblem(text, 4)
+    if kind == 6:
+        text = (
+            f"A bus travels {b} km in {rng.choice([20, 30, 40, 45])} minutes. At the same speed, how far does "
+            f"it travel in {_n(rng, 2, 5)} hours and {rng.choice([15, 30])} minutes?"
+        )
+        return WordProblem(text, 4)
+    text = (
+        f"{who} buys {_n(rng, 2, 8)} notebooks at ${a} each and {_n(rng, 2, 6)} pens at ${rng.randint(1, 4)} "
+        f"each, and pays with a ${rng.choice([50, 100, 200])} bill. How much change does {who} get?"
+    )
+    return WordProblem(text, 4)
+
+
+def classic_word_problems(count: int = 120, seed: int = 29) -> list[WordProblem]:
+    rng = random.Random(seed)
+    problems = [_classic(rng) for _ in range(count)]
+    return [
+        WordProblem(f"{p.text} Show your work.", p.steps) if index % 3 == 0 else p for index, p in enumerate(problems)
+    ]
