@@ -72,12 +72,10 @@ word-problem signals (counts of quantities, rates, fractions/percentages, units,
   all of GSM8K and MT-Bench. RouteLLM's contaminated prompts are removed from every set.
 
 ## Selection (training side only)
-Multiple choice: 4-fold CV grouped by MMLU training subject (mean APGR). Word problems and open prompts:
-Spearman correlation of out-of-fold scores with our targets (4-fold CV; for word problems the step labels). Among
-configurations within a tolerance of the best (0.005 APGR, 0.01 Spearman) the most regularised wins. The "MMLU
-proxy APGR" of the word-problem head (its ranking of the word-problem-shaped question stems of quantitative MMLU
-training subjects) is shown but not used: every configuration ranks those stems below random, as they are
-conceptual questions rather than arithmetic, so the proxy was dropped before any held-out look.
+Multiple choice: 4-fold CV grouped by MMLU training subject (mean APGR). Word problems: Spearman correlation of the
+head's scores with the hand-counted steps of 36 hand-written realistic problems (never trained on; CV Spearman on the
+templates shown for reference). Open prompts: Spearman correlation of out-of-fold scores with our targets (4-fold
+CV). Among configurations within a tolerance of the best (0.005 APGR, 0.01 Spearman) the most regularised wins.
 
 {_cv_table(cv_rows, chosen, target)}
 
