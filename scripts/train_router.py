@@ -15,7 +15,8 @@ Model selection (training side only):
 - word problems: Spearman correlation of the head's scores with hand-counted step numbers of hand-written, realistic
   problems (scripts/router_data/word_problem_validation.py; never trained on); cross-validation on the templates is
   reported but rewards learning the templates' phrasing;
-- open: Spearman correlation of out-of-fold scores with the targets of our own open prompts (4-fold CV).
+- open: Spearman correlation of the head's scores with the task-kind labels of hand-written open prompts
+  (scripts/router_data/open_validation.py; never trained on); CV on our open prompts is reported.
 Tier boundaries and the confidence calibration come from out-of-fold scores on the traffic set.
 
     python scripts/train_router.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-router-cache] [--no-heldout]
@@ -39,6 +40,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from router_data.calibration import choose_boundaries, fit_confidence, spearman  # noqa: E402
 from router_data.linear import LinearHead, fit_logistic  # noqa: E402
+from router_data.open_validation import OPEN_VALIDATION  # noqa: E402
 from router_data.pool import HeadConfig, Inputs, Mask, Pool, Standardiser  # noqa: E402
 from router_data.report import CvRow, write_report  # noqa: E402
 from router_data.traffic import traffic_examples  # noqa: E402
@@ -55,7 +57,7 @@ from homily.routing.signals import SIGNAL_NAMES, ConversationFacts  # noqa: E402
 logger = logging.getLogger("train_router")
 Array = npt.NDArray[np.float64]
 FOLDS = 4
-L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+L2_GRID = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 MMLU_TOLERANCE = 0.005
 """Subject-CV APGR within this of the best counts as a tie."""
 SPEARMAN_TOLERANCE = 0.01
@@ -94,7 +96,7 @@ def quality(items: list[MmluItem], mask: Mask) -> tuple[Array, Array]:
 class Trainer:
     """The three heads' training and selection over fixed pools and standardisation."""
 
-    def __init__(self, items: list[MmluItem], mmlu: Pool, traffic: Pool, validation: Pool) -> None:
+    def __init__(self, items: list[MmluItem], mmlu: Pool, traffic: Pool, validation: dict[str, Pool]) -> None:
         self.items, self.mmlu, self.traffic, self.validation = items, mmlu, traffic, validation
         self.inputs = Inputs(
             Standardiser.fit(np.vstack([mmlu.signals, traffic.signals])),
@@ -129,11 +131,13 @@ class Trainer:
             logits[test] = head.logits(self.inputs.design(self.traffic, test, config))
         return spearman(logits[rows], self.traffic.targets[rows]), logits
 
-    def validation_spearman(self, config: HeadConfig) -> float:
-        """Rank agreement of the word-problem head (trained on all its rows) with hand-counted steps."""
-        head = self.fit(self.traffic, self.traffic.shapes == "word_problem", config)
-        everything = np.ones(len(self.validation), dtype=bool)
-        return spearman(head.logits(self.inputs.design(self.validation, everything, config)), self.validation.targets)
+    def validation_spearman(self, shape: str, config: HeadConfig) -> float:
+        """Rank agreement of the head of `shape` (trained on all its rows) with the hand-written validation labels
+        (hand-counted steps for word problems, task-kind labels for open prompts)."""
+        head = self.fit(self.traffic, self.traffic.shapes == shape, config)
+        pool = self.validation[shape]
+        everything = np.ones(len(pool), dtype=bool)
+        return spearman(head.logits(self.inputs.design(pool, everything, config)), pool.targets)
 
 
 def head_grid(embedding_options: tuple[bool, ...]) -> list[HeadConfig]:
@@ -172,7 +176,7 @@ def select_heads(trainer: Trainer) -> tuple[dict[str, HeadConfig], str, list[CvR
     wp_results: list[tuple[float, HeadConfig, Array]] = []
     for config in head_grid((False, True)):
         rho, logits = trainer.oof_traffic("word_problem", config)
-        validation = trainer.validation_spearman(config)
+        validation = trainer.validation_spearman("word_problem", config)
         wp_results.append((validation, config, logits))
         rows.append(CvRow("word_problem", config.label(), {"hand-written Spearman": validation, "CV Spearman": rho}))
         logger.info("word_problem %s: hand-written %.4f cv %.4f", config.label(), validation, rho)
@@ -180,9 +184,10 @@ def select_heads(trainer: Trainer) -> tuple[dict[str, HeadConfig], str, list[CvR
     open_results: list[tuple[float, HeadConfig, Array]] = []
     for config in head_grid((False, True)):
         rho, logits = trainer.oof_traffic("open", config)
-        open_results.append((rho, config, logits))
-        rows.append(CvRow("open", config.label(), {"CV Spearman": rho}))
-        logger.info("open %s: rho %.4f", config.label(), rho)
+        validation = trainer.validation_spearman("open", config)
+        open_results.append((validation, config, logits))
+        rows.append(CvRow("open", config.label(), {"hand-written Spearman": validation, "CV Spearman": rho}))
+        logger.info("open %s: hand-written %.4f cv %.4f", config.label(), validation, rho)
     chosen["open"], open_logits = most_regularised(open_results, SPEARMAN_TOLERANCE)
     oof = np.where(trainer.traffic.shapes == "word_problem", wp_logits, open_logits)
     return chosen, kind, rows, oof
@@ -216,6 +221,17 @@ def assemble(trainer: Trainer, chosen: dict[str, HeadConfig], kind: str) -> tupl
     return blocks, means, np.array(biases)
 
 
+def validation_pool(rows: list[tuple[str, float]], cache_dir: Path) -> Pool:
+    return Pool.build(
+        [text for text, _ in rows],
+        facts=[ConversationFacts()] * len(rows),
+        targets=np.array([label for _, label in rows]),
+        levels=np.zeros(len(rows), dtype=np.int_),
+        groups=["validation"] * len(rows),
+        cache_dir=cache_dir,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
@@ -239,15 +255,11 @@ def main() -> None:
         cache_dir=args.cache_dir,
     )
     mmlu = mmlu_pool(items, [item.prompt for item in items], args.cache_dir)
-    validation = Pool.build(
-        [text for text, _ in VALIDATION_PROBLEMS],
-        facts=[ConversationFacts()] * len(VALIDATION_PROBLEMS),
-        targets=np.array([float(steps) for _, steps in VALIDATION_PROBLEMS]),
-        levels=np.zeros(len(VALIDATION_PROBLEMS), dtype=np.int_),
-        groups=["validation"] * len(VALIDATION_PROBLEMS),
-        cache_dir=args.cache_dir,
-    )
-    logger.info("pools: %d MMLU, %d traffic, %d word-problem validation", len(mmlu), len(traffic), len(validation))
+    validation = {
+        "word_problem": validation_pool([(text, float(steps)) for text, steps in VALIDATION_PROBLEMS], args.cache_dir),
+        "open": validation_pool([(text, float(label)) for text, label in OPEN_VALIDATION], args.cache_dir),
+    }
+    logger.info("pools: %d MMLU, %d traffic", len(mmlu), len(traffic))
     trainer = Trainer(items, mmlu, traffic, validation)
     chosen, kind, cv_rows, oof_logits = select_heads(trainer)
     oof_scores = 1.0 / (1.0 + np.exp(-oof_logits))

@@ -74,8 +74,10 @@ word-problem signals (counts of quantities, rates, fractions/percentages, units,
 ## Selection (training side only)
 Multiple choice: 4-fold CV grouped by MMLU training subject (mean APGR). Word problems: Spearman correlation of the
 head's scores with the hand-counted steps of 36 hand-written realistic problems (never trained on; CV Spearman on the
-templates shown for reference). Open prompts: Spearman correlation of out-of-fold scores with our targets (4-fold
-CV). Among configurations within a tolerance of the best (0.005 APGR, 0.01 Spearman) the most regularised wins.
+templates shown for reference). Open prompts: Spearman correlation of the head's scores with the task-kind labels
+(reasoning/math/code 1, writing/role-play/extraction/explanation 0) of 38 hand-written prompts (never trained on;
+CV Spearman on our open prompts shown for reference). Among configurations within a tolerance of the best (0.005
+APGR, 0.01 Spearman) the most regularised wins.
 
 {_cv_table(cv_rows, chosen, target)}
 

@@ -13,6 +13,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
+from router_data.open_handwritten import EASY_OPEN, HARD_OPEN
 from router_data.open_tasks import code_prompts, easy_open_prompts, lookup_prompts, reasoning_prompts
 from router_data.tasks import hard_tasks, moderate_tasks
 from router_data.word_problems import classic_word_problems, word_problems
@@ -306,6 +307,8 @@ def traffic_examples(seed: int = 7) -> list[TrafficExample]:
     examples += [TrafficExample(text, 2) for text in hard_tasks()]
     examples += [TrafficExample(text, 2) for text in reasoning_prompts() + code_prompts()]
     examples += [TrafficExample(text, 1, target=0.4) for text in easy_open_prompts()]
+    examples += [TrafficExample(text, 1, target=0.4) for text in EASY_OPEN]
+    examples += [TrafficExample(text, 2) for text in HARD_OPEN]
     examples += [
         TrafficExample(problem.text, _level_of_steps(problem.steps), target=problem.target)
         for problem in word_problems() + classic_word_problems()

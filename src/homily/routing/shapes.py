@@ -40,6 +40,7 @@ PROBLEM_SIGNAL_NAMES: tuple[str, ...] = (
     "decimal_or_large_numbers",
 )
 
+PROBLEM_SCAN_CHARS = 4000
 _OPTION_LINE = re.compile(r"^\s*\(?[A-Ea-e][.)]\s", re.MULTILINE)
 _CODE = re.compile(r"```|\bdef \w+\(|\bclass \w+[:(]|\bfunction\b|\breturn\b|[{};]\s*$|\bimport \w+", re.MULTILINE)
 _SCRIPTURE_REF = re.compile(r"\b(?:[1-3]\s?)?[A-Z][a-z]+\.?\s\d{1,3}:\d{1,3}(?:[-\u2013]\d{1,3})?")
@@ -110,8 +111,9 @@ def _squash(count: float) -> float:
 
 
 def problem_signals(text: str) -> npt.NDArray[np.float32]:
-    """The PROBLEM_SIGNAL_NAMES vector of one prompt (meaningful for every shape, trained on word problems)."""
-    plain = _without_scripture(text)
+    """The PROBLEM_SIGNAL_NAMES vector of one prompt (meaningful for every shape, trained on word problems). Only
+    the first PROBLEM_SCAN_CHARS characters are read, which bounds the cost on very long prompts."""
+    plain = _without_scripture(text[:PROBLEM_SCAN_CHARS])
     numbers = _DIGITS.findall(plain)
     words = _NUMBER_WORD.findall(plain)
     values = (
