@@ -173,23 +173,17 @@ def select_heads(trainer: Trainer) -> tuple[dict[str, HeadConfig], str, list[CvR
             logger.info("multiple_choice %s %s: %.4f", kind, config.label(), apgr)
     mc_config, kind = most_regularised(mc_results, MMLU_TOLERANCE)
     chosen: dict[str, HeadConfig] = {"multiple_choice": mc_config}
-    wp_results: list[tuple[float, HeadConfig, Array]] = []
-    for config in head_grid((False, True)):
-        rho, logits = trainer.oof_traffic("word_problem", config)
-        validation = trainer.validation_spearman("word_problem", config)
-        wp_results.append((validation, config, logits))
-        rows.append(CvRow("word_problem", config.label(), {"hand-written Spearman": validation, "CV Spearman": rho}))
-        logger.info("word_problem %s: hand-written %.4f cv %.4f", config.label(), validation, rho)
-    chosen["word_problem"], wp_logits = most_regularised(wp_results, SPEARMAN_TOLERANCE)
-    open_results: list[tuple[float, HeadConfig, Array]] = []
-    for config in head_grid((False, True)):
-        rho, logits = trainer.oof_traffic("open", config)
-        validation = trainer.validation_spearman("open", config)
-        open_results.append((validation, config, logits))
-        rows.append(CvRow("open", config.label(), {"hand-written Spearman": validation, "CV Spearman": rho}))
-        logger.info("open %s: hand-written %.4f cv %.4f", config.label(), validation, rho)
-    chosen["open"], open_logits = most_regularised(open_results, SPEARMAN_TOLERANCE)
-    oof = np.where(trainer.traffic.shapes == "word_problem", wp_logits, open_logits)
+    oof = np.full(len(trainer.traffic), np.nan)
+    for shape in ("word_problem", "open"):
+        results: list[tuple[float, HeadConfig, Array]] = []
+        for config in head_grid((False, True)):
+            rho, logits = trainer.oof_traffic(shape, config)
+            validation = trainer.validation_spearman(shape, config)
+            results.append((validation, config, logits))
+            rows.append(CvRow(shape, config.label(), {"hand-written Spearman": validation, "CV Spearman": rho}))
+            logger.info("%s %s: hand-written %.4f cv %.4f", shape, config.label(), validation, rho)
+        chosen[shape], logits = most_regularised(results, SPEARMAN_TOLERANCE)
+        oof = np.where(trainer.traffic.shapes == shape, logits, oof)
     return chosen, kind, rows, oof
 
 
