@@ -58,6 +58,7 @@ logger = logging.getLogger("train_router")
 Array = npt.NDArray[np.float64]
 FOLDS = 4
 L2_GRID = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+EMBEDDING_SCALES = (1.0, 4.0, 8.0, 16.0)
 MMLU_TOLERANCE = 0.005
 """Subject-CV APGR within this of the best counts as a tie."""
 SPEARMAN_TOLERANCE = 0.01
@@ -142,8 +143,9 @@ class Trainer:
 
 def head_grid(embedding_options: tuple[bool, ...]) -> list[HeadConfig]:
     return [
-        HeadConfig(embedding=emb, signals=True, problem=prob, l2=l2)
+        HeadConfig(embedding=emb, signals=True, problem=prob, l2=l2, embedding_scale=scale)
         for emb in embedding_options
+        for scale in (EMBEDDING_SCALES if emb else (1.0,))
         for prob in (False, True)
         for l2 in L2_GRID
     ]
@@ -206,13 +208,30 @@ def assemble(trainer: Trainer, chosen: dict[str, HeadConfig], kind: str) -> tupl
             (config.problem, len(PROBLEM_SIGNAL_NAMES)),
         )
         row: list[Array] = []
-        for used, size in sizes:
-            row.append(np.array(coef[:size]) if used else np.zeros(size))
+        for index, (used, size) in enumerate(sizes):
+            scale = config.embedding_scale if index == 0 else 1.0
+            row.append(np.array(coef[:size]) * scale if used else np.zeros(size))
             coef = coef[size:] if used else coef
         blocks.append(np.concatenate(row))
         means.append(pool.embeddings[mask].mean(axis=0))
         biases.append(head.bias)
     return blocks, means, np.array(biases)
+
+
+def check_assembly(model: ComplexityModel, trainer: Trainer, chosen: dict[str, HeadConfig]) -> None:
+    """The shipped arrays must reproduce the fitted open head on its own training rows (catches block mix-ups)."""
+    rows = trainer.traffic.shapes == "open"
+    head = trainer.fit(trainer.traffic, rows, chosen["open"])
+    expected = head.logits(trainer.inputs.design(trainer.traffic, rows, chosen["open"]))
+    texts = [text for text, keep in zip(trainer.traffic.texts, rows, strict=True) if keep]
+    facts = ConversationFacts()
+    single_turn = np.array(
+        [trainer.traffic.signals[i, SIGNAL_NAMES.index("user_turns")] == 0 for i in np.flatnonzero(rows)]
+    )
+    actual = model.batch_logits(texts, trainer.traffic.embeddings[rows].astype(np.float32), facts)
+    gap = float(np.max(np.abs(actual - expected)[single_turn & ~trainer.traffic.signals[rows, -2:].any(axis=1)]))
+    if gap > 1e-2:
+        raise RuntimeError(f"shipped weights disagree with the fitted open head by {gap:.4f}")
 
 
 def validation_pool(rows: list[tuple[str, float]], cache_dir: Path) -> Pool:
@@ -290,6 +309,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     weights.save(args.out)
     model = ComplexityModel.load(args.out)
+    check_assembly(model, trainer, chosen)
     rows = [] if args.no_heldout else evaluate_sets(model, load_evaluation_sets(model, args.data_dir), args.cache_dir)
     write_report(
         args.out.parent / "REPORT.md", cv_rows, metadata, (low, high), confidence, rows, time.monotonic() - started
