@@ -57,7 +57,8 @@ Produced by `python scripts/train_router.py` in {seconds:.0f} s. Weights: `compl
 `homily.routing.shapes.prompt_shape` sorts the last user turn into multiple choice (three or more option lines), an
 arithmetic word problem (prose with two or more quantities and a question, no code) or an open instruction; each
 shape has its own logistic head over the shared MiniLM embedding, the structural/lexical signals and the
-word-problem signals (counts of quantities, rates, fractions/percentages, units, comparisons, conditions). Heads:
+word-problem signals (counts of quantities, rates, fractions/percentages, units, comparisons, conditions); `emb*c`
+means the embedding columns were scaled by c before fitting (their L2 penalty divided by c squared). Heads:
 {", ".join(f"{shape}: `{label}`" for shape, label in chosen.items())}.
 
 ## Data and split
