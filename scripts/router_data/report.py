@@ -66,9 +66,9 @@ means the embedding columns were scaled by c before fitting (their L2 penalty di
   {", ".join(train_subjects)}) with target `{target}`.
 - word-problem head: template arithmetic word problems labelled by step count (1 step -> 0 ... 5+ -> 1) and the
   word-problem-shaped rows of our own traffic/task sets (scripts/router_data, our own writing).
-- open head: the rest of our own data: greetings, thanks, one-line lookups (0), moderate tasks, writing, role-play,
-  extraction, explanation (0.4-0.5), long analytical/comparative theology (0.85), reasoning puzzles, code and math (1).
-  Rows by shape: {metadata["traffic_rows_by_shape"]}.
+- open head: the rest of our own data, templated and hand-written: greetings, thanks, one-line lookups (0), moderate
+  tasks, writing, role-play, extraction, explanation (0.4-0.5), long analytical/comparative theology (0.85), reasoning
+  puzzles, code and math (1). Rows of our own data by shape: {metadata["traffic_rows_by_shape"]}.
 - Held out for evaluation only: MMLU subjects {", ".join(eval_subjects)};
   all of GSM8K and MT-Bench. RouteLLM's contaminated prompts are removed from every set.
 
