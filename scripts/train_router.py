@@ -1,29 +1,35 @@
-"""Train the complexity router and write src/homily/routing/weights/{complexity_router.npz,REPORT.md}.
+"""Train the per-shape complexity router and write src/homily/routing/weights/{complexity_router.npz,REPORT.md}.
 
-Data (only what may ship):
-- MMLU (MIT; RouteLLM's per-item Mixtral/GPT-4-1106 correctness, Apache-2.0): the subjects at even
-  positions of the
-  sorted subject list train; the odd ones are held out for evaluation and never seen here except in the
-  final report.
-- Hand-written product traffic (scripts/router_data/traffic.py, our own writing).
+Each prompt shape (multiple choice / arithmetic word problem / open instruction, `homily.routing.shapes`) gets its
+own logistic head trained only on training rows of that shape:
+- multiple choice: MMLU (MIT; RouteLLM's per-item Mixtral/GPT-4-1106 correctness, Apache-2.0), the subjects at even
+  positions of the sorted subject list; the odd ones are held out for evaluation and never seen here except in the
+  final report;
+- word problems: template arithmetic problems labelled by step count plus the word-problem-shaped rows of our own
+  traffic and task sets (scripts/router_data, our own writing);
+- open instructions: the rest of our own traffic and task sets.
 GSM8K and MT-Bench are never used for training or model selection; they appear only in the final evaluation.
 
-Model selection: 4-fold cross-validation grouped by MMLU subject (training subjects only), mean APGR per fold.
-Tier boundaries and the confidence calibration come from out-of-fold predictions on the traffic set.
+Model selection (training side only):
+- multiple choice: 4-fold cross-validation grouped by MMLU training subject, mean APGR per fold;
+- word problems: Spearman correlation of the head's scores with hand-counted step numbers of hand-written, realistic
+  problems (scripts/router_data/word_problem_validation.py; never trained on); cross-validation on the templates is
+  reported but rewards learning the templates' phrasing;
+- open: Spearman correlation of the head's scores with the task-kind labels of hand-written open prompts
+  (scripts/router_data/open_validation.py; never trained on); CV on our open prompts is reported.
+Tier boundaries and the confidence calibration come from out-of-fold scores on the traffic set.
 
-    python scripts/train_router.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-router-cache]
+    python scripts/train_router.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-router-cache] [--no-heldout]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
-from typing import cast
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,27 +38,31 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from router_data.fit import FitConfig, FittedNetwork, fit_network  # noqa: E402
-from router_data.traffic import TrafficExample, traffic_examples  # noqa: E402
+from router_data.calibration import choose_boundaries, fit_confidence, spearman  # noqa: E402
+from router_data.linear import LinearHead, fit_logistic  # noqa: E402
+from router_data.open_validation import OPEN_VALIDATION  # noqa: E402
+from router_data.pool import HeadConfig, Inputs, Mask, Pool, Standardiser  # noqa: E402
+from router_data.report import CvRow, write_report  # noqa: E402
+from router_data.traffic import traffic_examples  # noqa: E402
+from router_data.word_problem_validation import VALIDATION_PROBLEMS  # noqa: E402
 
 from homily.routing.benchmarks import MmluItem, default_data_dir, load_mmlu_items  # noqa: E402
-from homily.routing.embedding_cache import default_cache_dir, embed_cached  # noqa: E402
-from homily.routing.evaluation import (  # noqa: E402
-    BenchmarkRow,
-    evaluate_sets,
-    format_sweep,
-    format_table,
-    load_evaluation_sets,
-)
+from homily.routing.embedding_cache import default_cache_dir  # noqa: E402
+from homily.routing.evaluation import evaluate_sets, format_table, load_evaluation_sets  # noqa: E402
 from homily.routing.learned import ComplexityModel, ComplexityWeights, default_weights_path  # noqa: E402
 from homily.routing.metrics import evaluate_router  # noqa: E402
-from homily.routing.signals import SIGNAL_NAMES, ConversationFacts, text_signals  # noqa: E402
+from homily.routing.shapes import PROBLEM_SIGNAL_NAMES, SHAPES  # noqa: E402
+from homily.routing.signals import SIGNAL_NAMES, ConversationFacts  # noqa: E402
 
 logger = logging.getLogger("train_router")
 Array = npt.NDArray[np.float64]
-TRAFFIC_SHARE = 0.6
-"""Total sample weight of the traffic set relative to the MMLU training items."""
 FOLDS = 4
+L2_GRID = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+EMBEDDING_SCALES = (1.0, 4.0, 8.0, 16.0)
+MMLU_TOLERANCE = 0.005
+"""Subject-CV APGR within this of the best counts as a tie."""
+SPEARMAN_TOLERANCE = 0.01
+"""CV Spearman within this of the best counts as a tie."""
 
 
 def split_subjects(items: list[MmluItem]) -> tuple[list[str], list[str]]:
@@ -63,272 +73,248 @@ def split_subjects(items: list[MmluItem]) -> tuple[list[str], list[str]]:
 def mmlu_target(items: list[MmluItem], kind: str) -> Array:
     weak = np.array([item.weak_correct for item in items], dtype=np.float64)
     strong = np.array([item.strong_correct for item in items], dtype=np.float64)
-    if kind == "weak_fails":
-        return 1.0 - weak
-    if kind == "strong_wins":
-        return (1.0 - weak) * strong
-    # "graded": strong needed (1), both fail (0.5: hard, but the strong model does not help), weak fine (0)
-    return (1.0 - weak) * (0.5 + 0.5 * strong)
+    return 1.0 - weak if kind == "weak_fails" else (1.0 - weak) * strong
 
 
-def build_inputs(embeddings: Array, signals: Array, mean: Array, scale: Array) -> Array:
-    return np.hstack([embeddings, (signals - mean) / scale])
-
-
-def traffic_signals(examples: list[TrafficExample]) -> Array:
-    return np.stack(
-        [
-            text_signals(ex.text, ConversationFacts(ex.user_turns, ex.has_tools, ex.grounded)).astype(
-                np.float64
-            )
-            for ex in examples
-        ]
+def mmlu_pool(items: list[MmluItem], texts: list[str], cache_dir: Path) -> Pool:
+    facts = [ConversationFacts()] * len(items)
+    levels = np.zeros(len(items), dtype=np.int_)
+    return Pool.build(
+        texts,
+        facts=facts,
+        targets=mmlu_target(items, "strong_wins"),
+        levels=levels,
+        groups=[i.subject for i in items],
+        cache_dir=cache_dir,
     )
 
 
-class TrainingData:
-    """Embeddings, signals, targets and weights of the training pool (MMLU train subjects + traffic)."""
+def quality(items: list[MmluItem], mask: Mask) -> tuple[Array, Array]:
+    chosen = [item for item, keep in zip(items, mask, strict=True) if keep]
+    return (np.array([i.strong_correct for i in chosen], float), np.array([i.weak_correct for i in chosen], float))
 
-    def __init__(self, items: list[MmluItem], traffic: list[TrafficExample], cache_dir: Path) -> None:
-        self.items = items
-        self.traffic = traffic
-        self.mmlu_embeddings = embed_cached([item.prompt for item in items], cache_dir).astype(np.float64)
-        self.traffic_embeddings = embed_cached([ex.text for ex in traffic], cache_dir).astype(np.float64)
-        facts = ConversationFacts()
-        self.mmlu_signals = np.stack([text_signals(item.prompt, facts) for item in items]).astype(np.float64)
-        self.traffic_signals = traffic_signals(traffic)
-        self.traffic_levels = np.array([ex.level for ex in traffic])
-        self.traffic_targets = np.array([ex.training_target for ex in traffic])
-        self.subjects = np.array([item.subject for item in items])
-        all_signals = np.vstack([self.mmlu_signals, self.traffic_signals])
-        self.signal_mean = all_signals.mean(axis=0)
-        self.signal_scale = np.maximum(all_signals.std(axis=0), 1e-3)
 
-    def fit(
-        self,
-        mmlu_mask: npt.NDArray[np.bool_],
-        traffic_mask: npt.NDArray[np.bool_],
-        target: str,
-        config: FitConfig,
-    ) -> FittedNetwork:
-        mmlu_inputs = build_inputs(
-            self.mmlu_embeddings[mmlu_mask], self.mmlu_signals[mmlu_mask], self.signal_mean, self.signal_scale
+class Trainer:
+    """The three heads' training and selection over fixed pools and standardisation."""
+
+    def __init__(self, items: list[MmluItem], mmlu: Pool, traffic: Pool, validation: dict[str, Pool]) -> None:
+        self.items, self.mmlu, self.traffic, self.validation = items, mmlu, traffic, validation
+        self.inputs = Inputs(
+            Standardiser.fit(np.vstack([mmlu.signals, traffic.signals])),
+            Standardiser.fit(np.vstack([mmlu.problem, traffic.problem])),
         )
-        traffic_inputs = build_inputs(
-            self.traffic_embeddings[traffic_mask],
-            self.traffic_signals[traffic_mask],
-            self.signal_mean,
-            self.signal_scale,
+        self.traffic_fold = np.random.default_rng(1).integers(0, FOLDS, len(traffic))
+
+    def fit(self, pool: Pool, mask: Mask, config: HeadConfig, targets: Array | None = None) -> LinearHead:
+        chosen = pool.targets[mask] if targets is None else targets[mask]
+        return fit_logistic(self.inputs.design(pool, mask, config), chosen, np.ones(int(mask.sum())), config.l2)
+
+    def mmlu_targets(self, kind: str) -> Array:
+        return mmlu_target(self.items, kind)
+
+    def cv_multiple_choice(self, config: HeadConfig, kind: str) -> float:
+        subjects = sorted(set(self.mmlu.groups.tolist()))
+        apgrs = []
+        for fold in range(FOLDS):
+            test = np.isin(self.mmlu.groups, [s for i, s in enumerate(subjects) if i % FOLDS == fold])
+            head = self.fit(self.mmlu, ~test, config, self.mmlu_targets(kind))
+            strong, weak = quality(self.items, test)
+            apgrs.append(evaluate_router(head.logits(self.inputs.design(self.mmlu, test, config)), strong, weak).apgr)
+        return float(np.mean(apgrs))
+
+    def oof_traffic(self, shape: str, config: HeadConfig) -> tuple[float, Array]:
+        """Spearman of out-of-fold logits with targets over rows of `shape`, and the logits (NaN elsewhere)."""
+        rows = self.traffic.shapes == shape
+        logits = np.full(len(self.traffic), np.nan)
+        for fold in range(FOLDS):
+            test = rows & (self.traffic_fold == fold)
+            head = self.fit(self.traffic, rows & (self.traffic_fold != fold), config)
+            logits[test] = head.logits(self.inputs.design(self.traffic, test, config))
+        return spearman(logits[rows], self.traffic.targets[rows]), logits
+
+    def validation_spearman(self, shape: str, config: HeadConfig) -> float:
+        """Rank agreement of the head of `shape` (trained on all its rows) with the hand-written validation labels
+        (hand-counted steps for word problems, task-kind labels for open prompts)."""
+        head = self.fit(self.traffic, self.traffic.shapes == shape, config)
+        pool = self.validation[shape]
+        everything = np.ones(len(pool), dtype=bool)
+        return spearman(head.logits(self.inputs.design(pool, everything, config)), pool.targets)
+
+
+def head_grid(embedding_options: tuple[bool, ...]) -> list[HeadConfig]:
+    return [
+        HeadConfig(embedding=emb, signals=True, problem=prob, l2=l2, embedding_scale=scale)
+        for emb in embedding_options
+        for scale in (EMBEDDING_SCALES if emb else (1.0,))
+        for prob in (False, True)
+        for l2 in L2_GRID
+    ]
+
+
+T = TypeVar("T")
+
+
+def most_regularised(results: list[tuple[float, HeadConfig, T]], tolerance: float) -> tuple[HeadConfig, T]:
+    """Among results within `tolerance` of the best score, the most regularised (then the best scoring): weakly
+    regularised heads overfit our template phrasings, and the realistic-traffic tests showed it."""
+    best = max(score for score, _, _ in results)
+    close = [row for row in results if row[0] >= best - tolerance]
+    _, config, extra = max(close, key=lambda row: (row[1].l2, row[0]))
+    return config, extra
+
+
+def select_heads(trainer: Trainer) -> tuple[dict[str, HeadConfig], str, list[CvRow], Array]:
+    """Configs per head chosen on training-side criteria, the MMLU target, the CV table, out-of-fold traffic logits."""
+    rows: list[CvRow] = []
+    mc_results: list[tuple[float, HeadConfig, str]] = []
+    for kind in ("weak_fails", "strong_wins"):
+        for config in head_grid((True,)):
+            apgr = trainer.cv_multiple_choice(config, kind)
+            mc_results.append((apgr, config, kind))
+            rows.append(CvRow("multiple_choice", f"{kind} {config.label()}", {"subject-CV MMLU APGR": apgr}))
+            logger.info("multiple_choice %s %s: %.4f", kind, config.label(), apgr)
+    mc_config, kind = most_regularised(mc_results, MMLU_TOLERANCE)
+    chosen: dict[str, HeadConfig] = {"multiple_choice": mc_config}
+    oof = np.full(len(trainer.traffic), np.nan)
+    for shape in ("word_problem", "open"):
+        results: list[tuple[float, HeadConfig, Array]] = []
+        for config in head_grid((False, True)):
+            rho, logits = trainer.oof_traffic(shape, config)
+            validation = trainer.validation_spearman(shape, config)
+            results.append((validation, config, logits))
+            rows.append(CvRow(shape, config.label(), {"hand-written Spearman": validation, "CV Spearman": rho}))
+            logger.info("%s %s: hand-written %.4f cv %.4f", shape, config.label(), validation, rho)
+        chosen[shape], logits = most_regularised(results, SPEARMAN_TOLERANCE)
+        oof = np.where(trainer.traffic.shapes == shape, logits, oof)
+    return chosen, kind, rows, oof
+
+
+def assemble(trainer: Trainer, chosen: dict[str, HeadConfig], kind: str) -> tuple[list[Array], list[Array], Array]:
+    """Final heads on all training rows: per head (embedding, signal, problem) weight rows and embedding means."""
+    blocks: list[Array] = []
+    means: list[Array] = []
+    biases = []
+    for shape in SHAPES:
+        config = chosen[shape]
+        if shape == "multiple_choice":
+            pool, mask, targets = trainer.mmlu, np.ones(len(trainer.mmlu), dtype=bool), trainer.mmlu_targets(kind)
+        else:
+            pool, mask, targets = trainer.traffic, trainer.traffic.shapes == shape, None
+        head = trainer.fit(pool, mask, config, targets)
+        coef = list(head.coef)
+        sizes = (
+            (config.embedding, 384),
+            (config.signals, len(SIGNAL_NAMES)),
+            (config.problem, len(PROBLEM_SIGNAL_NAMES)),
         )
-        chosen = [item for item, keep in zip(self.items, mmlu_mask, strict=True) if keep]
-        targets = np.concatenate([mmlu_target(chosen, target), self.traffic_targets[traffic_mask]])
-        n_mmlu, n_traffic = len(mmlu_inputs), len(traffic_inputs)
-        weights = np.concatenate(
-            [np.ones(n_mmlu), np.full(n_traffic, TRAFFIC_SHARE * n_mmlu / max(n_traffic, 1))]
-        )
-        return fit_network(np.vstack([mmlu_inputs, traffic_inputs]), targets, weights, config)
-
-    def mmlu_logits(self, network: FittedNetwork, mask: npt.NDArray[np.bool_]) -> Array:
-        inputs = build_inputs(
-            self.mmlu_embeddings[mask], self.mmlu_signals[mask], self.signal_mean, self.signal_scale
-        )
-        return network.logits(inputs)
-
-    def traffic_logits(self, network: FittedNetwork, mask: npt.NDArray[np.bool_]) -> Array:
-        inputs = build_inputs(
-            self.traffic_embeddings[mask], self.traffic_signals[mask], self.signal_mean, self.signal_scale
-        )
-        return network.logits(inputs)
+        row: list[Array] = []
+        for index, (used, size) in enumerate(sizes):
+            scale = config.embedding_scale if index == 0 else 1.0
+            row.append(np.array(coef[:size]) * scale if used else np.zeros(size))
+            coef = coef[size:] if used else coef
+        blocks.append(np.concatenate(row))
+        means.append(pool.embeddings[mask].mean(axis=0))
+        biases.append(head.bias)
+    return blocks, means, np.array(biases)
 
 
-def cross_validate(data: TrainingData, target: str, config: FitConfig) -> tuple[float, Array]:
-    """Mean MMLU APGR over subject-grouped folds, and out-of-fold traffic scores (sigmoid of logits)."""
-    subjects = sorted(set(data.subjects.tolist()))
-    traffic_fold = np.random.default_rng(1).integers(0, FOLDS, len(data.traffic))
-    traffic_scores = np.zeros(len(data.traffic))
-    apgrs = []
-    for fold in range(FOLDS):
-        held = {subject for i, subject in enumerate(subjects) if i % FOLDS == fold}
-        test_mask = np.isin(data.subjects, list(held))
-        network = data.fit(~test_mask, traffic_fold != fold, target, config)
-        weak = np.array(
-            [item.weak_correct for item, t in zip(data.items, test_mask, strict=True) if t], float
-        )
-        strong = np.array(
-            [item.strong_correct for item, t in zip(data.items, test_mask, strict=True) if t], float
-        )
-        apgrs.append(evaluate_router(data.mmlu_logits(network, test_mask), strong, weak).apgr)
-        traffic_scores[traffic_fold == fold] = 1 / (
-            1 + np.exp(-data.traffic_logits(network, traffic_fold == fold))
-        )
-    return float(np.mean(apgrs)), traffic_scores
+def check_assembly(model: ComplexityModel, trainer: Trainer, chosen: dict[str, HeadConfig]) -> None:
+    """The shipped arrays must reproduce the fitted open head on its own training rows (catches block mix-ups)."""
+    rows = trainer.traffic.shapes == "open"
+    head = trainer.fit(trainer.traffic, rows, chosen["open"])
+    expected = head.logits(trainer.inputs.design(trainer.traffic, rows, chosen["open"]))
+    texts = [text for text, keep in zip(trainer.traffic.texts, rows, strict=True) if keep]
+    facts = ConversationFacts()
+    single_turn = np.array(
+        [trainer.traffic.signals[i, SIGNAL_NAMES.index("user_turns")] == 0 for i in np.flatnonzero(rows)]
+    )
+    actual = model.batch_logits(texts, trainer.traffic.embeddings[rows].astype(np.float32), facts)
+    gap = float(np.max(np.abs(actual - expected)[single_turn & ~trainer.traffic.signals[rows, -2:].any(axis=1)]))
+    if gap > 1e-2:
+        raise RuntimeError(f"shipped weights disagree with the fitted open head by {gap:.4f}")
 
 
-def choose_boundaries(scores: Array, levels: npt.NDArray[np.int_]) -> tuple[float, float, float]:
-    """Boundaries maximising tier accuracy on out-of-fold traffic scores (ties: widest middle margin)."""
-    candidates = np.unique(np.round(np.quantile(scores, np.linspace(0.02, 0.98, 97)), 4))
-    best = (-1.0, 0.0, 0.0)
-    for low, high in itertools.combinations(candidates, 2):
-        tiers = np.where(scores < low, 0, np.where(scores < high, 1, 2))
-        accuracy = float(np.mean(tiers == levels))
-        if accuracy > best[0] + 1e-9:
-            best = (accuracy, float(low), float(high))
-    return best[1], best[2], best[0]
-
-
-def fit_confidence(
-    scores: Array, levels: npt.NDArray[np.int_], bounds: tuple[float, float]
-) -> tuple[float, float]:
-    """Logistic regression of 'tier correct' on distance to the nearest boundary (Newton steps)."""
-    tiers = np.where(scores < bounds[0], 0, np.where(scores < bounds[1], 1, 2))
-    correct = (tiers == levels).astype(np.float64)
-    distance = np.min(np.abs(scores[:, None] - np.array(bounds)[None, :]), axis=1)
-    design = np.column_stack([np.ones_like(distance), distance])
-    coef = np.zeros(2)
-    for _ in range(50):
-        prob = 1 / (1 + np.exp(-(design @ coef)))
-        hessian = design.T @ (design * (prob * (1 - prob))[:, None]) + 1e-3 * np.eye(2)
-        coef -= np.linalg.solve(hessian, design.T @ (prob - correct) + 1e-3 * coef)
-    return float(coef[0]), float(coef[1])
+def validation_pool(rows: list[tuple[str, float]], cache_dir: Path) -> Pool:
+    return Pool.build(
+        [text for text, _ in rows],
+        facts=[ConversationFacts()] * len(rows),
+        targets=np.array([label for _, label in rows]),
+        levels=np.zeros(len(rows), dtype=np.int_),
+        groups=["validation"] * len(rows),
+        cache_dir=cache_dir,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
     parser.add_argument("--out", type=Path, default=default_weights_path())
-    parser.add_argument("--quick", action="store_true", help="small grid (for trying changes)")
+    parser.add_argument("--no-heldout", action="store_true", help="train and cross-validate only (no held-out look)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.monotonic()
 
     all_items = load_mmlu_items(args.data_dir)
     train_subjects, eval_subjects = split_subjects(all_items)
-    train_items = [item for item in all_items if item.subject in set(train_subjects)]
-    traffic = traffic_examples()
-    data = TrainingData(train_items, traffic, args.cache_dir)
-    logger.info(
-        "training pool: %d MMLU items (%d subjects) + %d traffic examples",
-        len(train_items),
-        len(train_subjects),
-        len(traffic),
+    items = [item for item in all_items if item.subject in set(train_subjects)]
+    examples = traffic_examples()
+    traffic = Pool.build(
+        [ex.text for ex in examples],
+        facts=[ConversationFacts(ex.user_turns, ex.has_tools, ex.grounded) for ex in examples],
+        targets=np.array([ex.training_target for ex in examples]),
+        levels=np.array([ex.level for ex in examples]),
+        groups=["traffic"] * len(examples),
+        cache_dir=args.cache_dir,
     )
-
-    grid = [
-        (target, FitConfig(hidden=hidden, relu=hidden > 1, l2=l2))
-        for target in ("weak_fails", "strong_wins")
-        for hidden, l2 in ((32, 1e-3),)
-    ]
-    if args.quick:
-        grid = grid[:2]
-    results = []
-    for target, config in grid:
-        apgr, traffic_scores = cross_validate(data, target, config)
-        low, high, tier_accuracy = choose_boundaries(traffic_scores, data.traffic_levels)
-        logger.info(
-            "cv target=%s hidden=%d l2=%g: MMLU APGR %.3f, traffic tier accuracy %.3f",
-            target,
-            config.hidden,
-            config.l2,
-            apgr,
-            tier_accuracy,
-        )
-        results.append((apgr, tier_accuracy, target, config, traffic_scores))
-    best_apgr, _, target, config, traffic_scores = max(results, key=lambda row: (round(row[0], 3), row[1]))
-    low, high, tier_accuracy = choose_boundaries(traffic_scores, data.traffic_levels)
-    confidence = fit_confidence(traffic_scores, data.traffic_levels, (low, high))
-
-    everything = np.ones(len(train_items), dtype=bool)
-    network = data.fit(everything, np.ones(len(traffic), dtype=bool), target, config)
+    mmlu = mmlu_pool(items, [item.prompt for item in items], args.cache_dir)
+    validation = {
+        "word_problem": validation_pool([(text, float(steps)) for text, steps in VALIDATION_PROBLEMS], args.cache_dir),
+        "open": validation_pool([(text, float(label)) for text, label in OPEN_VALIDATION], args.cache_dir),
+    }
+    logger.info("pools: %d MMLU, %d traffic", len(mmlu), len(traffic))
+    trainer = Trainer(items, mmlu, traffic, validation)
+    chosen, kind, cv_rows, oof_logits = select_heads(trainer)
+    oof_scores = 1.0 / (1.0 + np.exp(-oof_logits))
+    low, high, tier_accuracy = choose_boundaries(oof_scores, traffic.levels)
+    confidence = fit_confidence(oof_scores, traffic.levels, (low, high))
+    blocks, means, biases = assemble(trainer, chosen, kind)
+    signal_end = 384 + len(SIGNAL_NAMES)
     metadata: dict[str, object] = {
-        "target": target,
-        "config": asdict(config),
-        "traffic_share": TRAFFIC_SHARE,
+        "mmlu_target": kind,
+        "heads": {shape: chosen[shape].label() for shape in SHAPES},
         "mmlu_train_subjects": train_subjects,
         "mmlu_eval_subjects": eval_subjects,
-        "cv_mmlu_apgr": round(best_apgr, 4),
         "cv_traffic_tier_accuracy": round(tier_accuracy, 4),
+        "traffic_rows_by_shape": {s: int(np.sum(traffic.shapes == s)) for s in SHAPES},
         "embedding_model": "all-MiniLM-L6-v2",
     }
     weights = ComplexityWeights(
-        hidden_weight=network.hidden_weight.astype(np.float32),
-        hidden_bias=network.hidden_bias.astype(np.float32),
-        output_weight=network.output_weight.astype(np.float32),
-        output_bias=network.output_bias,
-        signal_mean=data.signal_mean.astype(np.float32),
-        signal_scale=data.signal_scale.astype(np.float32),
+        embedding_weight=np.stack([b[:384] for b in blocks]).astype(np.float32),
+        embedding_mean=np.stack(means).astype(np.float32),
+        signal_weight=np.stack([b[384:signal_end] for b in blocks]).astype(np.float32),
+        problem_weight=np.stack([b[signal_end:] for b in blocks]).astype(np.float32),
+        bias=biases,
+        signal_mean=trainer.inputs.signals.mean.astype(np.float32),
+        signal_scale=trainer.inputs.signals.scale.astype(np.float32),
+        problem_mean=trainer.inputs.problem.mean.astype(np.float32),
+        problem_scale=trainer.inputs.problem.scale.astype(np.float32),
         boundaries=(low, high),
         confidence_coef=confidence,
         signal_names=SIGNAL_NAMES,
+        problem_signal_names=PROBLEM_SIGNAL_NAMES,
+        shapes=SHAPES,
         metadata=metadata,
-        relu=config.relu,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     weights.save(args.out)
     model = ComplexityModel.load(args.out)
-    rows = evaluate_sets(model, load_evaluation_sets(model, args.data_dir), args.cache_dir)
+    check_assembly(model, trainer, chosen)
+    rows = [] if args.no_heldout else evaluate_sets(model, load_evaluation_sets(model, args.data_dir), args.cache_dir)
     write_report(
-        args.out.parent / "REPORT.md",
-        results,
-        metadata,
-        (low, high),
-        confidence,
-        rows,
-        time.monotonic() - started,
+        args.out.parent / "REPORT.md", cv_rows, metadata, (low, high), confidence, rows, time.monotonic() - started
     )
-    logger.info("wrote %s\n%s", args.out, format_table(rows))
-
-
-def write_report(  # noqa: PLR0917 - one call site, every argument is a report section
-    path: Path,
-    results: list[tuple[float, float, str, FitConfig, Array]],
-    metadata: dict[str, object],
-    bounds: tuple[float, float],
-    confidence: tuple[float, float],
-    rows: list[BenchmarkRow],
-    seconds: float,
-) -> None:
-    table_rows = rows
-    train_subjects = cast("list[str]", metadata["mmlu_train_subjects"])
-    eval_subjects = cast("list[str]", metadata["mmlu_eval_subjects"])
-    cv_lines = [
-        f"| {target} | {config.hidden} | {'relu' if config.relu else 'linear'} | {config.l2:g} | {apgr:.3f} "
-        f"| {accuracy:.3f} |"
-        for apgr, accuracy, target, config, _ in results
-    ]
-    text = f"""# Complexity router: training report
-
-Produced by `python scripts/train_router.py` in {seconds:.0f} s. Weights: `complexity_router.npz` (NumPy, no pickle).
-
-## Data and split
-- Train: MMLU subjects at even positions of the sorted subject list ({len(train_subjects)}
-  subjects: {", ".join(train_subjects)}) with target `{metadata["target"]}`,
-  plus {TRAFFIC_SHARE:.0%} (by weight) data of our own making in scripts/router_data/: hand-written product traffic
-  (greetings, thanks, one-line lookups -> 0; moderate tasks -> 0.45; long analytical/comparative theology -> 0.85;
-  multi-step reasoning and code -> 1), template-generated writing/role-play/extraction/explanation tasks (0.4) vs
-  logic puzzles/code/math (1.0), and template arithmetic word problems labelled by step count (1 step 0 ... 5+ 1).
-- Held out for evaluation only: MMLU subjects {", ".join(eval_subjects)};
-  all of GSM8K and MT-Bench. RouteLLM's contaminated prompts are removed from every set.
-- Model selection: 4-fold CV grouped by MMLU training subject (mean APGR); tier boundaries and confidence from
-  out-of-fold traffic predictions.
-
-## Cross-validation (training subjects only)
-| target | hidden | activation | L2 | CV MMLU APGR | traffic tier accuracy |
-|---|---|---|---|---|---|
-{chr(10).join(cv_lines)}
-
-Chosen: target `{metadata["target"]}`, {metadata["config"]}. Tier boundaries on the score: tier_1 <
-{bounds[0]:.4f} <= tier_2 < {bounds[1]:.4f} <= tier_3. Confidence = sigmoid({confidence[0]:.3f} + {confidence[1]:.3f} x
-distance to nearest boundary).
-
-## Held-out evaluation (RouteLLM metrics; 10 quantile thresholds; CPT = strong-call share)
-{format_table(table_rows)}
-
-{chr(10).join(format_sweep(row) for row in table_rows)}
-"""
-    path.write_text(text, encoding="utf-8")
+    logger.info("wrote %s (traffic tier accuracy %.3f)\n%s", args.out, tier_accuracy, format_table(rows))
 
 
 if __name__ == "__main__":

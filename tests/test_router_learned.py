@@ -124,7 +124,7 @@ def test_shipped_weights_are_small_and_pickle_free() -> None:
             assert header.startswith(b"\x93NUMPY")
             assert b"'descr': '|O'" not in header  # no object arrays, which would need pickle
     with np.load(path, allow_pickle=False) as arrays:
-        assert "hidden_weight" in arrays.files
+        assert {"embedding_weight", "signal_weight", "problem_weight", "bias"} <= set(arrays.files)
 
 
 def test_weights_round_trip_and_reject_stale_files(tmp_path: Path, model: ComplexityModel) -> None:
@@ -132,13 +132,23 @@ def test_weights_round_trip_and_reject_stale_files(tmp_path: Path, model: Comple
     model.weights.save(copy)
     reloaded = ComplexityWeights.load(copy)
     assert reloaded.boundaries == model.weights.boundaries
-    np.testing.assert_array_equal(reloaded.hidden_weight, model.weights.hidden_weight)
+    np.testing.assert_array_equal(reloaded.embedding_weight, model.weights.embedding_weight)
+    np.testing.assert_array_equal(reloaded.problem_weight, model.weights.problem_weight)
     broken = tmp_path / "broken.npz"
     ComplexityWeights(
         **{**{f: getattr(model.weights, f) for f in model.weights.__slots__}, "boundaries": (0.7, 0.2)}
     ).save(broken)
     with pytest.raises(ValueError, match="boundaries"):
         ComplexityWeights.load(broken)
+    stale = tmp_path / "stale.npz"
+    ComplexityWeights(
+        **{
+            **{f: getattr(model.weights, f) for f in model.weights.__slots__},
+            "problem_weight": model.weights.problem_weight[:, :-1],
+        }
+    ).save(stale)
+    with pytest.raises(ValueError, match="problem_weight"):
+        ComplexityWeights.load(stale)
 
 
 def test_signals_vector_matches_names() -> None:

@@ -13,8 +13,10 @@ import itertools
 import random
 from dataclasses import dataclass
 
+from router_data.open_handwritten import EASY_OPEN, HARD_OPEN
+from router_data.open_tasks import code_prompts, easy_open_prompts, lookup_prompts, reasoning_prompts
 from router_data.tasks import hard_tasks, moderate_tasks
-from router_data.word_problems import word_problems
+from router_data.word_problems import classic_word_problems, word_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +292,7 @@ def _level_of_steps(steps: int) -> int:
 def traffic_examples(seed: int = 7) -> list[TrafficExample]:
     """The full labelled set (deterministic for a seed)."""
     rng = random.Random(seed)
-    simple = GREETINGS + THANKS + FACT_LOOKUPS + _lookups(rng)
+    simple = GREETINGS + THANKS + FACT_LOOKUPS + _lookups(rng) + lookup_prompts()
     examples = [TrafficExample(text, 0) for text in simple]
     examples += [TrafficExample(text, 0, user_turns=rng.randint(2, 6)) for text in THANKS + FOLLOW_UPS[:3]]
     examples += [TrafficExample(text, 1, target=0.45) for text in MODERATE]
@@ -303,9 +305,13 @@ def traffic_examples(seed: int = 7) -> list[TrafficExample]:
     examples += [TrafficExample(text, 2, grounded=True, target=0.85) for text in COMPLEX_THEOLOGY[::2]]
     examples += [TrafficExample(text, 1, target=0.4) for text in moderate_tasks()]
     examples += [TrafficExample(text, 2) for text in hard_tasks()]
+    examples += [TrafficExample(text, 2) for text in reasoning_prompts() + code_prompts()]
+    examples += [TrafficExample(text, 1, target=0.4) for text in easy_open_prompts()]
+    examples += [TrafficExample(text, 1, target=0.4) for text in EASY_OPEN]
+    examples += [TrafficExample(text, 2) for text in HARD_OPEN]
     examples += [
         TrafficExample(problem.text, _level_of_steps(problem.steps), target=problem.target)
-        for problem in word_problems()
+        for problem in word_problems() + classic_word_problems()
     ]
     examples += [TrafficExample(text, 2, user_turns=rng.randint(2, 8)) for text in complex_texts[::3]]
     return examples

@@ -18,7 +18,6 @@ from homily.routing.benchmarks import BenchmarkSet, load_gsm8k, load_mmlu_items,
 from homily.routing.embedding_cache import embed_cached
 from homily.routing.learned import ComplexityModel
 from homily.routing.metrics import RouterMetrics, evaluate_router, random_router_metrics
-from homily.routing.signals import ConversationFacts, text_signals
 
 PUBLISHED_APGR: dict[str, float] = {"mt_bench": 0.802, "mmlu": 0.603, "gsm8k": 0.622}
 """RouteLLM's best published APGR per benchmark (GPT-4-1106 vs Mixtral-8x7B, arXiv 2406.18665)."""
@@ -51,10 +50,7 @@ def load_evaluation_sets(model: ComplexityModel, data_dir: Path) -> list[Benchma
 
 def score_prompts(model: ComplexityModel, prompts: list[str], cache_dir: Path) -> npt.NDArray[np.float64]:
     """Router logits of single-turn prompts (monotone in the complexity score, so identical rankings)."""
-    embeddings = embed_cached(prompts, cache_dir)
-    facts = ConversationFacts()
-    signals = np.stack([text_signals(prompt, facts) for prompt in prompts])
-    return model.logits(embeddings, signals)
+    return model.batch_logits(prompts, embed_cached(prompts, cache_dir))
 
 
 def evaluate_sets(

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from homily.routing.learned import ComplexityModel, FeatureContribution
-from homily.routing.signals import ConversationFacts, text_signals
+from homily.routing.learned import ComplexityModel, FeatureContribution, PromptInputs
+from homily.routing.signals import ConversationFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,7 @@ class RouteExplanation:
     """A decision with its evidence; `model`/`runners_up` are empty when no catalog was consulted."""
 
     text: str
+    shape: str
     score: float
     tier: str
     confidence: float
@@ -34,6 +35,7 @@ class RouteExplanation:
             f"score       {self.score:.4f}  (tier_2 from {self.boundaries[0]:.3f}, "
             f"tier_3 from {self.boundaries[1]:.3f})",
             f"tier        {self.tier}",
+            f"shape       {self.shape}",
             f"confidence  {self.confidence:.3f}",
         ]
         if self.model is not None:
@@ -61,17 +63,17 @@ def explain(
     note: str | None = None,
 ) -> RouteExplanation:
     """The explanation of routing `text` (the last user turn) with the given shared query embedding."""
-    conversation = facts or ConversationFacts()
-    signals = text_signals(text, conversation)
-    score = model.score(embedding, signals)
+    inputs = PromptInputs.of(text, facts or ConversationFacts(), embedding)
+    score = float(1.0 / (1.0 + np.exp(-model.logit(inputs))))
     ranked = ranked_models or []
     return RouteExplanation(
         text=text,
+        shape=inputs.shape,
         score=round(score, 4),
         tier=f"tier_{model.tier_of(score)}",
         confidence=model.confidence_of(score),
         boundaries=model.weights.boundaries,
-        top_features=model.contributions(embedding, signals)[:top],
+        top_features=model.contributions(inputs)[:top],
         model=ranked[0] if ranked else None,
         runners_up=ranked[1:4],
         note=note,
