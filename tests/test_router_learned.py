@@ -17,7 +17,7 @@ from homily.providers.circuit import CircuitBreakers
 from homily.providers.fallback import FallbackExecutor
 from homily.providers.pool import ProviderPool
 from homily.routing.decision import QueryEmbedding, RoutingDecision
-from homily.routing.embedding_cache import SentenceTransformerEmbedder, TextEmbedder
+from homily.routing.embedding_cache import TextEmbedder, load_default_embedder
 from homily.routing.features import extract_features
 from homily.routing.learned import (
     ComplexityModel,
@@ -75,7 +75,7 @@ def model() -> ComplexityModel:
 
 @pytest.fixture(scope="module")
 def embedder() -> TextEmbedder:
-    return SentenceTransformerEmbedder()
+    return load_default_embedder()
 
 
 def _tier(model: ComplexityModel, embedder: TextEmbedder, text: str, facts: ConversationFacts | None = None) -> int:

