@@ -153,3 +153,25 @@ def test_vector_index_and_onnx_runtime_load_in_either_order() -> None:
         )
         assert result.returncode == 0, (first, second, result.stderr[-500:])
         assert result.stdout.strip() == "ok"
+
+
+def _text_rows(start: int, count: int, publisher: str = "big") -> list[ChunkRecord]:
+    return [
+        ChunkRecord(f"s{n}", f"s{n}", publisher, 0, "", (), f"grace note {n}", 0, 12, 3, "h", None, None)
+        for n in range(start, start + count)
+    ]
+
+
+def test_planning_statistics_survive_small_writes_and_refresh_after_large_ones(tmp_path: Path) -> None:
+    index = ChunkIndex.open(tmp_path / "chunks.db")
+    index.add(_text_rows(0, 3000))
+    index.keyword_candidates("grace note", "big")  # gathers totals and term counts
+    assert index._publisher_total("big") == 3000
+    index.add(_text_rows(3000, 100))  # an ingestion batch: the query plan keeps its statistics
+    assert index._chunk_totals["big"] == 3000
+    index.delete_items(["s0", "s1"])
+    assert index._term_counts
+    index.add(_text_rows(3100, 450))  # 552 rows changed since they were gathered: over the slack of 500
+    assert not index._term_counts
+    assert index._publisher_total("big") == 3548
+    index.close()

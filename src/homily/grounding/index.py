@@ -29,6 +29,8 @@ from homily.grounding.schema import CHUNK_SCHEMA
 log = logging.getLogger(__name__)
 
 HEADING_SEPARATOR = " > "
+STATISTICS_SLACK = 500
+"""Rows that may change before the keyword-planning statistics are gathered again (or a tenth of the index)."""
 
 
 def scope_token(publisher_id: str) -> str:
@@ -111,9 +113,11 @@ class ChunkIndex:
         self._graph_threshold = graph_threshold
         self._lock = threading.RLock()
         self._shards: dict[str, DenseShard] = {}
-        # Statistics for keyword pruning; approximate by design and dropped whenever chunks change.
+        # Statistics for keyword planning; approximate by design, dropped once enough rows changed (see
+        # `_note_changes`), so a busy ingestion does not make every query count its terms again.
         self._chunk_totals: dict[str | None, int] = {}
         self._term_counts: dict[tuple[str, str], int] = {}
+        self._rows_changed = 0
         with self._lock, self._db:
             for statement in CHUNK_SCHEMA:
                 self._db.execute(statement)
@@ -153,6 +157,16 @@ class ChunkIndex:
     def _forget_statistics(self) -> None:
         self._chunk_totals.clear()
         self._term_counts.clear()
+        self._rows_changed = 0
+
+    def _note_changes(self, rows: int) -> None:
+        """Keep the planning statistics until the rows changed since they were gathered exceed a tenth of the
+        index (and STATISTICS_SLACK rows): they only decide which terms are too common to score and whether to
+        scope a keyword query, where a few percent of drift changes nothing."""
+        self._rows_changed += rows
+        total = self._chunk_totals.get(None)
+        if total is None or self._rows_changed > max(STATISTICS_SLACK, total // 10):
+            self._forget_statistics()
 
     def _shard(self, publisher_id: str) -> DenseShard:
         shard = self._shards.get(publisher_id)
@@ -182,7 +196,7 @@ class ChunkIndex:
     def add(self, records: Sequence[ChunkRecord]) -> None:
         """Insert chunks (replacing same chunk_id) in one transaction, then index their vectors."""
         with self._lock:
-            self._forget_statistics()
+            self._note_changes(len(records))
             replaced = self._rowids_of("chunk_id", [r.chunk_id for r in records])
             rowids = self._write(records)
             self._forget(replaced)
@@ -261,8 +275,8 @@ class ChunkIndex:
     def delete_items(self, item_ids: Sequence[str]) -> int:
         """Remove every chunk of these items from the table, the keyword and the dense index at once."""
         with self._lock:
-            self._forget_statistics()
             rows = self._rowids_of("item_id", list(item_ids))
+            self._note_changes(len(rows))
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("DELETE FROM chunks WHERE item_id = ?", [(i,) for i in item_ids])
