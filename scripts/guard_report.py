@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from guard_cv import threshold_selection
+
 from homily.guard import datasets
 from homily.guard.embedding import LocalEmbedFunction
 from homily.guard.evaluation import EmbedFunction, EvalRow, evaluate, format_table
@@ -94,13 +96,8 @@ the test table is re-printed by `homily eval guard`).
   injection/jailbreak templates combining hand-written parts with AdvBench train goals.
 - Validation ({val_count} examples, counting repeats): the validation parts above. Thresholds of the full head
   (the one used whenever the query embedding is given, i.e. on the request path and in every table below) are
-  chosen by 5-fold cross-validation over the train + validation parts (`scripts/guard_cv.py`): each fold's
-  items are scored by an ensemble trained without them, and `scripts/guard_thresholds.py` lowers one harm
-  category's threshold at a time (best recall gain per unit of false-positive cost) to maximise the mean recall
-  on AdvBench, JailbreakBench harmful and XSTest unsafe subject to out-of-fold false-positive budgets: JBB
-  benign <= 35%, XSTest safe <= 9%, NotInject <= 4%, WildGuard benign <= 1.5% (a stand-in for everyday
-  requests), the written pastoral and look-alike questions of `guard_data/benign.txt` <= 3%; no harm
-  threshold below 0.5. Attack categories stay at 0.5. The shipped full head is then refitted on all train +
+{threshold_selection()}
+  The shipped full head is then refitted on all train +
   validation items. The lexical-only head (earlier turns; no embedding) is trained on the train parts; its
   thresholds are the 99th percentile of benign validation scores + 0.02, clipped to [0.4, 0.8]. The test part
   was looked at only as recorded in the evaluation history below.

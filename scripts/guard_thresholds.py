@@ -24,6 +24,18 @@ class Budget:
 
     scores: Scores
     max_rate: float
+    weights: npt.NDArray[np.float64] | None = None
+    """Per-row weights (a pooled set whose parts count in proportion to the target's datasets); None: equal."""
+
+    def rate(self, thresholds: npt.NDArray[np.float32]) -> float:
+        return float(np.average(detected(self.scores, thresholds), weights=self.weights))
+
+
+def pooled(parts: Sequence[tuple[Scores, float]], max_rate: float) -> Budget:
+    """A budget on several sets pooled as if each held the given number of items (e.g. a target's dataset sizes,
+    with stand-in sets scored in their place)."""
+    weights = np.concatenate([np.full(len(scores), size / max(len(scores), 1)) for scores, size in parts])
+    return Budget(np.vstack([scores for scores, _ in parts]), max_rate, weights)
 
 
 def detected(scores: Scores, thresholds: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
@@ -39,7 +51,7 @@ def _fp_cost(budgets: Sequence[Budget], thresholds: npt.NDArray[np.float32]) -> 
     """Sum of false-positive rates relative to their budgets; None if a budget is exceeded."""
     cost = 0.0
     for budget in budgets:
-        rate = float(detected(budget.scores, thresholds).mean())
+        rate = budget.rate(thresholds)
         if rate > budget.max_rate:
             return None
         cost += rate / max(budget.max_rate, 1e-6)

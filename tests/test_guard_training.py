@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scripts.guard_net import GuardNet, NetConfig, ensemble_scores, feature_matrix, head_arrays
-from scripts.guard_thresholds import Budget, detected, greedy_thresholds, rates
+from scripts.guard_thresholds import Budget, detected, greedy_thresholds, pooled, rates
 
 from homily.guard.categories import CATEGORIES
 from homily.guard.features import lexical_features
@@ -76,3 +76,23 @@ def test_ensemble_export_computes_the_mean_logit() -> None:
     for row, text in enumerate(texts):
         exported = head.probabilities(lexical_features(text), embeddings[row])
         np.testing.assert_allclose(exported, expected[row], atol=2e-3)  # float16 weights
+
+
+def test_weighted_budget_counts_rows_by_weight() -> None:
+    scores = np.array([[0.9, 0.0, 0.0], [0.1, 0.0, 0.0], [0.1, 0.0, 0.0], [0.1, 0.0, 0.0]], dtype=np.float32)
+    thresholds = np.array([0.5, 0.5, 0.5], dtype=np.float32)
+    assert Budget(scores, 0.1).rate(thresholds) == pytest.approx(0.25)
+    weighted = Budget(scores, 0.1, np.array([1.0, 3.0, 3.0, 3.0]))
+    assert weighted.rate(thresholds) == pytest.approx(0.1)
+    start = np.array([0.95, 0.95, 0.95], dtype=np.float32)
+    positives = [np.array([[0.6, 0.0, 0.0]], dtype=np.float32)]
+    assert greedy_thresholds(positives, [weighted], start, tuned=[0])[0] <= 0.6  # 10% is within the budget
+    assert greedy_thresholds(positives, [Budget(scores, 0.1)], start, tuned=[0])[0] > 0.6  # 25% is not
+
+
+def test_pooled_budget_weighs_each_set_by_its_target_size() -> None:
+    everyday = np.zeros((100, 3), dtype=np.float32)  # stand-in for 885 everyday requests, none flagged
+    jbb = np.ones((10, 3), dtype=np.float32)  # stand-in for 40 look-alike requests, all flagged
+    budget = pooled([(everyday, 885), (jbb, 40)], 0.03)
+    assert budget.rate(np.full(3, 0.5, dtype=np.float32)) == pytest.approx(40 / 925)
+    assert budget.max_rate == pytest.approx(0.03)
