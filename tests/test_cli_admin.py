@@ -202,6 +202,19 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
     assert len(out.splitlines()) > 4
 
 
+def test_remote_embeddings_without_a_key_are_refused_at_start(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("HOMILY_RETRIEVAL_EMBEDDINGS", "openai")
+    status, _, err = run_cli(capsys, "init", "--data-dir", str(data_dir))
+    assert status == 2
+    assert "invalid setting (HOMILY_RETRIEVAL_EMBEDDINGS=openai needs HOMILY_RETRIEVAL_EMBEDDINGS_API_KEY" in err
+    monkeypatch.setenv("HOMILY_RETRIEVAL_EMBEDDINGS_URL", "http://127.0.0.1:9/v1")  # a local server may take none
+    status, _, err = run_cli(capsys, "init", "--data-dir", str(data_dir))
+    assert status == 0, err
+
+
 def test_serve_initialises_an_empty_data_dir_once(
     data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from homily.guard.policy import GuardPolicy
@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     gemini_base_url: str = Field("https://generativelanguage.googleapis.com", validation_alias="GEMINI_BASE_URL")
     open_source_base_url: str | None = Field(None, validation_alias="HOMILY_OPEN_SOURCE_BASE_URL")
     open_source_api_key: SecretStr | None = Field(None, validation_alias="HOMILY_OPEN_SOURCE_API_KEY")
+
+    @model_validator(mode="after")
+    def _remote_embeddings_need_a_key(self) -> Settings:
+        """OpenAI's own endpoint refuses keyless calls: say so at start, not in a retry loop after it."""
+        keyless = self.retrieval_embeddings_api_key is None and self.openai_api_key is None
+        if self.retrieval_embeddings == "openai" and keyless and "api.openai.com" in self.retrieval_embeddings_url:
+            raise ValueError(
+                "HOMILY_RETRIEVAL_EMBEDDINGS=openai needs HOMILY_RETRIEVAL_EMBEDDINGS_API_KEY or OPENAI_API_KEY "
+                "(or HOMILY_RETRIEVAL_EMBEDDINGS_URL of a server that takes no key)"
+            )
+        return self
 
     @property
     def issuer(self) -> str:

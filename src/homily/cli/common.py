@@ -57,8 +57,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(error["loc"], error["msg"]) for error in exc.errors())
         raise CliError(f"invalid setting ({problems}); fix the environment variable or option", 2) from exc
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    """One validation problem: the setting it concerns (none for a check across settings) and what is wrong."""
+    message = message.removeprefix("Value error, ")
+    return f"{'.'.join(map(str, location))}: {message}" if location else message
 
 
 @asynccontextmanager
