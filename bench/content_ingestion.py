@@ -25,7 +25,8 @@ from tests.support.content import bible_chapters  # noqa: E402
 from homily.content.embedding import EmbeddingRunner  # noqa: E402
 from homily.content.ingestion import EMBED_BATCH, IngestionWorker, UnembeddedChunks, open_chunk_index  # noqa: E402
 from homily.content.service import ContentService, UploadedFile  # noqa: E402
-from homily.grounding.embedder import TextEmbedder, load_default_embedder  # noqa: E402
+from homily.embeddings import load_local_embedder  # noqa: E402
+from homily.grounding.embedder import TextEmbedder  # noqa: E402
 from homily.grounding.pipeline import prepare  # noqa: E402
 from homily.storage.content import ItemStatus  # noqa: E402
 from homily.storage.sqlite import SqliteStore  # noqa: E402
@@ -86,7 +87,7 @@ def main() -> int:
     parser.add_argument("--books", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=2, help="alternate bare/pipeline rounds (noise control)")
     args = parser.parse_args()
-    embedder = load_default_embedder()
+    embedder = load_local_embedder()
     files = documents(args.books)
     embedder.embed(["warm up"] * 8)
     rounds = []

@@ -26,7 +26,8 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
-from homily.grounding.embedder import FloatMatrix, TextEmbedder, load_default_embedder  # noqa: E402
+from homily.embeddings import load_local_embedder  # noqa: E402
+from homily.grounding.embedder import FloatMatrix, TextEmbedder  # noqa: E402
 from homily.grounding.index import ChunkIndex, ChunkRecord  # noqa: E402
 from homily.grounding.library import load_library  # noqa: E402
 from homily.grounding.pipeline import chunk_records, embed_prepared, prepare  # noqa: E402
@@ -259,7 +260,7 @@ def main() -> int:
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
-    embedder = load_default_embedder()
+    embedder = load_local_embedder()
     corpus = Path(args.data_dir) / "corpus"
     files = [
         corpus / "christian_texts/church_fathers_npnf/other/polycarp-epistle-to-philippians.md",

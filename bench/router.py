@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from homily.routing.embedding_cache import load_default_embedder  # noqa: E402
+from homily.embeddings import load_local_embedder  # noqa: E402
 from homily.routing.learned import ComplexityModel  # noqa: E402
 from homily.routing.signals import ConversationFacts  # noqa: E402
 
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=5000)
     args = parser.parse_args()
     model = ComplexityModel.load()
-    embeddings = load_default_embedder().embed(REQUESTS)
+    embeddings = load_local_embedder().embed(REQUESTS)
     facts = ConversationFacts(user_turns=2)
     for text, embedding in zip(REQUESTS, embeddings, strict=True):
         for _ in range(200):

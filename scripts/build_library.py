@@ -624,9 +624,10 @@ def main() -> int:
         _write_attribution(out / "ATTRIBUTION.md", selected)
         return 0
 
-    from homily.grounding.embedder import cached_embeddings, load_default_embedder
+    from homily.embeddings import load_local_embedder
+    from homily.grounding.embedder import cached_embeddings
 
-    embedder = load_default_embedder()
+    embedder = load_local_embedder()
     started = time.perf_counter()
     vectors = cached_embeddings(embedder, texts, Path(tempfile.gettempdir()) / "homily-library-cache", "library")
     log.info("embedded %d chunks in %.0f s", len(texts), time.perf_counter() - started)

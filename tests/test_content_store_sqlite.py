@@ -13,7 +13,7 @@ from homily.content.embedding import EmbeddingRunner
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import ensure_shared_publisher, install_prebuilt
 from homily.content.service import ContentService, UploadedFile
-from homily.grounding.embedder import load_default_embedder
+from homily.embeddings import load_local_embedder
 from homily.storage.base import Store
 from homily.storage.content import ContentStore, ItemStatus
 from homily.storage.sqlite import SqliteStore
@@ -102,7 +102,7 @@ def test_text_only_library_is_keyword_searchable_at_once_and_embedded_in_the_bac
         await content.open()
         index = await asyncio.to_thread(open_chunk_index, path)
         unembedded = UnembeddedChunks(path)
-        embedder = EmbeddingRunner(load_default_embedder)
+        embedder = EmbeddingRunner(load_local_embedder)
         worker = IngestionWorker(content, index, embedder, unembedded)
         try:
             publisher = await ensure_shared_publisher(store)
@@ -151,7 +151,7 @@ def test_uploads_overtake_the_background_library(tmp_path: Path) -> None:
         await content.open()
         index = await asyncio.to_thread(open_chunk_index, path)
         unembedded = UnembeddedChunks(path)
-        embedder = EmbeddingRunner(load_default_embedder)
+        embedder = EmbeddingRunner(load_local_embedder)
         await embedder.ready()
         worker = IngestionWorker(content, index, embedder, unembedded)
         service = ContentService(store, content, index, embedder, worker)

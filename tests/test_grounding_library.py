@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from homily.embeddings import load_local_embedder
 from homily.grounding.document import TRADITIONS
-from homily.grounding.embedder import load_default_embedder
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkIndex
 from homily.grounding.library import (
@@ -117,7 +117,7 @@ def test_shipped_library_installs_and_answers_by_tradition(tmp_path: Path) -> No
     for item in load_library():
         index.add(library_records("gloo", item))
     assert index.count("gloo") == read_manifest().chunks
-    embedder = load_default_embedder()
+    embedder = load_local_embedder()
     query = "What is the chief end of man?"
     result = index.search(query, embedder.embed([query])[0], "gloo", limit=5)
     assert result.sources_returned

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from homily.embeddings import load_local_embedder
 from homily.grounding.chunking import chunk_document
 from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
-from homily.grounding.embedder import FloatMatrix, TextEmbedder, load_default_embedder
+from homily.grounding.embedder import FloatMatrix, TextEmbedder
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkIndex, ChunkRecord
 
@@ -31,7 +32,7 @@ TEXTS = {
 
 @pytest.fixture(scope="module")
 def embedder() -> TextEmbedder:
-    return load_default_embedder()
+    return load_local_embedder()
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from homily.content.embedding import EmbeddingRunner
 from homily.content.embedding_space import (
     LOCAL_SPACE,
     EmbeddingSpace,
-    retrieval_embedder_factory,
-    retrieval_embedder_threads,
+    retrieval_embedding_runner,
     stored_space,
 )
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
@@ -133,7 +131,7 @@ def test_switching_models_re_embeds_stored_content(tmp_path: Path, fake: FakeEmb
             await asyncio.to_thread(index.close)
             index = await asyncio.to_thread(open_chunk_index, path, REMOTE)  # a second start changes nothing
             unembedded = UnembeddedChunks(path)
-            embedder = EmbeddingRunner(retrieval_embedder_factory(settings), DIMENSION)
+            embedder = retrieval_embedding_runner(settings)
             worker = IngestionWorker(content, index, embedder, unembedded)
             worker.start()
             worker.notify()
@@ -224,9 +222,7 @@ def test_concurrent_queries_reach_a_remote_endpoint_in_parallel(tmp_path: Path, 
     fake.delay = 0.3
 
     async def four_queries_at_once() -> None:
-        runner = EmbeddingRunner(
-            retrieval_embedder_factory(settings), DIMENSION, threads=retrieval_embedder_threads(settings)
-        )
+        runner = retrieval_embedding_runner(settings)
         try:
             vectors = await asyncio.gather(*(runner.embed_one(f"question {n}") for n in range(4)))
             assert all(vector.shape == (DIMENSION,) for vector in vectors)

@@ -11,13 +11,14 @@ import pytest
 
 from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
+from homily.embeddings import Embedder as TextEmbedder
+from homily.embeddings import load_local_embedder
 from homily.metrics import standard_metrics
 from homily.protocol.chat import ChatCompletionRequest
 from homily.providers.circuit import CircuitBreakers
 from homily.providers.fallback import FallbackExecutor
 from homily.providers.pool import ProviderPool
 from homily.routing.decision import QueryEmbedding, RoutingDecision
-from homily.routing.embedding_cache import TextEmbedder, load_default_embedder
 from homily.routing.features import extract_features
 from homily.routing.learned import (
     ComplexityModel,
@@ -75,7 +76,7 @@ def model() -> ComplexityModel:
 
 @pytest.fixture(scope="module")
 def embedder() -> TextEmbedder:
-    return load_default_embedder()
+    return load_local_embedder()
 
 
 def _tier(model: ComplexityModel, embedder: TextEmbedder, text: str, facts: ConversationFacts | None = None) -> int:

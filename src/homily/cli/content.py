@@ -29,8 +29,7 @@ from homily.cli.common import (
     stderr_console,
     stdout_console,
 )
-from homily.content.embedding import EmbeddingRunner
-from homily.content.embedding_space import retrieval_embedder_factory, retrieval_embedder_threads, retrieval_space
+from homily.content.embedding_space import retrieval_embedding_runner, retrieval_space
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import SHARED_PUBLISHER_NAME, ensure_shared_publisher
 from homily.content.service import ContentService, UploadedFile
@@ -87,9 +86,7 @@ async def _content_runtime(settings: Settings, *, with_worker: bool) -> AsyncIte
         await content.open()
         space = retrieval_space(settings)
         index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path, space)
-        embedder = EmbeddingRunner(
-            retrieval_embedder_factory(settings), space.dimension, threads=retrieval_embedder_threads(settings)
-        )
+        embedder = retrieval_embedding_runner(settings)
         unembedded = UnembeddedChunks(settings.sqlite_path)
         worker = IngestionWorker(content, index, embedder, unembedded)
         if with_worker:

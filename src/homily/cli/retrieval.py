@@ -31,7 +31,7 @@ def add_retrieval_commands(subparsers: Any) -> None:
 
 
 def run_retrieval_eval(args: argparse.Namespace) -> int:
-    from homily.grounding.embedder import load_default_embedder
+    from homily.embeddings import load_local_embedder
     from homily.grounding.evaluation import (
         best_similarities,
         build_index,
@@ -47,7 +47,7 @@ def run_retrieval_eval(args: argparse.Namespace) -> int:
     if not (directory / "corpus.jsonl").exists():
         log.error("no BEIR dataset at %s", directory)
         return 2
-    embedder = load_default_embedder()
+    embedder = load_local_embedder()
     split = "train" if args.tune else args.split
     dataset = load_beir(directory, split)
     index = build_index(dataset, embedder, Path(args.cache_dir))

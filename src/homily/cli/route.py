@@ -12,10 +12,11 @@ from typing import Any, cast
 from homily.catalog.availability import Availability, configured_providers
 from homily.catalog.loader import load_catalog
 from homily.cli.common import CliError, eval_command, eval_targets
+from homily.embeddings import load_local_embedder
 from homily.protocol.chat import canonical_family
 from homily.routing.benchmarks import default_data_dir
 from homily.routing.decision import Tier
-from homily.routing.embedding_cache import default_cache_dir, load_default_embedder
+from homily.routing.embedding_cache import default_cache_dir
 from homily.routing.evaluation import evaluate_sets, format_sweep, format_table, load_evaluation_sets
 from homily.routing.explain import explain
 from homily.routing.learned import ComplexityModel
@@ -54,7 +55,7 @@ def add_route_commands(subparsers: Any) -> None:
 
 def run_route(args: argparse.Namespace) -> int:
     model = ComplexityModel.load(args.weights)
-    embedding = load_default_embedder().embed([args.text])[0]
+    embedding = load_local_embedder().embed([args.text])[0]
     facts = ConversationFacts(user_turns=args.turns, has_tools=args.tools, grounded=args.grounded)
     probe = explain(args.text, model, embedding, facts=facts)
     ranked, note = _ranked_models(args, model.tier_of(probe.score), probe.confidence, len(args.text))

@@ -14,13 +14,16 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from homily.content.embedding import EmbeddingRunner
+from homily.embeddings import OpenAICompatibleEmbedder, load_local_embedder
 from homily.embeddings.local import MODEL_DIMENSION, MODEL_NAME
-from homily.grounding.embedder import TextEmbedder, load_default_embedder
+from homily.grounding.embedder import TextEmbedder
 from homily.settings import Settings
 
 log = logging.getLogger("homily.content.embedding_space")
 
 REMOTE_EMBEDDER_THREADS = 8
+"""Worker threads of a remote retrieval embedder, so concurrent queries do not queue behind one network call."""
 
 LIBRARY_PRIORITY = -1
 """Queue priority of background re-embedding: uploads (priority 0) go first."""
@@ -42,30 +45,26 @@ def retrieval_space(settings: Settings) -> EmbeddingSpace:
     return EmbeddingSpace(settings.retrieval_embeddings_model, settings.retrieval_embeddings_dimension)
 
 
-def retrieval_embedder_factory(
+def retrieval_embedding_runner(
     settings: Settings, shared: Callable[[], TextEmbedder] | None = None
-) -> Callable[[], TextEmbedder]:
-    """How to build the retrieval embedder (called once, on the embedding thread). `shared`: gives the process's
-    local model (waiting while it loads), reused when retrieval is local."""
+) -> EmbeddingRunner:
+    """The runner that embeds content and grounded queries. `shared` gives the process's local model (waiting
+    while it loads), reused when retrieval is local instead of loading a second copy; without it the local model
+    loads from the data directory's graph cache. A local model gets one thread (CPU-bound), a remote endpoint
+    several (network-bound)."""
+    space = retrieval_space(settings)
     if settings.retrieval_embeddings == "local":
-        return shared or load_default_embedder
-    from homily.embeddings import OpenAICompatibleEmbedder
-
+        models = settings.data_dir / "models"
+        factory = shared or (lambda: load_local_embedder(models))
+        return EmbeddingRunner(factory, space.dimension)
     key = settings.retrieval_embeddings_api_key or settings.openai_api_key
-    url, model, dimension = (
-        settings.retrieval_embeddings_url,
-        settings.retrieval_embeddings_model,
-        settings.retrieval_embeddings_dimension,
+    secret = key.get_secret_value() if key is not None else None
+    url = settings.retrieval_embeddings_url
+    return EmbeddingRunner(
+        lambda: OpenAICompatibleEmbedder(url, secret, space.model, space.dimension),
+        space.dimension,
+        threads=REMOTE_EMBEDDER_THREADS,
     )
-    return lambda: OpenAICompatibleEmbedder(
-        url, key.get_secret_value() if key is not None else None, model, dimension, send_dimensions=False
-    )
-
-
-def retrieval_embedder_threads(settings: Settings) -> int:
-    """Worker threads for the retrieval embedder: one for the local model (CPU-bound), several for a remote
-    endpoint (network-bound)."""
-    return 1 if settings.retrieval_embeddings == "local" else REMOTE_EMBEDDER_THREADS
 
 
 def stored_space(connection: sqlite3.Connection) -> EmbeddingSpace | None:
@@ -82,8 +81,9 @@ def adopt_embedding_space(connection: sqlite3.Connection, space: EmbeddingSpace)
     connection.execute("BEGIN IMMEDIATE")
     try:
         previous = stored_space(connection)  # re-read under the write lock
+        changed = previous is not None and previous != space
         requeued = 0
-        if previous is not None and previous != space:
+        if changed:
             requeued = connection.execute(
                 "UPDATE items SET status = 'EMBEDDING', priority = ?"
                 " WHERE status = 'COMPLETED' AND item_id IN (SELECT item_id FROM chunks)",
@@ -99,7 +99,7 @@ def adopt_embedding_space(connection: sqlite3.Connection, space: EmbeddingSpace)
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    if previous is not None and previous != space:
+    if changed and previous is not None:
         log.warning(
             "retrieval embeddings changed from %s (%d dimensions) to %s (%d): %d items will be embedded again in the"
             " background; keyword search works meanwhile",

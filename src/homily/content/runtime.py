@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from homily.content.embedding import EmbeddingRunner
-from homily.content.embedding_space import retrieval_embedder_factory, retrieval_embedder_threads, retrieval_space
+from homily.content.embedding_space import retrieval_embedding_runner, retrieval_space
 from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
 from homily.content.library import load_shared_library
 from homily.content.service import ContentService
@@ -53,11 +53,7 @@ class ContentRuntime:
         await content_store.open()
         space = retrieval_space(settings)
         index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path, space)
-        embedder = EmbeddingRunner(
-            retrieval_embedder_factory(settings, shared_embedder),
-            space.dimension,
-            threads=retrieval_embedder_threads(settings),
-        )
+        embedder = retrieval_embedding_runner(settings, shared_embedder)
         if settings.preload_embedder:
             embedder.start()
         unembedded = UnembeddedChunks(settings.sqlite_path)

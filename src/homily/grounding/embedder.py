@@ -1,7 +1,7 @@
 """The embedding seam grounding depends on, and a cache of corpus embeddings for evaluation and benchmarks.
 
-`TextEmbedder` is the blocking side of `homily.embeddings.Embedder`; `load_default_embedder` gives the local
-all-MiniLM-L6-v2 model (`homily.embeddings.load_local_embedder`) for the CLI, evaluation and benchmarks.
+`TextEmbedder` is `homily.embeddings.Embedder` under the name grounding code uses; the local model comes from
+`homily.embeddings.load_local_embedder`.
 """
 
 from __future__ import annotations
@@ -10,30 +10,17 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from homily.embeddings.protocol import Embedder as TextEmbedder
 
 log = logging.getLogger(__name__)
 
 FloatMatrix = npt.NDArray[np.float32]
 
-
-class TextEmbedder(Protocol):
-    """Maps texts to L2-normalised float32 rows of width `dimension`; blocking, batches internally."""
-
-    model_name: str
-    dimension: int
-
-    def embed(self, texts: Sequence[str]) -> FloatMatrix: ...
-
-
-def load_default_embedder() -> TextEmbedder:
-    """The local all-MiniLM-L6-v2 embedder on ONNX Runtime (the graph is built in memory, about a second)."""
-    from homily.embeddings import load_local_embedder
-
-    return load_local_embedder()
+__all__ = ["FloatMatrix", "TextEmbedder", "cached_embeddings"]
 
 
 def cached_embeddings(

@@ -10,33 +10,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from homily.embeddings import Embedder, load_local_embedder
+
 logger = logging.getLogger(__name__)
 
 EMBEDDING_DIMENSION = 384
-
-
-class TextEmbedder(Protocol):
-    """What the router needs from `homily.embeddings.Embedder`: rows are L2-normalised float32 vectors."""
-
-    model_name: str
-    dimension: int
-
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
-
-
-def load_default_embedder() -> TextEmbedder:
-    """The local all-MiniLM-L6-v2 embedder (ONNX Runtime), the model the request path shares."""
-    from homily.embeddings import load_local_embedder
-
-    embedder: TextEmbedder = load_local_embedder()
-    return embedder
 
 
 def default_cache_dir() -> Path:
@@ -48,7 +32,7 @@ def _text_key(text: str) -> str:
 
 
 def embed_cached(
-    texts: Sequence[str], cache_dir: Path, embedder_factory: type[TextEmbedder] | None = None
+    texts: Sequence[str], cache_dir: Path, embedder_factory: Callable[[], Embedder] = load_local_embedder
 ) -> npt.NDArray[np.float32]:
     """Embeddings of `texts` (len x 384), computing only those missing from `cache_dir/embeddings.npz`."""
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -62,7 +46,7 @@ def embed_cached(
     missing = sorted({key: text for key, text in zip(wanted, texts, strict=True) if key not in known}.items())
     if missing:
         logger.info("embedding %d new texts (cache has %d)", len(missing), len(known))
-        embedder = embedder_factory() if embedder_factory is not None else load_default_embedder()
+        embedder = embedder_factory()
         vectors = embedder.embed([text for _, text in missing])
         known.update({key: vectors[i] for i, (key, _) in enumerate(missing)})
         all_keys = sorted(known)
