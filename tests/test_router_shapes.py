@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from homily.routing.learned import ComplexityModel
+from homily.routing.learned import ComplexityModel, PromptInputs
 from homily.routing.shapes import PROBLEM_SIGNAL_NAMES, problem_signals, prompt_shape, quantity_count
 from homily.routing.signals import ConversationFacts
 
@@ -71,4 +71,4 @@ def test_word_problem_head_rises_with_steps() -> None:
         "profit on notebooks costing $4 each, how many notebooks does he buy?"
     )
     facts = ConversationFacts()
-    assert model.score(hard, facts, None) > model.score(easy, facts, None)
+    assert model.score(PromptInputs.of(hard, facts, None)) > model.score(PromptInputs.of(easy, facts, None))

@@ -20,9 +20,6 @@ from homily.embeddings import Embedder, load_local_embedder
 
 logger = logging.getLogger(__name__)
 
-EMBEDDING_DIMENSION = 384
-
-
 def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "homily-router-cache"
 

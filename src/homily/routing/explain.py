@@ -64,7 +64,7 @@ def explain(
 ) -> RouteExplanation:
     """The explanation of routing `text` (the last user turn) with the given shared query embedding."""
     inputs = PromptInputs.of(text, facts or ConversationFacts(), embedding)
-    score = float(1.0 / (1.0 + np.exp(-model.logit(inputs))))
+    score = model.score(inputs)
     ranked = ranked_models or []
     return RouteExplanation(
         text=text,

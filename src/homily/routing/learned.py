@@ -197,9 +197,9 @@ class ComplexityModel:
             dtype=np.float64,
         )
 
-    def score(self, text: str, facts: ConversationFacts, embedding: FloatVector | None) -> float:
+    def score(self, inputs: PromptInputs) -> float:
         """Complexity score in 0..1 (the estimated probability that the strong model is needed)."""
-        return _sigmoid(self.logit(PromptInputs.of(text, facts, embedding)))
+        return _sigmoid(self.logit(inputs))
 
     def tier_of(self, score: float) -> Tier:
         low, high = self.weights.boundaries
@@ -239,7 +239,7 @@ class ComplexityModel:
         """Score, tier, confidence and the top `reasons` of one request (last user turn + conversation facts);
         the first reason names the prompt shape whose head scored it."""
         inputs = PromptInputs.of(text, facts, embedding)
-        score = _sigmoid(self.logit(inputs))
+        score = self.score(inputs)
         top = self.contributions(inputs)[: max(reasons - 1, 0)]
         return TierEstimate(
             score=round(score, 4),
