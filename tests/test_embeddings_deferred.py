@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from homily.embeddings.deferred import DeferredEmbedder
+from homily.embeddings.deferred import DeferredEmbedder, EmbedderLoadError
 from homily.embeddings.protocol import Embedder, Vectors
 
 
@@ -45,10 +45,12 @@ def test_a_failed_or_mismatched_load_is_reported_by_state_and_embed() -> None:
         raise OSError("model files missing")
 
     failed = DeferredEmbedder(broken, "constant", 3)
-    with pytest.raises(OSError, match="missing"):
+    with pytest.raises(EmbedderLoadError, match="failed to load: model files missing") as raised:
         failed.embed(["a"])
+    assert isinstance(raised.value.__cause__, OSError)
     assert failed.state == "failed"
     mismatched = DeferredEmbedder(_Constant, "constant", 384)
-    with pytest.raises(ValueError, match="expected constant"):
+    with pytest.raises(EmbedderLoadError, match="expected constant"):
         mismatched.wait(10)
     assert mismatched.state == "failed"
+

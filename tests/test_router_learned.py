@@ -11,8 +11,9 @@ import pytest
 
 from homily.catalog.availability import Availability
 from homily.catalog.loader import load_catalog
+from homily.embeddings import BatchingEmbedder, load_local_embedder
 from homily.embeddings import Embedder as TextEmbedder
-from homily.embeddings import load_local_embedder
+from homily.embeddings.deferred import DeferredEmbedder
 from homily.metrics import standard_metrics
 from homily.protocol.chat import ChatCompletionRequest
 from homily.providers.circuit import CircuitBreakers
@@ -36,7 +37,7 @@ from homily.routing.metrics import (
 from homily.routing.router import Router
 from homily.routing.rules import RuleRouter
 from homily.routing.signals import SIGNAL_NAMES, ConversationFacts, text_signals
-from homily.service.completions import CompletionService
+from homily.service.completions import CompletionService, QueryEmbedder
 from homily.settings import ProviderName, Settings
 
 # Written for these tests only (the training traffic in scripts/router_data/traffic.py is different text).
@@ -228,7 +229,7 @@ class ThreadedEmbedder:
         return first
 
 
-def _service(embedder: ThreadedEmbedder | None) -> CompletionService:
+def _service(embedder: QueryEmbedder | None) -> CompletionService:
     catalog = load_catalog()
     providers: frozenset[ProviderName] = frozenset({"openai", "anthropic", "google", "open_source"})
     router = Router(catalog, Availability(providers), load_tier_estimator())
@@ -279,3 +280,16 @@ def test_learned_router_defers_to_rules_without_embedding() -> None:
     estimator = load_tier_estimator()
     features = extract_features(_chat("Hi!").messages, has_tools=False, grounded=False)
     assert estimator.decide_tier(features, None) == RuleRouter().decide_tier(features)
+
+
+def test_a_model_that_failed_to_load_leaves_routing_to_the_rules() -> None:
+    def broken() -> TextEmbedder:
+        raise OSError("model files missing")
+
+    async def decide() -> RoutingDecision:
+        async with BatchingEmbedder(DeferredEmbedder(broken, "all-MiniLM-L6-v2", 384)) as embedder:
+            return await _service(embedder).route(_chat(COMPLEX[1], auto_routing=True))
+
+    decision = asyncio.run(decide())
+    rules = RuleRouter().decide_tier(extract_features(_chat(COMPLEX[1]).messages, has_tools=False, grounded=False))
+    assert decision.estimate == rules  # the request was served, by the rule router, not failed

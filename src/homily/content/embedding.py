@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from homily.embeddings.deferred import EmbedderLoadError
 from homily.errors import ProviderError, ProviderTimeoutError, ProviderUnavailableError
 from homily.grounding.embedder import FloatMatrix, TextEmbedder
 
@@ -54,17 +55,21 @@ class EmbeddingRunner:
 
     async def embed(self, texts: Sequence[str]) -> FloatMatrix:
         """(len(texts), dimension) float32 rows, L2-normalised. A remote embedder's failure is logged with its
-        details and raised as a `ProviderUnavailableError` that names no endpoint (the caller may retry)."""
+        details and raised as a `ProviderUnavailableError` that names no endpoint (the caller may retry); so is a
+        local model that failed to load (ingestion then waits instead of failing items)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        embedder = await self.ready()
-        assert self._executor is not None
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, embedder.embed, list(texts))
+            embedder = await self.ready()
+            assert self._executor is not None
+            return await asyncio.get_running_loop().run_in_executor(self._executor, embedder.embed, list(texts))
         except REMOTE_FAILURES as exc:
             log.warning("retrieval embeddings failed: %s", exc.message)
             raise ProviderUnavailableError("The embeddings service is unavailable; try again shortly.") from exc
+        except EmbedderLoadError as exc:
+            raise ProviderUnavailableError(
+                "The embedding model failed to load; the server log says why. Fix it and restart Homily."
+            ) from exc
 
     async def embed_one(self, text: str) -> FloatMatrix:
         """One (dimension,) vector."""

@@ -162,7 +162,7 @@ class IngestionWorker:
             except asyncio.CancelledError:
                 raise
             except ProviderUnavailableError as exc:
-                log.warning("cannot embed %s: %s; retrying in %.0f s", item.item_id, exc.message, backoff)
+                log.warning("%s waits for embeddings (%s); retrying in %.0f s", item.item_id, exc.message, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(2 * backoff, MAX_OUTAGE_BACKOFF_SECONDS)
             except Exception as exc:

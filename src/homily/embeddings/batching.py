@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from homily.embeddings.deferred import EmbedderLoadError
 from homily.embeddings.protocol import Embedder, Vectors
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,9 @@ class BatchingEmbedder:
                 except asyncio.CancelledError:
                     _fail(batch, RuntimeError("embedding was cancelled"))
                     raise
+                except EmbedderLoadError as error:  # logged once when loading failed; not again per request
+                    _fail(batch, error)
+                    continue
                 except Exception as error:  # handed to every caller of this batch
                     logger.exception("embedding a batch of %d texts failed", len(texts))
                     _fail(batch, error)

@@ -12,9 +12,14 @@ from homily.embeddings.protocol import Embedder, Vectors
 log = logging.getLogger("homily.embeddings")
 
 
+class EmbedderLoadError(RuntimeError):
+    """The local embedding model could not be loaded; the server log has the cause."""
+
+
 class DeferredEmbedder:
     """Starts loading at construction; `embed` waits for the model (on the caller's worker thread, never the
-    event loop) and then delegates. A failed load is logged once and raised from every `embed` call.
+    event loop) and then delegates. A failed load is logged once, with its cause, and every later `wait` or
+    `embed` raises `EmbedderLoadError`, so callers can degrade (lexical-only guard, rule router) instead of failing.
 
     Invariant: `model_name` and `dimension` are known before the model is, and the loaded model must match them,
     so callers can size buffers and indexes at once.
@@ -34,9 +39,11 @@ class DeferredEmbedder:
                     f"loaded {embedder.model_name} ({embedder.dimension} dimensions), expected {self.model_name}"
                     f" ({self.dimension})"
                 )
-        except BaseException as error:
-            log.exception("the embedding model failed to load")
-            self._loaded.set_exception(error)
+        except Exception as error:
+            log.exception("the embedding model failed to load; guard and router work without it until a restart")
+            failure = EmbedderLoadError(f"the embedding model failed to load: {error}")
+            failure.__cause__ = error
+            self._loaded.set_exception(failure)
             return
         log.info("embedding model ready", extra={"model": self.model_name})
         self._loaded.set_result(embedder)

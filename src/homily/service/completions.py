@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from homily.catalog.loader import Catalog, CatalogModel
+from homily.embeddings.deferred import EmbedderLoadError
 from homily.errors import HomilyError, InternalError, ProviderUnavailableError
 from homily.ids import generation_id
 from homily.metrics import Metrics
@@ -124,7 +126,8 @@ class CompletionService:
         if self._query_embedder is not None and (guarding or mechanism != "direct_model_selection"):
             text = last_user_text(request.messages)
             if text:
-                embedding = await self._query_embedder.embed_one(text)
+                with contextlib.suppress(EmbedderLoadError):  # logged at load; screen and route without it
+                    embedding = await self._query_embedder.embed_one(text)
         outcome = self._guard.check(list(request.messages), embedding, request_id) if guarding and self._guard else None
         return _Screened(mechanism, embedding, outcome)
 
