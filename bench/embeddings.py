@@ -2,6 +2,7 @@
 
     python bench/embeddings.py                       # ONNX Runtime embedder, then sentence-transformers
     python bench/embeddings.py --threads 1 --no-reference
+    python bench/embeddings.py --precision float32 --no-reference   # the exact graph, for comparison
 
 Queries are MT-Bench first turns cut to 12 words; passages are ~150-word chunks of Augustine's Confessions
 (public domain), both from ../shared/data. Throughput counts real word pieces (no padding). The machine is
@@ -134,6 +135,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "homily-bench-models")
     parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default 2)")
+    parser.add_argument(
+        "--precision", choices=["int8", "float32"], default="int8", help="encoder weights (default int8, as served)"
+    )
     parser.add_argument("--spin", action="store_true", help="let ONNX Runtime threads busy-wait")
     parser.add_argument("--runs", type=int, default=500, help="single-query samples")
     parser.add_argument("--passages", type=int, default=256)
@@ -147,8 +151,11 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
     start = time.perf_counter()
-    embedder: OnnxSentenceEmbedder = load_local_embedder(args.cache_dir, threads=args.threads, spin_wait=args.spin)
-    print(f"[onnxruntime] loaded in {time.perf_counter() - start:.2f} s (cache {args.cache_dir})")
+    embedder: OnnxSentenceEmbedder = load_local_embedder(
+        args.cache_dir, precision=args.precision, threads=args.threads, spin_wait=args.spin
+    )
+    elapsed = time.perf_counter() - start
+    print(f"[onnxruntime] {args.precision} weights loaded in {elapsed:.2f} s (cache {args.cache_dir})")
     query_tokens = statistics.mean(len(ids) for ids in embedder.token_ids(queries))
     token_count = sum(len(ids) for ids in embedder.token_ids(passages))
     print(f"queries: {len(queries)}, mean {query_tokens:.1f} tokens incl. [CLS]/[SEP]")

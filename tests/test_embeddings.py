@@ -12,6 +12,7 @@ import pytest
 
 from homily.embeddings import BatchingEmbedder, Embedder, OnnxSentenceEmbedder, Vectors, load_local_embedder
 from homily.embeddings.local import cached_graph_path, default_model_dir
+from homily.embeddings.onnx_graph import int8_blocks
 
 TEXTS = [
     "How do I forgive someone who hurt me deeply?",
@@ -37,15 +38,47 @@ def _cosines(a: Vectors, b: Vectors) -> Vectors:
     return np.asarray(np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)))
 
 
-def test_matches_sentence_transformers(embedder: OnnxSentenceEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def float32_embedder(tmp_path_factory: pytest.TempPathFactory) -> OnnxSentenceEmbedder:
+    return load_local_embedder(tmp_path_factory.mktemp("float32-models"), precision="float32")
+
+
+def test_float32_graph_matches_sentence_transformers(
+    float32_embedder: OnnxSentenceEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sentence_transformers = pytest.importorskip("sentence_transformers")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     reference = sentence_transformers.SentenceTransformer(str(default_model_dir()), device="cpu")
     expected = np.asarray(reference.encode(TEXTS, normalize_embeddings=True), dtype=np.float32)
-    got = embedder.embed(TEXTS)
+    got = float32_embedder.embed(TEXTS)
     assert got.shape == expected.shape
     assert np.all(_cosines(got, expected) > 1 - 1e-4)
     assert np.abs(got - expected).max() < 1e-4
+
+
+def test_int8_graph_stays_close_to_float32(
+    embedder: OnnxSentenceEmbedder, float32_embedder: OnnxSentenceEmbedder
+) -> None:
+    exact = float32_embedder.embed(TEXTS)
+    quantised = embedder.embed(TEXTS)
+    cosines = _cosines(quantised, exact)
+    assert np.all(cosines > 0.997), cosines
+    assert float(np.mean(cosines)) > 0.999
+    assert not np.allclose(quantised, exact, atol=1e-6), "the default graph should hold int8 weights"
+
+
+def test_int8_blocks_round_trip_within_half_a_step() -> None:
+    rng = np.random.default_rng(7)
+    weight = rng.normal(size=(6, 64)).astype(np.float32)
+    weight[0, :32] = 0.0  # an all-zero block keeps a usable scale
+    codes, scales = int8_blocks(weight)
+    assert codes.shape == (6, 2, 32)
+    assert codes.dtype == np.uint8
+    assert scales.shape == (12,)
+    restored = (codes.astype(np.float32) - 128.0) * scales.reshape(6, 2, 1)
+    step = np.repeat(scales.reshape(6, 2), 32, axis=1)
+    assert np.all(np.abs(restored.reshape(6, 64) - weight) <= step / 2 + 1e-7)
+    assert np.all(restored[0, 0] == 0.0)
 
 
 def test_satisfies_protocol_and_rows_are_unit_float32(embedder: OnnxSentenceEmbedder) -> None:

@@ -42,7 +42,8 @@ def _local_embedder(settings: Settings) -> DeferredEmbedder | None:
     # Loading takes a second or two (on first start, building the ONNX graph several more): the server answers
     # meanwhile, and the first requests that need the embedding wait for it on the embedding thread.
     models = settings.data_dir / "models"
-    return DeferredEmbedder(lambda: load_local_embedder(models), MODEL_NAME, MODEL_DIMENSION)
+    precision = settings.embedding_weights
+    return DeferredEmbedder(lambda: load_local_embedder(models, precision=precision), MODEL_NAME, MODEL_DIMENSION)
 
 
 async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:

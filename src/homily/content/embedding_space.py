@@ -54,8 +54,8 @@ def retrieval_embedding_runner(
     several (network-bound)."""
     space = retrieval_space(settings)
     if settings.retrieval_embeddings == "local":
-        models = settings.data_dir / "models"
-        factory = shared or (lambda: load_local_embedder(models))
+        models, precision = settings.data_dir / "models", settings.embedding_weights
+        factory = shared or (lambda: load_local_embedder(models, precision=precision))
         return EmbeddingRunner(factory, space.dimension)
     key = settings.retrieval_embeddings_api_key or settings.openai_api_key
     secret = key.get_secret_value() if key is not None else None

@@ -19,6 +19,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from homily.embeddings.protocol import Vectors
+from homily.embeddings.weights import WeightPrecision
 
 if TYPE_CHECKING:
     import onnxruntime  # type: ignore[import-untyped]
@@ -118,38 +119,38 @@ def _check_pooling(model_dir: Path) -> None:
             raise ValueError(f"{model_dir}: only mean pooling is supported, found {pooling}")
 
 
-def _fingerprint(model_dir: Path) -> str:
-    """Names the checkpoint files and graph builder, so a cached graph is never used for other weights."""
+def _fingerprint(model_dir: Path, precision: WeightPrecision) -> str:
+    """Names the checkpoint files, graph builder and precision, so a cached graph is never used for other weights."""
     from homily.embeddings.onnx_graph import GRAPH_VERSION
 
-    digest = hashlib.sha256(f"graph-v{GRAPH_VERSION}".encode())
+    digest = hashlib.sha256(f"graph-v{GRAPH_VERSION}-{precision}".encode())
     for name in ("model.safetensors", "config.json"):
         stat = (model_dir / name).stat()
         digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
 
 
-def _build_graph(model_dir: Path) -> bytes:
+def _build_graph(model_dir: Path, precision: WeightPrecision) -> bytes:
     from homily.embeddings.onnx_graph import build_sentence_encoder
     from homily.embeddings.weights import BertConfig, read_safetensors
 
     config = BertConfig.from_file(model_dir / "config.json")
-    return build_sentence_encoder(read_safetensors(model_dir / "model.safetensors"), config)
+    return build_sentence_encoder(read_safetensors(model_dir / "model.safetensors"), config, precision)
 
 
-def cached_graph_path(model_dir: Path, cache_dir: Path) -> Path:
-    """Where `load_local_embedder` keeps the ONNX graph for this checkpoint inside `cache_dir`."""
-    return cache_dir / f"{MODEL_NAME}-{_fingerprint(model_dir)}.onnx"
+def cached_graph_path(model_dir: Path, cache_dir: Path, precision: WeightPrecision = "int8") -> Path:
+    """Where `load_local_embedder` keeps the ONNX graph for this checkpoint and precision inside `cache_dir`."""
+    return cache_dir / f"{MODEL_NAME}-{precision}-{_fingerprint(model_dir, precision)}.onnx"
 
 
-def _load_or_build_graph(model_dir: Path, cache_dir: Path | None) -> bytes | Path:
+def _load_or_build_graph(model_dir: Path, cache_dir: Path | None, precision: WeightPrecision) -> bytes | Path:
     if cache_dir is None:
-        return _build_graph(model_dir)
-    target = cached_graph_path(model_dir, cache_dir)
+        return _build_graph(model_dir, precision)
+    target = cached_graph_path(model_dir, cache_dir, precision)
     if target.is_file():
         return target
-    logger.info("building ONNX graph for %s into %s", MODEL_NAME, target)
-    graph = _build_graph(model_dir)
+    logger.info("building ONNX graph for %s (%s weights) into %s", MODEL_NAME, precision, target)
+    graph = _build_graph(model_dir, precision)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Write-then-rename: a concurrent starter sees either no file or a complete one.
     fd, temp_name = tempfile.mkstemp(dir=cache_dir, prefix=f".{target.name}.", suffix=".tmp")
@@ -167,6 +168,7 @@ def load_local_embedder(
     cache_dir: Path | None = None,
     *,
     model_dir: Path | None = None,
+    precision: WeightPrecision = "int8",
     threads: int | None = None,
     spin_wait: bool = False,
     max_batch_tokens: int = 8192,
@@ -175,7 +177,9 @@ def load_local_embedder(
     """The all-MiniLM-L6-v2 embedder on ONNX Runtime (CPU).
 
     `cache_dir` (e.g. `<data_dir>/models`) keeps the built graph between starts; without it the graph is built
-    in memory (about a second). `threads` is ONNX Runtime's intra-op thread count (default: up to 2 cores);
+    in memory (about a second). `precision="int8"` (the default) stores the encoder's linear weights as int8
+    blocks: about 1.4x faster per query, embeddings within cosine ~0.9995 of `"float32"`, which matches
+    sentence-transformers to float rounding. `threads` is ONNX Runtime's intra-op thread count (default: up to 2 cores);
     `spin_wait=True` lets its threads busy-wait between ops: slightly lower latency on an idle machine, but
     they then steal CPU from the event loop and other processes (on a busy 2-core box it doubled latency).
     One model call takes at most `max_batch_texts` texts and `max_batch_tokens` padded tokens.
@@ -196,7 +200,7 @@ def load_local_embedder(
     options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_wait else "0")
-    graph = _load_or_build_graph(source, cache_dir)
+    graph = _load_or_build_graph(source, cache_dir, precision)
     session = onnxruntime.InferenceSession(
         str(graph) if isinstance(graph, Path) else graph, options, providers=["CPUExecutionProvider"]
     )

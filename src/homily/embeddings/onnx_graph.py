@@ -3,6 +3,12 @@
 No torch is involved: the graph is built op by op from the checkpoint arrays, so serving needs only
 `onnxruntime` (and `onnx` when the graph is first built). Inputs are `input_ids` and `attention_mask` (int64,
 [batch, sequence]); the output is `sentence_embedding` (float32, [batch, hidden], unit rows).
+
+With `weights="int8"` the encoder's linear layers keep their weights as int8 in blocks of 32 along the input
+dimension, one float scale per block (ONNX Runtime's `MatMulNBits`, computing in int8 with block-quantised
+activations). A short query reads the whole weight set once per call, and float32 weights (44 MB) do not fit in
+the CPU cache while int8 ones do: single queries run about 1.4x faster, and embeddings stay within cosine ~0.9995
+of the float32 graph's.
 """
 
 from __future__ import annotations
@@ -15,14 +21,20 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from homily.embeddings.weights import BertConfig
+from homily.embeddings.weights import BertConfig, WeightPrecision
 
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 """Bumped whenever the graph changes, so graphs cached by an older builder are rebuilt."""
 
 _OPSET = 18
 _MASK_FILL = -1.0e9
+_INT8_BLOCK = 32
+_INT8_ZERO_POINT = 128
+"""`MatMulNBits` stores 8-bit weights unsigned; with no zero-point input it subtracts 128."""
+_ACCURACY_INT8 = 4
+"""`MatMulNBits` accuracy level 4: multiply in int8 (level 0, float32 arithmetic, is several times slower)."""
 Weights = dict[str, npt.NDArray[Any]]
+MICROSOFT_DOMAIN = "com.microsoft"
 
 
 def _f32(array: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
@@ -37,12 +49,29 @@ def _ints(*values: int) -> npt.NDArray[np.int64]:
     return np.array(values, dtype=np.int64)
 
 
+def int8_blocks(weight: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """Symmetric int8 quantisation of a torch `Linear` weight ([out, in]) in blocks of 32 inputs.
+
+    Returns the `MatMulNBits` layout: codes [out, in / 32, 32] offset by 128, and scales [out * in / 32] with
+    `weight ~= (codes - 128) * scale` block by block.
+    """
+    rows, columns = weight.shape
+    if columns % _INT8_BLOCK:
+        raise ValueError(f"input dimension {columns} is not a multiple of {_INT8_BLOCK}")
+    blocks = weight.reshape(rows, columns // _INT8_BLOCK, _INT8_BLOCK)
+    scales = np.abs(blocks).max(axis=2) / 127.0
+    scales[scales == 0.0] = 1.0
+    codes = np.clip(np.rint(blocks / scales[:, :, None]), -127, 127) + _INT8_ZERO_POINT
+    return codes.astype(np.uint8), scales.astype(np.float32).reshape(-1)
+
+
 class _EncoderGraph:
     """Accumulates the nodes and initializers of one encoder graph, naming every value uniquely."""
 
-    def __init__(self, weights: Weights, config: BertConfig) -> None:
+    def __init__(self, weights: Weights, config: BertConfig, precision: WeightPrecision) -> None:
         self.w = weights
         self.config = config
+        self.precision = precision
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._counter = 0
@@ -57,15 +86,29 @@ class _EncoderGraph:
         self.initializers.append(numpy_helper.from_array(value.copy(order="C"), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
+    def op(self, op_type: str, inputs: list[str], *, domain: str = "", **attrs: Any) -> str:
         output = self._fresh(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [output], **attrs))
+        self.nodes.append(helper.make_node(op_type, inputs, [output], domain=domain, **attrs))
         return output
 
     def linear(self, x: str, prefix: str) -> str:
         """x @ W.T + b for the torch `Linear` stored under `prefix` (weight is [out, in])."""
-        product = self.op("MatMul", [x, self.const("w", _f32(self.w[f"{prefix}.weight"]).T)])
-        return self.op("Add", [product, self.const("b", _f32(self.w[f"{prefix}.bias"]))])
+        weight = _f32(self.w[f"{prefix}.weight"])
+        bias = self.const("b", _f32(self.w[f"{prefix}.bias"]))
+        if self.precision == "float32":
+            return self.op("Add", [self.op("MatMul", [x, self.const("w", weight.T)]), bias])
+        codes, scales = int8_blocks(weight)
+        out_features, in_features = weight.shape
+        return self.op(
+            "MatMulNBits",
+            [x, self.const("w_int8", codes), self.const("w_scales", scales), "", "", bias],
+            domain=MICROSOFT_DOMAIN,
+            K=in_features,
+            N=out_features,
+            bits=8,
+            block_size=_INT8_BLOCK,
+            accuracy_level=_ACCURACY_INT8,
+        )
 
     def layer_norm(self, x: str, prefix: str) -> str:
         gamma = self.const("gamma", _f32(self.w[f"{prefix}.weight"]))
@@ -129,9 +172,9 @@ class _EncoderGraph:
         return self.op("Div", [mean, self.op("Max", [norm, self.const("norm_floor", _scalar(1e-12))])])
 
 
-def build_sentence_encoder(weights: Weights, config: BertConfig) -> bytes:
+def build_sentence_encoder(weights: Weights, config: BertConfig, precision: WeightPrecision = "int8") -> bytes:
     """The serialized ONNX model of a mean-pooled, L2-normalised BERT sentence encoder."""
-    g = _EncoderGraph(weights, config)
+    g = _EncoderGraph(weights, config, precision)
     mask = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
     # Additive attention bias, [batch, 1, 1, seq]: 0 for real tokens, a large negative number for padding.
     padding = g.op("Sub", [g.const("one", _scalar(1.0)), mask])
@@ -152,7 +195,8 @@ def build_sentence_encoder(weights: Weights, config: BertConfig) -> bytes:
         [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", config.hidden_size])],
         initializer=g.initializers,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)], producer_name="homily")
+    opsets = [helper.make_opsetid("", _OPSET), helper.make_opsetid(MICROSOFT_DOMAIN, 1)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="homily")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return bytes(model.SerializeToString())

@@ -6,13 +6,16 @@ import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 _DTYPES: dict[str, str] = {"F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
 _HEADER_LIMIT = 100 * 1024 * 1024
+
+WeightPrecision = Literal["int8", "float32"]
+"""How the encoder graph stores its linear weights: int8 blocks (faster) or float32 (exact)."""
 
 
 @dataclass(frozen=True, slots=True)
