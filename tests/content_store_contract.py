@@ -144,10 +144,13 @@ class ContentStoreContract:
         first = run(content.add_item(new_item(publisher, b"one")))
         run(content.add_item(new_item(publisher, b"two")))
         assert present(run(content.next_unfinished())).item_id == first.item_id
+        assert run(content.count_unfinished()) == 2
         run(content.claim(first.item_id, 1))
         assert present(run(content.next_unfinished())).item_id == first.item_id  # CHUNKING is resumed too
+        assert run(content.count_unfinished()) == 2
         run(content.fail(first.item_id, 1, "bad"))
         assert present(run(content.next_unfinished())).item_id != first.item_id
+        assert run(content.count_unfinished()) == 1
 
     def test_deleting_the_publisher_deletes_its_items(
         self, store: Store, content: ContentStore, publisher: Publisher, run: RunCoroutine

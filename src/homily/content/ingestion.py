@@ -11,6 +11,7 @@ from pathlib import Path
 
 from homily.content.embedding import EmbeddingRunner
 from homily.content.embedding_space import LOCAL_SPACE, EmbeddingSpace, adopt_embedding_space
+from homily.content.progress import BacklogProgress
 from homily.errors import ProviderUnavailableError
 from homily.grounding.document import ParsedDocument, ParseError
 from homily.grounding.index import HEADING_SEPARATOR, ChunkIndex, ChunkRecord
@@ -120,6 +121,7 @@ class IngestionWorker:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._progress = BacklogProgress()
 
     def start(self) -> None:
         if self._task is None:
@@ -151,14 +153,19 @@ class IngestionWorker:
                 log.exception("cannot read the ingestion queue; retrying")
                 await asyncio.sleep(1.0)
                 continue
+            clock = asyncio.get_running_loop().time
             if item is None:
+                if summary := self._progress.end(clock()):
+                    log.info(summary)
                 self._idle.set()
                 await self._wake.wait()
                 continue
             self._idle.clear()
+            self._progress.begin(clock())
             try:
                 await self.process(item)
                 backoff = 1.0
+                await self._report_progress(clock())
             except asyncio.CancelledError:
                 raise
             except ProviderUnavailableError as exc:
@@ -169,9 +176,19 @@ class IngestionWorker:
                 log.exception("ingestion of %s failed", item.item_id)
                 await self._fail_quietly(item, f"internal error while ingesting ({type(exc).__name__})")
 
+    async def _report_progress(self, now: float) -> None:
+        if not self._progress.report_due(now):
+            return
+        if line := self._progress.report(now, await self._store.count_unfinished()):
+            log.info(line)
+
+    async def _fail(self, item: Item, reason: str) -> None:
+        if await self._store.fail(item.item_id, item.generation, reason):
+            self._progress.item_finished()
+
     async def _fail_quietly(self, item: Item, reason: str) -> None:
         try:
-            await self._store.fail(item.item_id, item.generation, reason)
+            await self._fail(item, reason)
         except Exception:
             log.exception("cannot mark %s failed; retrying later", item.item_id)
             await asyncio.sleep(1.0)
@@ -179,11 +196,7 @@ class IngestionWorker:
     async def process(self, item: Item) -> None:
         """Run one item through the pipeline (see the class invariants)."""
         if item.attempts >= self._max_attempts:
-            await self._store.fail(
-                item.item_id,
-                item.generation,
-                f"ingestion was interrupted {item.attempts} times while processing this file",
-            )
+            await self._fail(item, f"ingestion was interrupted {item.attempts} times while processing this file")
             return
         if item.status is ItemStatus.EMBEDDING:
             total, pending = await asyncio.to_thread(self._unembedded.of_item, item.item_id)
@@ -196,12 +209,12 @@ class IngestionWorker:
             return
         data = await self._store.get_content(item.item_id)
         if data is None:
-            await self._store.fail(item.item_id, item.generation, "the uploaded content is missing")
+            await self._fail(item, "the uploaded content is missing")
             return
         try:
             prepared = await asyncio.to_thread(prepare, claimed.filename, data)
         except ParseError as exc:
-            await self._store.fail(item.item_id, item.generation, str(exc))
+            await self._fail(item, str(exc))
             return
         await self._store.fill_metadata(item.item_id, parsed_metadata(prepared.document))
         title = claimed.metadata.title or prepared.document.title
@@ -238,6 +251,7 @@ class IngestionWorker:
         if not await self._store.advance(item.item_id, item.generation, ItemStatus.COMPLETED, chunk_count=chunk_count):
             await self._drop_if_deleted(item.item_id)
             return
+        self._progress.item_finished()
         log.info("ingested %s (%d chunks)", item.item_id, chunk_count)
 
     def _replace_chunks(self, item_id: str, records: list[ChunkRecord]) -> None:

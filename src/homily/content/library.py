@@ -204,20 +204,6 @@ async def queue_documents(service: ContentService, publisher: Publisher, directo
     return queued
 
 
-async def watch_ingestion(content: ContentStore, publisher: Publisher) -> None:
-    """Log progress until no item of the publisher is unfinished."""
-    progress = LibraryProgress(0, "fully indexed (keyword and dense)", started=time.monotonic())
-    while True:
-        counts = await content.count_items(publisher.publisher_id)
-        progress.total = sum(counts.values())
-        progress.done = counts.get(ItemStatus.COMPLETED, 0) + counts.get(ItemStatus.FAILED, 0)
-        if progress.done >= progress.total:
-            progress.report(force=True)
-            return
-        progress.report()
-        await asyncio.sleep(1.0)
-
-
 async def load_shared_library(
     service: ContentService, content: ContentStore, index: ChunkIndex, library_dir: Path | None, model: str
 ) -> None:
@@ -230,15 +216,14 @@ async def load_shared_library(
             installed = await install_prebuilt(
                 content, index, publisher, items, total=total, on_queued=service.wake_worker
             )
+            # The ingestion worker embeds what has no vectors yet and logs its own progress.
             log.info("GlooGrounded library installed (%d new items); keyword search is ready", installed)
-            await watch_ingestion(content, publisher)
             return
         if library_dir is None or not await asyncio.to_thread(library_dir.is_dir):
             log.info("no GlooGrounded library is packaged; the shared publisher stays empty")
             return
         queued = await queue_documents(service, publisher, library_dir)
         log.info("GlooGrounded: %d documents queued for ingestion from %s", queued, library_dir)
-        await watch_ingestion(content, publisher)
     except asyncio.CancelledError:
         raise
     except Exception:

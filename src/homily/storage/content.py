@@ -122,6 +122,10 @@ class ContentStore(Protocol):
         """Delete items with their content; returns the ids that existed."""
         ...
 
+    async def count_unfinished(self) -> int:
+        """How many items, of every publisher, are still QUEUED, CHUNKING or EMBEDDING."""
+        ...
+
     async def next_unfinished(self) -> Item | None:
         """The highest-priority, then oldest, item still QUEUED, CHUNKING or EMBEDDING (what a restart must
         resume), or None."""

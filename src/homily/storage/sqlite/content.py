@@ -264,6 +264,11 @@ class SqliteContentStore:
         row = await self._run(lambda db: db.execute(sql, (item_id,)).fetchone())
         return None if row is None else bytes(row[0])
 
+    async def count_unfinished(self) -> int:
+        sql = f"SELECT COUNT(*) FROM items WHERE status IN {_UNFINISHED}"  # noqa: S608 - constant text
+        row = await self._run(lambda db: db.execute(sql).fetchone())
+        return int(row[0])
+
     async def next_unfinished(self) -> Item | None:
         sql = f"{_SELECT} WHERE status IN {_UNFINISHED} ORDER BY priority DESC, created_at, item_id LIMIT 1"
         row = await self._run(lambda db: db.execute(sql).fetchone())
