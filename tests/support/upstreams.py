@@ -58,7 +58,9 @@ FACTORIES: dict[str, AdapterFactory] = {
     "google": lambda session, url, timeouts, limit: GoogleAdapter(
         session, url, API_KEY, timeouts, max_response_bytes=limit
     ),
-    "openai": lambda session, url, timeouts, limit: OpenAICompatAdapter(session, url, API_KEY, timeouts),
+    "openai": lambda session, url, timeouts, limit: OpenAICompatAdapter(
+        session, url, API_KEY, timeouts, max_response_bytes=limit
+    ),
 }
 FAKES: dict[str, type[FakeUpstream]] = {"anthropic": AnthropicUpstream, "google": GoogleUpstream}
 """The fakes built on the shared `FakeUpstream` base (the OpenAI fake has its own; see `OpenAIFakeDriver`)."""

@@ -9,9 +9,14 @@ import aiohttp
 from homily.errors import ProviderError
 from homily.providers.anthropic_format import ANTHROPIC_VERSION, completion_from, messages_body
 from homily.providers.anthropic_stream import AnthropicStreamTranslator
+from homily.providers.sse_decoder import SSEEvent
 from homily.providers.timeouts import UpstreamTimeouts
 from homily.providers.types import Completion, ProviderRequest, StreamDelta
 from homily.providers.upstream import DEFAULT_MAX_RESPONSE_BYTES, UpstreamClient
+
+
+def _is_message_stop(event: SSEEvent) -> bool:
+    return event.event == "message_stop"
 
 
 class AnthropicAdapter:
@@ -44,7 +49,7 @@ class AnthropicAdapter:
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         translator = AnthropicStreamTranslator()
         body = messages_body(request, stream=True)
-        events = self._client.post_sse(self._url, self._headers, body, terminal_event="message_stop")
+        events = self._client.post_sse(self._url, self._headers, body, terminal=_is_message_stop)
         try:
             async for event in events:
                 for delta in translator.feed(event):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import aiohttp
 import orjson
 
 from homily.errors import (
@@ -52,12 +49,3 @@ def error_for_status(provider: str, status: int, body: bytes, retry_after: str |
     if status >= 500:
         return UpstreamServerError(f"The {provider} upstream failed with HTTP {status}: {detail}", headers=headers)
     return ProviderError(f"The {provider} upstream refused the request (HTTP {status}): {detail}")
-
-
-def error_for_exception(provider: str, exc: BaseException) -> HomilyError:
-    """Map transport failures (refused, reset, timeouts) to the envelope."""
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return ProviderTimeoutError(f"The {provider} upstream did not answer in time.")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return ProviderUnavailableError(f"Cannot connect to the {provider} upstream: {exc.os_error or exc}.")
-    return ProviderError(f"The connection to the {provider} upstream failed: {type(exc).__name__}.")

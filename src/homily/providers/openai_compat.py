@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
 import orjson
 
-from homily.errors import EmptyCompletionError, HomilyError, ProviderError
+from homily.errors import EmptyCompletionError, ProviderError
 from homily.protocol.chat import ChatMessage, NamedToolChoice
-from homily.providers.errors import error_for_exception, error_for_status
-from homily.providers.sse import iter_sse_data
+from homily.providers.sse_decoder import SSEEvent
 from homily.providers.timeouts import UpstreamTimeouts
 from homily.providers.types import (
     Completion,
@@ -24,6 +22,7 @@ from homily.providers.types import (
     ToolCallResult,
     Usage,
 )
+from homily.providers.upstream import DEFAULT_MAX_RESPONSE_BYTES, UpstreamClient
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -32,7 +31,7 @@ _FINISH: dict[str, FinishReason] = {
     "function_call": "tool_calls",
     "content_filter": "content_filter",
 }
-_MAX_ERROR_BODY = 64 * 1024
+_DONE = "[DONE]"
 
 
 def _message_to_wire(message: ChatMessage, native_developer_role: bool) -> dict[str, Any]:
@@ -40,6 +39,10 @@ def _message_to_wire(message: ChatMessage, native_developer_role: bool) -> dict[
     if message.role == "developer" and not native_developer_role:
         wire["role"] = "system"
     return wire
+
+
+def _is_done(event: SSEEvent) -> bool:
+    return event.data == _DONE
 
 
 def _usage(data: Any) -> Usage:
@@ -67,14 +70,12 @@ class OpenAICompatAdapter:
         *,
         name: str = "OpenAI",
         native_developer_role: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.name = name
-        self._session = session
+        self._client = UpstreamClient(session, name, timeouts, max_response_bytes)
         self._url = base_url.rstrip("/") + "/chat/completions"
-        self._headers = {"Content-Type": "application/json"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._timeouts = timeouts
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._native_developer_role = native_developer_role
 
     def build_body(self, request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
@@ -100,38 +101,12 @@ class OpenAICompatAdapter:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def _post(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
-        """POST and wait for headers (first-byte timeout); non-2xx raises the translated error."""
-        try:
-            async with asyncio.timeout(self._timeouts.first_byte):
-                response = await self._session.post(self._url, data=orjson.dumps(body), headers=self._headers)
-        except HomilyError:
-            raise
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise error_for_exception(self.name, exc) from exc
-        if response.status >= 400:
-            try:
-                detail = await response.content.read(_MAX_ERROR_BODY)
-            except (aiohttp.ClientError, TimeoutError):
-                detail = b""
-            finally:
-                response.close()
-            raise error_for_status(self.name, response.status, detail, response.headers.get("Retry-After"))
-        return response
-
     async def complete(self, request: ProviderRequest) -> Completion:
-        response = await self._post(self.build_body(request, stream=False))
+        data = await self._client.post_json(self._url, self._headers, self.build_body(request, stream=False))
         try:
-            raw = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise error_for_exception(self.name, exc) from exc
-        finally:
-            response.release()
-        try:
-            data = orjson.loads(raw)
             choice = data["choices"][0]
             message = choice["message"]
-        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+        except (KeyError, IndexError, TypeError) as exc:
             raise ProviderError(f"The {self.name} upstream sent a malformed response.") from exc
         tool_calls = [
             ToolCallResult(id=c["id"], name=c["function"]["name"], arguments=c["function"].get("arguments") or "")
@@ -149,27 +124,22 @@ class OpenAICompatAdapter:
         return Completion(content=content, tool_calls=tool_calls, finish_reason=finish, usage=_usage(data.get("usage")))
 
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
-        response = await self._post(self.build_body(request, stream=True))
+        events = self._client.post_sse(self._url, self._headers, self.build_body(request, stream=True), _is_done)
         finished = False
         try:
-            async for data in iter_sse_data(response.content):
-                if data == b"[DONE]":
+            async for event in events:
+                if event.data == _DONE:
                     finished = True
-                    break
-                delta = self._parse_chunk(data)
+                    continue  # the client ends the iteration once the body's end is read
+                delta = self._parse_chunk(event.data)
                 if delta is not None:
                     yield delta
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise error_for_exception(self.name, exc) from exc
         finally:
-            if finished:
-                response.release()
-            else:
-                response.close()
+            await events.aclose()
         if not finished:
             raise ProviderError(f"The {self.name} upstream ended the stream before it was complete.")
 
-    def _parse_chunk(self, data: bytes) -> StreamDelta | None:
+    def _parse_chunk(self, data: str) -> StreamDelta | None:
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError as exc:

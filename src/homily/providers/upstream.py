@@ -1,7 +1,7 @@
-"""HTTP plumbing shared by the Anthropic and Gemini adapters: deadlines, size limits, error mapping.
+"""HTTP plumbing shared by every provider adapter: deadlines, size limits, error mapping.
 
-Every failure leaves this module as a `homily.errors` type, mapped as `homily.providers.errors` maps the OpenAI
-adapter's: HTTP 429 and refused connections become `ProviderUnavailableError`, 5xx `UpstreamServerError` (a
+Every failure leaves this module as a `homily.errors` type (HTTP statuses mapped by `homily.providers.errors`):
+HTTP 429 and refused connections become `ProviderUnavailableError`, 5xx `UpstreamServerError` (a
 `ProviderError`), deadlines `ProviderTimeoutError`, everything else plain `ProviderError`, so the retry and
 fallback layers decide by type alone. An upstream `Retry-After` travels in the error's `headers`.
 """
@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -122,14 +122,18 @@ class UpstreamClient:
             raise ProviderError(f"The {self.provider} upstream sent malformed JSON: {exc}.") from exc
 
     async def post_sse(
-        self, url: str, headers: Mapping[str, str], payload: dict[str, Any], terminal_event: str | None = None
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        payload: dict[str, Any],
+        terminal: Callable[[SSEEvent], bool] | None = None,
     ) -> AsyncGenerator[SSEEvent, None]:
         """POST `payload` and yield server-sent events as they arrive.
 
         Raises `ProviderError` when the stream stops inside an event; a stream that ends cleanly but early is
-        for the caller to detect, since only it knows the provider's terminal event. After an event named
-        `terminal_event` the iteration ends once the body's end is read (briefly awaited), so the connection
-        goes back to the pool instead of being dropped.
+        for the caller to detect, since only it knows the provider's terminal event. After the event for which
+        `terminal` is true (yielded like any other) the iteration ends once the body's end is read (briefly
+        awaited), so the connection goes back to the pool instead of being dropped.
         """
         body = orjson.dumps(payload)
         decoder = SSEDecoder(self.max_response_bytes)
@@ -143,7 +147,7 @@ class UpstreamClient:
                 received_any = True
                 for event in decoder.feed(chunk):
                     yield event
-                    if terminal_event is not None and event.event == terminal_event:
+                    if terminal is not None and terminal(event):
                         await self._drain(response)
                         return
                 async with asyncio.timeout(self.timeouts.idle):
