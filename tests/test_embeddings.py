@@ -130,6 +130,19 @@ def test_long_input_is_truncated_to_256_tokens(embedder: OnnxSentenceEmbedder) -
     assert not np.allclose(long_vector, shorter_vector, atol=1e-5)
 
 
+def test_building_a_graph_removes_stale_ones_but_keeps_the_other_precision(tmp_path: Path) -> None:
+    stale = tmp_path / "all-MiniLM-L6-v2-0123456789abcdef.onnx"  # an older builder's file name
+    stale.write_bytes(b"old graph")
+    other_precision = cached_graph_path(default_model_dir(), tmp_path, "float32")
+    other_precision.write_bytes(b"kept")
+    unrelated = tmp_path / "notes.txt"
+    unrelated.write_text("not a graph")
+    load_local_embedder(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [cached_graph_path(default_model_dir(), tmp_path).name, other_precision.name, "notes.txt"]
+    )
+
+
 def test_graph_is_cached_and_reused(cache_dir: Path, embedder: OnnxSentenceEmbedder) -> None:
     cached = cached_graph_path(default_model_dir(), cache_dir)
     assert cached.is_file()

@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -161,7 +161,17 @@ def _load_or_build_graph(model_dir: Path, cache_dir: Path | None, precision: Wei
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    _remove_stale_graphs(model_dir, cache_dir)
     return target
+
+
+def _remove_stale_graphs(model_dir: Path, cache_dir: Path) -> None:
+    """Delete graphs an older builder or checkpoint left in `cache_dir` (about 60-90 MB each)."""
+    current = {cached_graph_path(model_dir, cache_dir, precision) for precision in get_args(WeightPrecision)}
+    for path in cache_dir.glob(f"{MODEL_NAME}-*.onnx"):
+        if path not in current:
+            logger.info("removing stale ONNX graph %s", path)
+            path.unlink(missing_ok=True)
 
 
 def load_local_embedder(
