@@ -156,3 +156,23 @@ def build_sentence_encoder(weights: Weights, config: BertConfig) -> bytes:
     model.ir_version = 8
     onnx.checker.check_model(model)
     return bytes(model.SerializeToString())
+
+
+def with_token_states(serialized: bytes) -> bytes:
+    """`serialized` (a graph of `build_sentence_encoder`) with a second output, `token_states`.
+
+    `token_states` ([batch, sequence, hidden], float32) is the last encoder layer's per-token output, the values
+    mean pooling averages (padding rows included: mask them with `attention_mask`). Heads that need to see which
+    tokens carry a request's intent read it; `sentence_embedding` is unchanged.
+    """
+    model = onnx.load_from_string(serialized)
+    norms = [node for node in model.graph.node if node.op_type == "LayerNormalization"]
+    if not norms:
+        raise ValueError("graph has no LayerNormalization node: not a sentence encoder of this module")
+    (states,) = model.graph.output[0].type.tensor_type.shape.dim[1:]
+    model.graph.node.append(helper.make_node("Identity", [norms[-1].output[0]], ["token_states"]))
+    model.graph.output.append(
+        helper.make_tensor_value_info("token_states", TensorProto.FLOAT, ["batch", "sequence", states.dim_value])
+    )
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())
