@@ -1,11 +1,14 @@
 """Train the guard classifier and write `src/homily/guard/weights/guard.npz` and `REPORT.md`.
 
-Training data (all permissively licensed or written for Homily): AdvBench behaviours and strings (train
-split, minus rows near-duplicating a JailbreakBench goal), WildGuard benign (train split), the examples in
-`scripts/guard_data/`, and template combinations of them. Validation split: thresholds. Test split and the
-wholly held-out sets (JBB, XSTest, NotInject, Giskard, BIPIA, AlpacaEval, Vicuna): the report.
+Training data (all permissively licensed or written for Homily): the train parts of AdvBench (minus rows
+near-duplicating a JailbreakBench validation/test goal), WildGuard benign, JailbreakBench, XSTest, NotInject and
+BIPIA (passage scanner only), the examples in `scripts/guard_data/`, `guard_templates.py`, `guard_contrasts.py`
+and template combinations. Full-head thresholds: 5-fold cross-validation over train + validation parts
+(`guard_cv.py`), then the full head is refitted on both; lexical head: validation part. Test parts and the
+wholly held-out sets (Giskard, AlpacaEval, Vicuna) are read only with `--report` (record it in
+`guard_data/evaluation_history.md`).
 
-    python scripts/train_guard.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-guard-cache]
+    python scripts/train_guard.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-guard-cache] [--report]
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import torch
+from guard_contrasts import contrast_pairs
+from guard_cv import cross_validate, format_cross_validation, model_inputs, pool_sets, train_ensemble
+from guard_net import Example, GuardNet, NetConfig, bag, ensemble_scores, head_arrays, label_matrix, train_net
+from guard_report import write_report
 from guard_templates import (
     contrast_examples,
     everyday_examples,
     shouted,
-)  # scripts/ is on sys.path when run as a script
+)
 
 from homily.guard import datasets
 from homily.guard.categories import CATEGORIES, Category
@@ -35,7 +42,6 @@ from homily.guard.features import (
     N_SIGNALS,
     LexicalFeatures,
     instruction_features,
-    lexical_features,
 )
 from homily.guard.model import DEFAULT_WEIGHTS, load_guard_model
 from homily.guard.passage import split_sentences
@@ -43,8 +49,20 @@ from homily.guard.policy import GuardPolicy
 
 LOG = logging.getLogger("train_guard")
 GUARD_DATA = Path(__file__).resolve().parent / "guard_data"
-HIDDEN = 48
-Example = tuple[str, frozenset[Category]]
+FULL_ENSEMBLE = (
+    NetConfig(epochs=20),
+    NetConfig(epochs=20, hidden=128, dropout=0.3, lexical=False),
+)
+"""The full head: mean logit of a net with hashed n-grams and one reading only the embedding and signals.
+
+Cross-validated mean recall at the budgets of `guard_cv` (all within fold noise of each other): this ensemble
+0.62, one lexical net of 48 units 0.66, 2 x 48 0.67, 48 units 60 epochs 0.66, 96 units 0.69 (over the 2 MB
+weight limit), 2 x 96 0.70, 192 units 0.63. The single 48-unit net was trained and tested (evaluation history,
+look 2) and was not better on the test part (XSTest safe false positives 18%), so this ensemble stays."""
+LEX_CONFIG = NetConfig()
+TOPIC_REPEAT = 2  # copies of each JailbreakBench / XSTest training item
+CONTRAST_REPEAT = 2  # copies of each example of guard_contrasts.py
+WRITTEN_REPEAT = 2  # copies of each example of guard_data/benign.txt and harmful.txt
 
 _WEAK_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     ("sexual_minors", re.compile(r"child (porn|sex|abuse)|minor|underage|pedophil|groom")),
@@ -69,14 +87,31 @@ _WEAK_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
 )
 
 
-def weak_labels(text: str) -> frozenset[Category]:
-    """Keyword labels for AdvBench rows (which carry none); anything unmatched is dangerous_illegal."""
+_JBB_CATEGORIES: dict[str, Category] = {
+    "Harassment/Discrimination": "hate_harassment",
+    "Physical harm": "violence_weapons",
+}
+
+
+def rule_labels(text: str) -> set[Category]:
+    """Keyword labels (possibly none)."""
     lowered = text.lower()
     labels = {category for category, pattern in _WEAK_RULES if pattern.search(lowered)}
     if "self_harm" in labels and re.search(r"manipulat|someone|others|people", lowered):
         labels.discard("self_harm")
         labels.add("hate_harassment")
-    return frozenset(labels or {"dangerous_illegal"})
+    return labels
+
+
+def weak_labels(text: str) -> frozenset[Category]:
+    """Keyword labels for AdvBench rows (which carry none); anything unmatched is dangerous_illegal."""
+    return frozenset(rule_labels(text) or {"dangerous_illegal"})
+
+
+def jbb_labels(text: str, jbb_category: str) -> frozenset[Category]:
+    """JailbreakBench's own category, mapped (everything but harassment and physical harm is illegal/dangerous
+    activity in our scheme), plus keyword labels."""
+    return frozenset(rule_labels(text) | {_JBB_CATEGORIES.get(jbb_category, "dangerous_illegal")})
 
 
 def read_sections(path: Path) -> list[Example]:
@@ -150,10 +185,32 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
     The third list (requests and attacks, not WildGuard/MMLU, which include plain statements) is what the
     passage scorer learns as "an instruction addressed to an AI".
     """
-    jbb = [datasets.word_set(goal) for goal in datasets.jbb_goals(data_dir, "harmful")]
-    jbb += [datasets.word_set(goal) for goal in datasets.jbb_goals(data_dir, "benign")]
+    jbb = [
+        datasets.word_set(goal)
+        for kind in ("harmful", "benign")
+        for split in ("val", "test")
+        for goal in datasets.jbb_goals(data_dir, kind, split)  # type: ignore[arg-type]
+    ]
     train: list[Example] = []
     validation: list[Example] = []
+    for kind in ("harmful", "benign"):
+        rows = datasets.jbb_rows(data_dir, kind)  # type: ignore[arg-type]
+        for (text, category), split in zip(rows, datasets.stratified_split(rows), strict=True):
+            labels = jbb_labels(text, category) if kind == "harmful" else frozenset()
+            if split == "train":
+                train.extend([(text, labels)] * TOPIC_REPEAT)
+            elif split == "val":
+                validation.extend([(text, labels)] * TOPIC_REPEAT)
+    for label in ("unsafe", "safe"):
+        rows = datasets.xstest_rows(data_dir, label)  # type: ignore[arg-type]
+        for (text, _), split in zip(rows, datasets.stratified_split(rows), strict=True):
+            labels = weak_labels(text) if label == "unsafe" else frozenset()
+            if split == "train":
+                train.extend([(text, labels)] * TOPIC_REPEAT)
+            elif split == "val":
+                validation.extend([(text, labels)] * TOPIC_REPEAT)
+    train.extend((text, frozenset()) for text in datasets.notinject(data_dir, "train"))
+    validation.extend((text, frozenset()) for text in datasets.notinject(data_dir, "val"))
     train_goals: list[str] = []
     for text in datasets.advbench_behaviors(data_dir) + datasets.advbench_strings(data_dir):
         split = datasets.split_of(text)
@@ -166,95 +223,20 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
         split = datasets.split_of(text)
         if split != "test":
             (train if split == "train" else validation).append((text, frozenset()))
-    held_out = [
-        datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)
-    ]
+    held_out = [datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)]
     extra_benign = datasets.mt_bench_prompts(data_dir) + datasets.mmlu_questions(data_dir)
     train.extend((text, frozenset()) for text in extra_benign if not datasets.near_duplicate(text, held_out))
     for name in ("benign.txt", "harmful.txt"):
-        train.extend(read_sections(GUARD_DATA / name))
+        train.extend(read_sections(GUARD_DATA / name) * WRITTEN_REPEAT)
     attacks = templated_attacks(train_goals[:300], rng)
     train.extend(attacks)
     train.extend(shouted(attacks, rng))
     train.extend(contrast_examples(rng))
+    train.extend(contrast_pairs(rng) * CONTRAST_REPEAT)
     train.extend(everyday_examples(rng))
     plain = set(datasets.wildguard_benign(data_dir)) | set(datasets.mmlu_questions(data_dir))
     instruction_like = [text for text, _ in train if text not in plain]
     return train, validation, instruction_like
-
-
-def feature_matrix(texts: list[str]) -> tuple[list[LexicalFeatures], npt.NDArray[np.float32]]:
-    features = [lexical_features(text) for text in texts]
-    return features, np.stack([item.signals for item in features])
-
-
-def _bag(features: list[LexicalFeatures]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    offsets = np.cumsum([0] + [item.indices.size for item in features[:-1]])
-    indices = np.concatenate([item.indices for item in features])
-    values = np.concatenate([item.values for item in features])
-    return torch.from_numpy(indices), torch.from_numpy(offsets.astype(np.int64)), torch.from_numpy(values)
-
-
-class GuardNet(torch.nn.Module):
-    def __init__(self, with_embedding: bool, outputs: int) -> None:
-        super().__init__()
-        self.embedding = torch.nn.Linear(384, HIDDEN, bias=False) if with_embedding else None
-        self.lexical = torch.nn.EmbeddingBag(HASH_BUCKETS, HIDDEN, mode="sum")
-        torch.nn.init.normal_(self.lexical.weight, std=0.01)
-        self.signals = torch.nn.Linear(N_SIGNALS, HIDDEN)
-        self.output = torch.nn.Linear(HIDDEN, outputs)
-
-    def forward(
-        self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-    ) -> torch.Tensor:
-        indices, offsets, values, signals = (*bag, emb[:, 384:])
-        hidden = self.signals(signals) + self.lexical(indices, offsets, per_sample_weights=values)
-        if self.embedding is not None:
-            hidden = hidden + self.embedding(emb[:, :384])
-        return self.output(torch.relu(hidden))  # type: ignore[no-any-return]
-
-
-def train_net(
-    inputs: npt.NDArray[np.float32],
-    features: list[LexicalFeatures],
-    labels: npt.NDArray[np.float32],
-    with_embedding: bool,
-    epochs: int = 60,
-) -> GuardNet:
-    torch.manual_seed(7)
-    net = GuardNet(with_embedding, labels.shape[1])
-    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-5)
-    positives = labels.sum(axis=0)
-    weight = torch.from_numpy(np.clip((len(labels) - positives) / np.maximum(positives, 1), 1, 8) ** 0.5)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=weight.float())
-    order = np.arange(len(labels))
-    rng = np.random.default_rng(7)
-    for _ in range(epochs):
-        rng.shuffle(order)
-        for start in range(0, len(order), 64):
-            batch = order[start : start + 64]
-            optimiser.zero_grad()
-            logits = net(torch.from_numpy(inputs[batch]), _bag([features[i] for i in batch]))
-            loss = loss_fn(logits, torch.from_numpy(labels[batch]))
-            loss.backward()
-            optimiser.step()
-    return net
-
-
-def head_arrays(
-    net: GuardNet, prefix: str, thresholds: npt.NDArray[np.float32]
-) -> dict[str, npt.NDArray[np.generic]]:
-    arrays: dict[str, npt.NDArray[np.generic]] = {
-        f"{prefix}_w_lex": net.lexical.weight.detach().numpy().astype(np.float16),
-        f"{prefix}_w_sig": net.signals.weight.detach().numpy().T.astype(np.float32),
-        f"{prefix}_b1": net.signals.bias.detach().numpy().astype(np.float32),
-        f"{prefix}_w2": net.output.weight.detach().numpy().T.astype(np.float32),
-        f"{prefix}_b2": net.output.bias.detach().numpy().astype(np.float32),
-        f"{prefix}_thresholds": thresholds.astype(np.float32),
-    }
-    if net.embedding is not None:
-        arrays[f"{prefix}_w_emb"] = net.embedding.weight.detach().numpy().T.astype(np.float16)
-    return arrays
 
 
 def choose_thresholds(
@@ -263,18 +245,15 @@ def choose_thresholds(
     features: list[LexicalFeatures],
     labels: npt.NDArray[np.float32],
 ) -> npt.NDArray[np.float32]:
-    """Per category: just above the 99th percentile of benign validation scores, within [0.4, 0.8]."""
-    with torch.no_grad():
-        scores = torch.sigmoid(net(torch.from_numpy(inputs), _bag(features))).numpy()
+    """Lexical head, per category: just above the 99th percentile of benign validation scores, within [0.4, 0.8]."""
+    scores = ensemble_scores([net], inputs, features)
     benign = labels.sum(axis=1) == 0
     thresholds = np.quantile(scores[benign], 0.99, axis=0) + 0.02
     clipped: npt.NDArray[np.float32] = np.clip(thresholds, 0.4, 0.8).astype(np.float32)
     return clipped
 
 
-def train_passage_scorer(
-    requests: list[str], data_dir: Path, rng: random.Random
-) -> dict[str, npt.NDArray[np.generic]]:
+def train_passage_scorer(requests: list[str], data_dir: Path, rng: random.Random) -> dict[str, npt.NDArray[np.generic]]:
     """Sentence-level logistic regression: instruction-to-an-AI (requests, planted lines) vs carrier prose."""
     carriers = datasets.carrier_passages(data_dir, "train")
     fit_carriers = [text for text in carriers if datasets.split_of(text) != "val"]
@@ -284,6 +263,7 @@ def train_passage_scorer(
         prose.extend(split_sentences(problem)[:-1])  # statements of a problem, not its final question
     negatives = rng.sample(prose, min(len(prose), 9000))
     indirect = [text for text, _ in read_sections(GUARD_DATA / "indirect.txt")]
+    indirect += [text for kind in ("text", "code") for text in datasets.bipia_instructions(data_dir, kind, "train")]  # type: ignore[arg-type]
     positives = requests + indirect * 4
     texts = positives + negatives
     labels = np.array([1.0] * len(positives) + [0.0] * len(negatives), dtype=np.float32)
@@ -302,8 +282,8 @@ def train_passage_scorer(
             batch = order[start : start + 128]
             optimiser.zero_grad()
             logit = dense(torch.from_numpy(signals[batch])) + lexical(
-                *_bag([features[i] for i in batch])[:2],
-                per_sample_weights=_bag([features[i] for i in batch])[2],
+                *bag([features[i] for i in batch])[:2],
+                per_sample_weights=bag([features[i] for i in batch])[2],
             )
             loss_fn(logit.squeeze(1), torch.from_numpy(labels[batch])).backward()
             optimiser.step()
@@ -329,17 +309,14 @@ def train_passage_scorer(
     }
 
 
-def label_matrix(examples: list[Example]) -> npt.NDArray[np.float32]:
-    return np.array(
-        [[1.0 if c in labels else 0.0 for c in CATEGORIES] for _, labels in examples], dtype=np.float32
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=datasets.default_data_dir())
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/homily-guard-cache"))  # noqa: S108
     parser.add_argument("--output", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument(
+        "--report", action="store_true", help="evaluate on the test part and write REPORT.md (record it in the history)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(1)
@@ -351,83 +328,39 @@ def main(argv: list[str] | None = None) -> int:
         "categories": np.array(CATEGORIES),
         "embedding_model": np.array("all-MiniLM-L6-v2"),
     }
-    train_texts = [text for text, _ in train]
-    val_texts = [text for text, _ in validation]
-    train_features, train_signals = feature_matrix(train_texts)
-    val_features, val_signals = feature_matrix(val_texts)
-    train_labels, val_labels = label_matrix(train), label_matrix(validation)
-    train_inputs = np.hstack([embed(train_texts), train_signals])
-    val_inputs = np.hstack([embed(val_texts), val_signals])
-    for prefix, with_embedding in (("full", True), ("lex", False)):
-        net = train_net(train_inputs, train_features, train_labels, with_embedding)
-        thresholds = choose_thresholds(net, val_inputs, val_features, val_labels)
-        LOG.info("%s thresholds %s", prefix, np.round(thresholds, 3).tolist())
-        arrays.update(head_arrays(net, prefix, thresholds))
+    pool = pool_sets(args.data_dir)
+    cross = cross_validate(train + validation, pool, FULL_ENSEMBLE, embed)
+    LOG.info(
+        "cross-validated full thresholds %s\n%s", np.round(cross.thresholds, 3).tolist(), format_cross_validation(cross)
+    )
+    refit = train + validation
+    full_nets = train_ensemble(
+        model_inputs(embed, [text for text, _ in refit]), label_matrix(refit), FULL_ENSEMBLE, np.arange(len(refit))
+    )
+    arrays.update(head_arrays(full_nets, "full", cross.thresholds))
+    train_matrix, train_features = model_inputs(embed, [text for text, _ in train])
+    val_matrix, val_features = model_inputs(embed, [text for text, _ in validation])
+    lex_net = train_net(train_matrix, train_features, label_matrix(train), False, LEX_CONFIG)
+    lex_thresholds = choose_thresholds(lex_net, val_matrix, val_features, label_matrix(validation))
+    LOG.info("lex thresholds %s", np.round(lex_thresholds, 3).tolist())
+    arrays.update(head_arrays([lex_net], "lex", lex_thresholds))
     arrays.update(train_passage_scorer(instruction_like, args.data_dir, rng))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.output, **arrays)  # type: ignore[arg-type]
     LOG.info("wrote %s (%d bytes)", args.output, args.output.stat().st_size)
-    rows = evaluate(embed, load_guard_model(args.output), GuardPolicy(), args.data_dir)
-    table = format_table(rows)
-    LOG.info("\n%s", table)
-    report = args.output.parent / "REPORT.md"
-    report.write_text(report_text(len(train), len(validation), table), "utf-8")
+    model = load_guard_model(args.output)
+    LOG.info("validation:\n%s", format_table(evaluate(embed, model, GuardPolicy(), args.data_dir, split="val")))
+    if args.report:
+        rows = write_report(
+            embed,
+            model,
+            args.data_dir,
+            args.output.parent / "REPORT.md",
+            counts=(len(train), len(validation)),
+            cross_validation=format_cross_validation(cross),
+        )
+        LOG.info("test:\n%s", format_table(rows))
     return 0
-
-
-def report_text(train_count: int, val_count: int, table: str) -> str:
-    return f"""# Guard classifier: training report
-
-Produced by `python scripts/train_guard.py` (the table is re-printed by `homily eval guard`).
-
-## Data and split
-- Split: `homily.guard.datasets.split_of` = CRC-32 of the normalised text mod 100: 0-49 train, 50-59
-  validation (thresholds only), 60-99 test. Applied to AdvBench (behaviours and strings) and WildGuard benign.
-- Train ({train_count} examples): AdvBench train split (MIT; category labels from keyword rules in the
-  script; rows whose word set has Jaccard >= 0.6 with any JailbreakBench goal are dropped: JBB stays unseen);
-  WildGuard benign train split (ODC-BY); MT-Bench questions and every 25th MMLU question stem (Apache-2.0 /
-  MIT, via `routing/`; rows near-duplicating AlpacaEval or Vicuna are dropped); `scripts/guard_data/*.txt`
-  (written for Homily: pastoral and faith questions, look-alike wording, harmful requests, crisis messages,
-  jailbreaks, injections, extraction); `scripts/guard_templates.py` (written for Homily: the same verb or
-  topic framed harmfully and benignly, e.g. "kill my neighbour" / "kill a zombie process", everyday how-to,
-  games and fiction); injection/jailbreak templates combining hand-written openers, payloads and personas
-  with AdvBench train goals (plus upper-cased copies). XSTest, JBB, NotInject, Giskard and BIPIA prompts were
-  never copied into these files; the contrast templates target the phenomena XSTest names (homonyms, safe
-  targets, safe contexts, group questions) with our own words.
-- Validation ({val_count} examples): AdvBench + WildGuard validation split; per-category threshold = 99th
-  percentile of benign validation scores + 0.02, clipped to [0.4, 0.8].
-- Never trained on: JailbreakBench (harmful and benign), XSTest, NotInject, Giskard, BIPIA, AlpacaEval, Vicuna
-  (the CC BY-NC sets are evaluation only), AdvBench/WildGuard test split.
-- Passage scanner: sentences of public-domain carrier passages (`corpus/christian_texts`: Spurgeon, WEB Bible,
-  Augustine) plus statement sentences of GSM8K problems and MMLU stems, against instruction-like text (our
-  examples, AdvBench train goals, MT-Bench, `guard_data/indirect.txt`). Words outside a closed vocabulary of
-  function/task/AI words are reduced to their shape, so topic cannot look like an instruction. Threshold: 97th
-  percentile of validation carriers' max-sentence scores. Evaluated by planting each BIPIA instruction at the
-  start, middle and end of passages from *other* works (`corpus/christian_texts_more`, SciFact abstracts).
-
-## Model
-Features: 384-d all-MiniLM-L6-v2 query embedding; hashed (CRC-32, {HASH_BUCKETS} buckets) word unigrams and
-bigrams and char 4-grams of words longer than 4 letters, log counts, L2-normalised; {N_SIGNALS} regex/shape
-signals. Two one-hidden-layer MLPs ({HIDDEN} units, 8 sigmoid outputs): `full` (embedding + lexical) for the
-latest user turn, `lex` (lexical only) for earlier turns and when no embedding is given. Detection below =
-action is not "allow" under the default policy (block every category at its calibrated threshold).
-
-## Held-out results
-{table}
-
-## Reading the table
-- Targets met: AdvBench recall, Giskard injection recall, BIPIA code, WildGuard and Vicuna false positives.
-  Missed: JBB harmful recall, XSTest unsafe recall, the pooled AlpacaEval+Vicuna+JBB-benign false positives
-  (JBB benign is topic-matched to JBB harmful: fiction about drugs, security-flavoured coding, fact-checks),
-  XSTest safe and NotInject false positives are over their targets, BIPIA text recall just under.
-- One threshold cannot fix this: moving all thresholds together trades XSTest-unsafe recall against
-  JBB-benign false positives almost one for one (measured with the shipped weights). The limit is the
-  amount of labelled, topic-matched harmful/benign data; the embedding model (MiniLM) separates topic far
-  better than intent. Next steps: more written contrast pairs, a permissively licensed labelled harm set
-  (e.g. Aegis or BeaverTails style, if one can be vendored), and thresholds tuned per category on a larger
-  validation set of borderline benign prompts.
-- Latency: `python bench/guard.py` (screen() on one turn, embedding excluded).
-"""
 
 
 if __name__ == "__main__":

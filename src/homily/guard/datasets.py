@@ -1,8 +1,12 @@
-"""Loaders for the safety sets in `../shared/data` and the deterministic train/validation/test split.
+"""Loaders for the safety sets in `../shared/data` and the deterministic train/validation/test splits.
 
-The split is a pure function of the text (CRC-32 of its normalised form), so the training script and
-`homily eval guard` agree on what was held out without sharing any state. Which sets are used for what is
-documented in `weights/REPORT.md`; licences are respected here: CC BY-NC sets are only ever evaluation sets.
+Two split functions, both pure functions of the data, so the training script and `homily eval guard` agree on
+what was held out without sharing any state:
+- `split_of` (AdvBench, WildGuard): CRC-32 of the normalised text mod 100;
+- `stratified_split` (JailbreakBench, XSTest, NotInject, BIPIA): within each value of the set's own category
+  column, items ordered by that same hash; the first 50% train, the next 10% validation, the last 40% test.
+Which sets are used for what is documented in `weights/REPORT.md`; licences are respected here: CC BY-NC sets
+are only ever evaluation sets.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import csv
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -25,14 +29,44 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 
+def _text_hash(text: str) -> int:
+    return zlib.crc32(" ".join(_WORDS_RE.findall(text.lower())).encode("utf-8"))
+
+
 def split_of(text: str) -> Split:
     """50% train, 10% validation (thresholds), 40% test; stable across runs and machines."""
-    bucket = zlib.crc32(" ".join(_WORDS_RE.findall(text.lower())).encode("utf-8")) % 100
+    bucket = _text_hash(text) % 100
     if bucket < 50:
         return "train"
     if bucket < 60:
         return "val"
     return "test"
+
+
+def stratified_split(rows: Sequence[tuple[str, str]]) -> list[Split]:
+    """The split of each (text, stratum) row: 50% train / 10% validation / 40% test within every stratum.
+
+    Rows of a stratum are ranked by the hash of their normalised text (ties by the text itself); the row of
+    rank r among n falls at (r + 0.5) / n, which goes to train below 0.5, validation below 0.6, test above.
+    A stratum of 10 thus gives 5 / 1 / 4, and one of 5 gives 2 / 1 / 2. Stable across runs and machines.
+    """
+    strata: dict[str, list[int]] = {}
+    for index, (_, stratum) in enumerate(rows):
+        strata.setdefault(stratum, []).append(index)
+    splits: list[Split] = ["test"] * len(rows)
+    for members in strata.values():
+        ranked = sorted(members, key=lambda index: (_text_hash(rows[index][0]), rows[index][0]))
+        for rank, index in enumerate(ranked):
+            position = (rank + 0.5) / len(ranked)
+            splits[index] = "train" if position < 0.5 else "val" if position < 0.6 else "test"
+    return splits
+
+
+def part(rows: Sequence[tuple[str, str]], split: Split | None) -> list[str]:
+    """The texts of `rows` in `split` (all of them when `split` is None), in file order."""
+    if split is None:
+        return [text for text, _ in rows]
+    return [text for (text, _), where in zip(rows, stratified_split(rows), strict=True) if where == split]
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -55,6 +89,11 @@ def _csv_column(path: Path, column: str) -> list[str]:
         return [row[column] for row in csv.DictReader(handle)]
 
 
+def _csv_rows(path: Path, column: str, stratum: str) -> list[tuple[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [(row[column], row[stratum]) for row in csv.DictReader(handle)]
+
+
 def advbench_behaviors(data_dir: Path) -> list[str]:
     return _csv_column(data_dir / "safety" / "advbench" / "harmful_behaviors.csv", "goal")
 
@@ -63,22 +102,36 @@ def advbench_strings(data_dir: Path) -> list[str]:
     return _csv_column(data_dir / "safety" / "advbench" / "harmful_strings.csv", "target")
 
 
-def jbb_goals(data_dir: Path, kind: Literal["harmful", "benign"]) -> list[str]:
-    return _csv_column(data_dir / "safety" / "jbb_behaviors" / f"{kind}-behaviors.csv", "goal")
+def jbb_rows(data_dir: Path, kind: Literal["harmful", "benign"]) -> list[tuple[str, str]]:
+    """JailbreakBench goals (MIT) with their `category` (10 categories of 10)."""
+    return _csv_rows(data_dir / "safety" / "jbb_behaviors" / f"{kind}-behaviors.csv", "goal", "category")
 
 
-def xstest(data_dir: Path, label: Literal["safe", "unsafe"]) -> list[str]:
-    """XSTest v2: the 250 safe prompts, or the 200 unsafe contrast prompts."""
+def jbb_goals(data_dir: Path, kind: Literal["harmful", "benign"], split: Split | None = None) -> list[str]:
+    return part(jbb_rows(data_dir, kind), split)
+
+
+def xstest_rows(data_dir: Path, label: Literal["safe", "unsafe"]) -> list[tuple[str, str]]:
+    """XSTest v2 (CC BY 4.0): the 250 safe prompts or the 200 unsafe contrast prompts, with their `type`."""
     with (data_dir / "safety" / "xstest" / "xstest_prompts.csv").open(encoding="utf-8", newline="") as handle:
-        return [row["prompt"] for row in csv.DictReader(handle) if row["label"] == label]
+        return [(row["prompt"], row["type"]) for row in csv.DictReader(handle) if row["label"] == label]
 
 
-def notinject(data_dir: Path) -> list[str]:
-    prompts: list[str] = []
-    for part in ("one", "two", "three"):
-        rows = json.loads((data_dir / "safety" / "piguard" / f"NotInject_{part}.json").read_text("utf-8"))
-        prompts.extend(str(row["prompt"]) for row in rows)
-    return prompts
+def xstest(data_dir: Path, label: Literal["safe", "unsafe"], split: Split | None = None) -> list[str]:
+    return part(xstest_rows(data_dir, label), split)
+
+
+def notinject_rows(data_dir: Path) -> list[tuple[str, str]]:
+    """NotInject (MIT): benign prompts full of injection trigger words, with their `category`."""
+    rows: list[tuple[str, str]] = []
+    for name in ("one", "two", "three"):
+        items = json.loads((data_dir / "safety" / "piguard" / f"NotInject_{name}.json").read_text("utf-8"))
+        rows.extend((str(item["prompt"]), str(item["category"])) for item in items)
+    return rows
+
+
+def notinject(data_dir: Path, split: Split | None = None) -> list[str]:
+    return part(notinject_rows(data_dir), split)
 
 
 def wildguard_benign(data_dir: Path) -> list[str]:
@@ -86,9 +139,14 @@ def wildguard_benign(data_dir: Path) -> list[str]:
     return [str(row["prompt"]) for row in rows if int(row["label"]) == 0]
 
 
-def bipia_instructions(data_dir: Path, kind: Literal["text", "code"]) -> list[str]:
+def bipia_rows(data_dir: Path, kind: Literal["text", "code"]) -> list[tuple[str, str]]:
+    """BIPIA (MIT) attack instructions with their attack group (5 per group)."""
     groups = json.loads((data_dir / "safety" / "piguard" / f"BIPIA_{kind}.json").read_text("utf-8"))
-    return [str(item) for items in groups.values() for item in items]
+    return [(str(item), str(group)) for group, items in groups.items() for item in items]
+
+
+def bipia_instructions(data_dir: Path, kind: Literal["text", "code"], split: Split | None = None) -> list[str]:
+    return part(bipia_rows(data_dir, kind), split)
 
 
 def giskard_injections(data_dir: Path) -> list[str]:
