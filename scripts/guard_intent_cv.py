@@ -117,9 +117,37 @@ def summary(name: str, scores: Scores, verbose: bool) -> str:
     return line
 
 
+def seed_table(work: Path, families: list[str], weights: list[float]) -> str:
+    """Mean harm recall and intent AUCs over seeds 7, 8, 9, each attention run mixed with the baseline of its seed.
+
+    A family `q4` names the runs `q4` (seed 7), `q4s8` and `q4s9`; weight 0 is the baseline alone.
+    """
+    harm = [index for index, category in enumerate(CATEGORIES) if category in HARM_CATEGORIES]
+    lines = [
+        "| head | attention share | mean harm recall (per seed) | AUC JBB | AUC XSTest |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for family in families:
+        for weight in weights:
+            recalls, aucs = [], []
+            for seed in (7, 8, 9):
+                baseline = load(work / ("oof-baseline.npz" if seed == 7 else f"oof-baseline-s{seed}.npz"))
+                attention = load(work / f"oof-attention-{family if seed == 7 else f'{family}s{seed}'}.npz")
+                scores = sigmoid({name: (1 - weight) * baseline[name] + weight * attention[name] for name in baseline})
+                result = choose_thresholds(scores)
+                recalls.append(float(np.mean([result.rates[name] for name in HARMFUL_SETS])))
+                aucs.append([auc(scores[a][:, harm].max(1), scores[b][:, harm].max(1)) for a, b in PAIRS])
+            per_seed = " / ".join(f"{value:.3f}" for value in recalls)
+            jbb, xstest = np.mean(aucs, axis=0)
+            lines.append(
+                f"| {family} | {weight:.2f} | {np.mean(recalls):.3f} ({per_seed}) | {jbb:.3f} | {xstest:.3f} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=("baseline", "attention", "compare"))
+    parser.add_argument("stage", choices=("baseline", "attention", "compare", "seeds"))
     parser.add_argument("--data-dir", type=Path, default=datasets.default_data_dir())
     parser.add_argument("--work", type=Path, default=Path("/tmp/guard5"))  # noqa: S108
     parser.add_argument("--tag", default="default")
@@ -146,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         examples, pool = examples_and_pool(args.data_dir)
         logits = attention_out_of_fold(examples, pool, config, TokenStateEncoder(args.work / "states"))
         save(args.work / f"oof-attention-{args.tag}.npz", logits)
+    elif args.stage == "seeds":
+        print(seed_table(args.work, args.tags, args.weights))
     else:
         baseline = load(args.work / args.baseline)
         print("columns: " + ", ".join(pool_sets(args.data_dir)))
