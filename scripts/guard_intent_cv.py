@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from guard_attention import AttentionConfig, attention_logits, train_attention
 from guard_cv import (
+    ATTACK_SETS,
     FOLDS,
     HARMFUL_SETS,
     choose_thresholds,
@@ -117,30 +118,41 @@ def summary(name: str, scores: Scores, verbose: bool) -> str:
     return line
 
 
-def seed_table(work: Path, families: list[str], weights: list[float]) -> str:
-    """Mean harm recall and intent AUCs over seeds 7, 8, 9, each attention run mixed with the baseline of its seed.
+def mix(baseline: Scores, attention: Scores, weight: float, harm_only: bool) -> Scores:
+    """Logit mix (1 - weight) * baseline + weight * attention; with `harm_only` the attack columns stay baseline."""
+    share = np.full(len(CATEGORIES), weight, dtype=np.float32)
+    if harm_only:
+        share[[index for index, category in enumerate(CATEGORIES) if category not in HARM_CATEGORIES]] = 0.0
+    return {name: (1 - share) * baseline[name] + share * attention[name] for name in baseline}
+
+
+def seed_table(work: Path, families: list[str], weights: list[float], harm_only: bool = False) -> str:
+    """Mean harm recall, written-attack recall and intent AUCs over seeds 7, 8, 9, each attention run mixed with
+    the baseline of its seed.
 
     A family `q4` names the runs `q4` (seed 7), `q4s8` and `q4s9`; weight 0 is the baseline alone.
     """
     harm = [index for index, category in enumerate(CATEGORIES) if category in HARM_CATEGORIES]
     lines = [
-        "| head | attention share | mean harm recall (per seed) | AUC JBB | AUC XSTest |",
-        "|---|---:|---|---:|---:|",
+        "| head | attention share | mean harm recall (per seed) | written attacks | AUC JBB | AUC XSTest |",
+        "|---|---:|---|---:|---:|---:|",
     ]
     for family in families:
         for weight in weights:
-            recalls, aucs = [], []
+            recalls, attacks, aucs = [], [], []
             for seed in (7, 8, 9):
                 baseline = load(work / ("oof-baseline.npz" if seed == 7 else f"oof-baseline-s{seed}.npz"))
                 attention = load(work / f"oof-attention-{family if seed == 7 else f'{family}s{seed}'}.npz")
-                scores = sigmoid({name: (1 - weight) * baseline[name] + weight * attention[name] for name in baseline})
+                scores = sigmoid(mix(baseline, attention, weight, harm_only))
                 result = choose_thresholds(scores)
                 recalls.append(float(np.mean([result.rates[name] for name in HARMFUL_SETS])))
+                attacks.append(result.rates[ATTACK_SETS[0]])
                 aucs.append([auc(scores[a][:, harm].max(1), scores[b][:, harm].max(1)) for a, b in PAIRS])
             per_seed = " / ".join(f"{value:.3f}" for value in recalls)
             jbb, xstest = np.mean(aucs, axis=0)
             lines.append(
-                f"| {family} | {weight:.2f} | {np.mean(recalls):.3f} ({per_seed}) | {jbb:.3f} | {xstest:.3f} |"
+                f"| {family} | {weight:.2f} | {np.mean(recalls):.3f} ({per_seed}) | {np.mean(attacks):.1%} | "
+                f"{jbb:.3f} | {xstest:.3f} |"
             )
     return "\n".join(lines)
 
@@ -154,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tags", nargs="*", default=[])
     parser.add_argument("--weights", nargs="*", type=float, default=[0.5], help="attention's share of the logit")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--harm-only", action="store_true", help="seeds: mix the harm categories only")
     parser.add_argument("--baseline", default="oof-baseline.npz", help="out-of-fold baseline file in --work")
     for field in dataclasses.fields(AttentionConfig):
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
@@ -175,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         logits = attention_out_of_fold(examples, pool, config, TokenStateEncoder(args.work / "states"))
         save(args.work / f"oof-attention-{args.tag}.npz", logits)
     elif args.stage == "seeds":
-        print(seed_table(args.work, args.tags, args.weights))
+        print(seed_table(args.work, args.tags, args.weights, args.harm_only))
     else:
         baseline = load(args.work / args.baseline)
         print("columns: " + ", ".join(pool_sets(args.data_dir)))
