@@ -97,7 +97,8 @@ def test_complex_traffic_lands_in_tier_3(model: ComplexityModel, embedder: TextE
 
 
 REALISTIC = realistic_requests()
-ACCEPTANCE = [request for request in REALISTIC if request.category != "moderate"]
+ACCEPTANCE = [request for request in REALISTIC if request.category != "moderate" and not request.fresh]
+FRESH = [request for request in REALISTIC if request.fresh]
 
 
 def _label(request: RealisticRequest) -> str:
@@ -113,6 +114,15 @@ def test_realistic_traffic_lands_in_its_tier(
     trained on)."""
     facts = ConversationFacts(user_turns=request_.user_turns)
     assert _tier(model, embedder, request_.text, facts) == request_.tier
+
+
+def test_fresh_realistic_traffic_mostly_lands_in_its_tier(model: ComplexityModel, embedder: TextEmbedder) -> None:
+    """The requests written after the router changes (never used to shape them): at least 80% in their tier, none
+    two tiers off."""
+    tiers = [_tier(model, embedder, r.text, ConversationFacts(user_turns=r.user_turns)) for r in FRESH]
+    misses = [(tier, r.category, r.text) for tier, r in zip(tiers, FRESH, strict=True) if tier != r.tier]
+    assert len(misses) <= 0.2 * len(FRESH), misses
+    assert all(abs(tier - r.tier) < 2 for tier, r in zip(tiers, FRESH, strict=True)), misses
 
 
 def test_realistic_traffic_covers_the_acceptance_categories() -> None:

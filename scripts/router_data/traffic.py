@@ -18,6 +18,7 @@ from router_data.open_tasks import code_prompts, easy_open_prompts, lookup_promp
 from router_data.product_requests import CODE_REQUESTS, LOOKUPS, SCRIPTURE_TASKS, SHORT_COMPARATIVE
 from router_data.tasks import hard_tasks, moderate_tasks
 from router_data.word_problems import classic_word_problems, word_problems
+from router_data.word_problems_handwritten import handwritten_word_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +316,7 @@ def traffic_examples(seed: int = 7) -> list[TrafficExample]:
     examples += [TrafficExample(text, 1, target=0.4) for text in SCRIPTURE_TASKS]
     examples += [
         TrafficExample(problem.text, _level_of_steps(problem.steps), target=problem.target)
-        for problem in word_problems() + classic_word_problems()
+        for problem in word_problems() + classic_word_problems() + handwritten_word_problems()
     ]
     examples += [TrafficExample(text, 2, user_turns=rng.randint(2, 8)) for text in complex_texts[::3]]
     return examples

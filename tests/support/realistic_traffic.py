@@ -39,6 +39,8 @@ class RealisticRequest:
     text: str
     category: Category
     user_turns: int = 1
+    fresh: bool = False
+    """Written after the router4 changes, before scoring them (see WRITTEN_AFTER_THE_FIXES)."""
 
     @property
     def tier(self) -> int:
@@ -162,6 +164,39 @@ ANALYSIS = [
     "data privacy, cost over five years, volunteer skills and vendor lock-in.",
 ]
 FOLLOW_UP_THANKS = ["thanks, that helps a lot", "perfect, thank you!"]
+WRITTEN_AFTER_THE_FIXES: list[tuple[str, Category]] = [
+    # Written after the router4 changes and before scoring them: the one part of this set that did not shape them.
+    # Not fixed afterwards (a second round of fixes for its two misses made the rest of the set worse), so it stays
+    # an independent check, asserted as a share rather than item by item.
+    ("Morning! Quick question coming up.", "greeting"),
+    ("thank you, Homily, you've been a great help today", "thanks"),
+    ("Who was the prophet that confronted King David about Bathsheba?", "lookup"),
+    ("Give me Hebrews 11:1", "lookup"),
+    ("What year was the Church of England founded?", "lookup"),
+    ("Write a Kotlin function that returns this Sunday's lectionary readings from a JSON file.", "code"),
+    ("Create a PostgreSQL trigger that logs every change to the members table.", "code"),
+    ("Write a Python script that sends a text reminder to volunteers the night before they serve.", "code"),
+    ("Make an HTML page with a form for baptism registrations that posts to our API.", "code"),
+    ("How do Lutherans and Zwinglians differ on the Lord's Supper?", "theology"),
+    ("Compare the Catholic and Anglican understandings of apostolic succession.", "theology"),
+    ("Contrast cessationist and continuationist views of prophecy today.", "theology"),
+    (
+        "Our church van seats 12 including the driver. We need to take 57 teenagers and 9 adult leaders to camp, "
+        "and each trip takes 50 minutes each way. How many trips are needed, and how long will the whole shuttle "
+        "take if the first van leaves at 8:00?",
+        "word_problem",
+    ),
+    (
+        "A publisher prints 2,500 devotionals at $3.20 each, sells 60% at $12 and gives 300 away. What is its profit "
+        "if shipping costs $0.85 per copy sold?",
+        "word_problem",
+    ),
+    (
+        "Evaluate whether our 90-member congregation should hire a part-time youth pastor or a full-time admin, "
+        "given a $40,000 budget, weighing the impact on volunteers, families and long-term growth.",
+        "analysis",
+    ),
+]
 
 
 def realistic_requests() -> list[RealisticRequest]:
@@ -176,4 +211,5 @@ def realistic_requests() -> list[RealisticRequest]:
     rows += [RealisticRequest(text, "reasoning") for text in REASONING]
     rows += [RealisticRequest(text, "theology") for text in THEOLOGY]
     rows += [RealisticRequest(text, "analysis") for text in ANALYSIS]
+    rows += [RealisticRequest(text, category, fresh=True) for text, category in WRITTEN_AFTER_THE_FIXES]
     return rows

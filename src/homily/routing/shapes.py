@@ -86,9 +86,9 @@ _CHANGE = re.compile(
     r"shared|splits?|saves?|saved|donat(?:es?|ed)|collect(?:s|ed)?|uses?|used|receives?|received|gets?|got|"
     r"takes?|took|makes?|made|increas(?:es?|ed)|decreas(?:es?|ed)|rises?|rose|falls?|fell|grows?|grew|"
     r"drop(?:s|ped)?|returns?|returned|keeps?|kept|removes?|removed|fills?|filled|pours?|poured|bakes?|baked|"
-    r"plants?|planted|packs?|packed|divides?|divided|raises?|raised|borrows?|borrowed|owes?|owed)\b",
-    re.IGNORECASE,
+    r"plants?|planted|packs?|packed|divides?|divided|raises?|raised|borrows?|borrowed|owes?|owed)\b"
 )
+"""Matched against the lower-cased text (much faster than re.IGNORECASE on long alternations)."""
 
 
 def without_scripture(text: str) -> str:
@@ -144,7 +144,7 @@ def problem_signals(text: str) -> npt.NDArray[np.float32]:
         _squash(len(_REMAINDER.findall(plain))),
         _squash(len({match.lower().rstrip("s") for match in _TIME.findall(plain)})),
         _squash(len(_BIG_OR_DECIMAL.findall(plain))),
-        _squash(sum(1 for sentence in _SENTENCE_SPLIT.split(plain) if quantity_count(sentence) > 0)),
-        _squash(len(_CHANGE.findall(plain))),
+        _squash(sum(1 for part in _SENTENCE_SPLIT.split(plain) if _DIGITS.search(part) or _NUMBER_WORD.search(part))),
+        _squash(len(_CHANGE.findall(plain.lower()))),
     )
     return np.array(values, dtype=np.float32)
