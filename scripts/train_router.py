@@ -28,6 +28,7 @@ import argparse
 import logging
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,17 +38,20 @@ import numpy.typing as npt
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO))
 
-from router_data.calibration import choose_boundaries, fit_confidence, spearman  # noqa: E402
+from router_data.calibration import auc, choose_boundaries, fit_confidence, spearman  # noqa: E402
 from router_data.linear import LinearHead, fit_logistic  # noqa: E402
+from router_data.mmlu_stems import word_problem_stems  # noqa: E402
 from router_data.open_validation import OPEN_VALIDATION  # noqa: E402
 from router_data.pool import HeadConfig, Inputs, Mask, Pool, Standardiser  # noqa: E402
 from router_data.report import CvRow, write_report  # noqa: E402
 from router_data.traffic import traffic_examples  # noqa: E402
 from router_data.word_problem_validation import VALIDATION_PROBLEMS  # noqa: E402
+from tests.support.realistic_traffic import realistic_requests  # noqa: E402
 
 from homily.routing.benchmarks import MmluItem, default_data_dir, load_mmlu_items  # noqa: E402
-from homily.routing.embedding_cache import default_cache_dir  # noqa: E402
+from homily.routing.embedding_cache import default_cache_dir, embed_cached  # noqa: E402
 from homily.routing.evaluation import evaluate_sets, format_table, load_evaluation_sets  # noqa: E402
 from homily.routing.learned import ComplexityModel, ComplexityWeights, default_weights_path  # noqa: E402
 from homily.routing.metrics import evaluate_router  # noqa: E402
@@ -94,11 +98,31 @@ def quality(items: list[MmluItem], mask: Mask) -> tuple[Array, Array]:
     return (np.array([i.strong_correct for i in chosen], float), np.array([i.weak_correct for i in chosen], float))
 
 
+@dataclass(frozen=True, slots=True)
+class StemSet:
+    """Quantitative MMLU training-subject stems (router_data.mmlu_stems) with both models' correctness."""
+
+    pool: Pool
+    strong: Array
+    weak: Array
+
+    @classmethod
+    def build(cls, items: list[MmluItem], cache_dir: Path) -> StemSet:
+        rows = word_problem_stems(items)
+        chosen = [item for _, item in rows]
+        pool = mmlu_pool(chosen, [text for text, _ in rows], cache_dir)
+        mask = np.ones(len(chosen), dtype=bool)
+        strong, weak = quality(chosen, mask)
+        return cls(pool, strong, weak)
+
+
 class Trainer:
     """The three heads' training and selection over fixed pools and standardisation."""
 
-    def __init__(self, items: list[MmluItem], mmlu: Pool, traffic: Pool, validation: dict[str, Pool]) -> None:
-        self.items, self.mmlu, self.traffic, self.validation = items, mmlu, traffic, validation
+    def __init__(
+        self, items: list[MmluItem], mmlu: Pool, traffic: Pool, validation: dict[str, Pool], stems: StemSet
+    ) -> None:
+        self.items, self.mmlu, self.traffic, self.validation, self.stems = items, mmlu, traffic, validation, stems
         self.inputs = Inputs(
             Standardiser.fit(np.vstack([mmlu.signals, traffic.signals])),
             Standardiser.fit(np.vstack([mmlu.problem, traffic.problem])),
@@ -141,14 +165,30 @@ class Trainer:
         return spearman(head.logits(self.inputs.design(pool, everything, config)), pool.targets)
 
 
-def head_grid(embedding_options: tuple[bool, ...]) -> list[HeadConfig]:
+    def stem_auc(self, config: HeadConfig) -> float:
+        """How well the word-problem head (trained on all its rows) picks out the quantitative MMLU training-subject
+        stems the weak model gets wrong (ROC AUC; 0.5 is chance)."""
+        head = self.fit(self.traffic, self.traffic.shapes == "word_problem", config)
+        pool = self.stems.pool
+        logits = head.logits(self.inputs.design(pool, np.ones(len(pool), dtype=bool), config))
+        return auc(logits, 1.0 - self.stems.weak)
+
+
+def head_grid(embedding_options: tuple[bool, ...], signal_options: tuple[bool, ...] = (True,)) -> list[HeadConfig]:
+    """Configurations to compare; a head without the general signals always reads the word-problem signals."""
     return [
-        HeadConfig(embedding=emb, signals=True, problem=prob, l2=l2, embedding_scale=scale)
+        HeadConfig(embedding=emb, signals=sig, problem=prob, l2=l2, embedding_scale=scale)
         for emb in embedding_options
         for scale in (EMBEDDING_SCALES if emb else (1.0,))
-        for prob in (False, True)
+        for sig in signal_options
+        for prob in ((False, True) if sig else (True,))
         for l2 in L2_GRID
     ]
+
+
+SIGNAL_OPTIONS = {"word_problem": (True, False), "open": (True,)}
+"""The word-problem head may drop the general signals: their cues (reasoning words, constraints) are constant in
+the templates it trains on, so their weights there are artefacts of template phrasing."""
 
 
 T = TypeVar("T")
@@ -178,11 +218,14 @@ def select_heads(trainer: Trainer) -> tuple[dict[str, HeadConfig], str, list[CvR
     oof = np.full(len(trainer.traffic), np.nan)
     for shape in ("word_problem", "open"):
         results: list[tuple[float, HeadConfig, Array]] = []
-        for config in head_grid((False, True)):
+        for config in head_grid((False, True), SIGNAL_OPTIONS[shape]):
             rho, logits = trainer.oof_traffic(shape, config)
             validation = trainer.validation_spearman(shape, config)
             results.append((validation, config, logits))
-            rows.append(CvRow(shape, config.label(), {"hand-written Spearman": validation, "CV Spearman": rho}))
+            scores = {"hand-written Spearman": validation, "CV Spearman": rho}
+            if shape == "word_problem":
+                scores["MMLU stem AUC (weak fails)"] = trainer.stem_auc(config)
+            rows.append(CvRow(shape, config.label(), scores))
             logger.info("%s %s: hand-written %.4f cv %.4f", shape, config.label(), validation, rho)
         chosen[shape], logits = most_regularised(results, SPEARMAN_TOLERANCE)
         oof = np.where(trainer.traffic.shapes == shape, logits, oof)
@@ -245,6 +288,18 @@ def validation_pool(rows: list[tuple[str, float]], cache_dir: Path) -> Pool:
     )
 
 
+def realistic_traffic(model: ComplexityModel, cache_dir: Path) -> dict[str, list[int]]:
+    """[in expected tier, total] per category of the realistic-traffic check set (reported, never selected on)."""
+    requests = realistic_requests()
+    embeddings = embed_cached([request.text for request in requests], cache_dir)
+    counts: dict[str, list[int]] = {}
+    for request, embedding in zip(requests, embeddings, strict=True):
+        tier = model.estimate(request.text, ConversationFacts(user_turns=request.user_turns), embedding).tier
+        right, total = counts.get(request.category, [0, 0])
+        counts[request.category] = [right + (tier == request.tier), total + 1]
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
@@ -273,7 +328,9 @@ def main() -> None:
         "open": validation_pool([(text, float(label)) for text, label in OPEN_VALIDATION], args.cache_dir),
     }
     logger.info("pools: %d MMLU, %d traffic", len(mmlu), len(traffic))
-    trainer = Trainer(items, mmlu, traffic, validation)
+    stems = StemSet.build(items, args.cache_dir)
+    logger.info("quantitative MMLU training stems shaped as word problems: %d", len(stems.pool))
+    trainer = Trainer(items, mmlu, traffic, validation, stems)
     chosen, kind, cv_rows, oof_logits = select_heads(trainer)
     oof_scores = 1.0 / (1.0 + np.exp(-oof_logits))
     low, high, tier_accuracy = choose_boundaries(oof_scores, traffic.levels)
@@ -288,6 +345,8 @@ def main() -> None:
         "cv_traffic_tier_accuracy": round(tier_accuracy, 4),
         "traffic_rows_by_shape": {s: int(np.sum(traffic.shapes == s)) for s in SHAPES},
         "embedding_model": "all-MiniLM-L6-v2",
+        "mmlu_stem_items": len(stems.pool),
+        "mmlu_stem_quality": [float(stems.strong.mean()), float(stems.weak.mean())],
     }
     weights = ComplexityWeights(
         embedding_weight=np.stack([b[:384] for b in blocks]).astype(np.float32),
@@ -310,6 +369,7 @@ def main() -> None:
     weights.save(args.out)
     model = ComplexityModel.load(args.out)
     check_assembly(model, trainer, chosen)
+    metadata["realistic_traffic"] = realistic_traffic(model, args.cache_dir)
     rows = [] if args.no_heldout else evaluate_sets(model, load_evaluation_sets(model, args.data_dir), args.cache_dir)
     write_report(
         args.out.parent / "REPORT.md", cv_rows, metadata, (low, high), confidence, rows, time.monotonic() - started

@@ -39,6 +39,7 @@ from homily.routing.rules import RuleRouter
 from homily.routing.signals import SIGNAL_NAMES, ConversationFacts, text_signals
 from homily.service.completions import CompletionService, QueryEmbedder
 from homily.settings import ProviderName, Settings
+from tests.support.realistic_traffic import EXPECTED_TIER, RealisticRequest, realistic_requests
 
 # Written for these tests only (the training traffic in scripts/router_data/traffic.py is different text).
 SIMPLE = [
@@ -93,6 +94,48 @@ def test_simple_traffic_lands_in_tier_1(model: ComplexityModel, embedder: TextEm
 @pytest.mark.parametrize("text", COMPLEX)
 def test_complex_traffic_lands_in_tier_3(model: ComplexityModel, embedder: TextEmbedder, text: str) -> None:
     assert _tier(model, embedder, text) == 3
+
+
+REALISTIC = realistic_requests()
+ACCEPTANCE = [request for request in REALISTIC if request.category != "moderate" and not request.fresh]
+FRESH = [request for request in REALISTIC if request.fresh]
+
+
+def _label(request: RealisticRequest) -> str:
+    return f"{request.category}-{request.text[:40]}"
+
+
+@pytest.mark.parametrize("request_", ACCEPTANCE, ids=_label)
+def test_realistic_traffic_lands_in_its_tier(
+    model: ComplexityModel, embedder: TextEmbedder, request_: RealisticRequest
+) -> None:
+    """Greetings, thanks and lookups in tier_1; code (one-liners included), multi-step word problems and
+    reasoning, comparative theology and long analysis in tier_3 (tests/support/realistic_traffic.py, never
+    trained on)."""
+    facts = ConversationFacts(user_turns=request_.user_turns)
+    assert _tier(model, embedder, request_.text, facts) == request_.tier
+
+
+def test_fresh_realistic_traffic_mostly_lands_in_its_tier(model: ComplexityModel, embedder: TextEmbedder) -> None:
+    """The requests written after the router changes (never used to shape them): at least 80% in their tier, none
+    two tiers off."""
+    tiers = [_tier(model, embedder, r.text, ConversationFacts(user_turns=r.user_turns)) for r in FRESH]
+    misses = [(tier, r.category, r.text) for tier, r in zip(tiers, FRESH, strict=True) if tier != r.tier]
+    assert len(misses) <= 0.2 * len(FRESH), misses
+    assert all(abs(tier - r.tier) < 2 for tier, r in zip(tiers, FRESH, strict=True)), misses
+
+
+def test_realistic_traffic_covers_the_acceptance_categories() -> None:
+    counts = {category: sum(r.category == category for r in REALISTIC) for category in EXPECTED_TIER}
+    assert all(count >= 4 for count in counts.values()), counts
+
+
+def test_everyday_tasks_land_in_the_middle_tier(model: ComplexityModel, embedder: TextEmbedder) -> None:
+    """Short writing, translations and summaries: mostly tier_2, never tier_3."""
+    moderate = [request.text for request in REALISTIC if request.category == "moderate"]
+    tiers = [_tier(model, embedder, text) for text in moderate]
+    assert 3 not in tiers
+    assert tiers.count(2) >= 0.75 * len(tiers), list(zip(tiers, moderate, strict=True))
 
 
 def test_thanks_late_in_a_conversation_stays_simple(model: ComplexityModel, embedder: TextEmbedder) -> None:

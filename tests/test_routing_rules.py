@@ -43,6 +43,36 @@ def test_analysis_code_and_reasoning_are_tier_3(text: str) -> None:
     assert tier_of(text) == 3
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Write a TypeScript function that groups our volunteers by serving team.",
+        "Create a SQL query that totals offerings per month.",
+        "How do Methodists and Presbyterians differ on predestination?",
+        "Compare Aquinas and Luther on grace.",
+        "A bakery sells 45 loaves a day at $3 each. Flour costs $40 a week and rent $120 a month. If it opens 6 "
+        "days a week, what is its profit over 4 weeks?",
+    ],
+)
+def test_code_requests_comparative_theology_and_multi_step_problems_are_tier_3(text: str) -> None:
+    assert tier_of(text) == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Read me Romans 8:38-39",
+        "thanks, that helps",
+        "How many books are in the New Testament?",
+        "Tom has 3 apples and buys 2 more. How many now?",
+        "The function of the law in Galatians, briefly?",
+    ],
+)
+def test_lookups_thanks_and_one_step_problems_are_tier_1(text: str) -> None:
+    # A verse range is not arithmetic, two quantities are not a multi-step problem, "function" alone is not code.
+    assert tier_of(text) == 1
+
+
 def test_confidence_is_a_probability_and_reasons_are_given() -> None:
     estimate = RuleRouter().decide_tier(extract_features(request("Hello").messages, has_tools=False, grounded=False))
     assert 0.5 <= estimate.confidence <= 1.0

@@ -73,3 +73,11 @@ def _ranks(values: Array) -> Array:
 def spearman(first: Array, second: Array) -> float:
     """Spearman rank correlation (average ranks for ties)."""
     return float(np.corrcoef(_ranks(first), _ranks(second))[0, 1])
+
+
+def auc(scores: Array, positive: Array) -> float:
+    """Area under the ROC curve of `scores` for the 0/1 labels `positive` (Mann-Whitney, average ranks for ties)."""
+    ranks = _ranks(scores) + 1.0
+    hits = positive > 0.5
+    count, others = int(hits.sum()), int((~hits).sum())
+    return float((ranks[hits].sum() - count * (count + 1) / 2) / (count * others))

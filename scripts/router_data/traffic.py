@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from router_data.open_handwritten import EASY_OPEN, HARD_OPEN
 from router_data.open_tasks import code_prompts, easy_open_prompts, lookup_prompts, reasoning_prompts
+from router_data.product_requests import CODE_REQUESTS, LOOKUPS, SCRIPTURE_TASKS, SHORT_COMPARATIVE
 from router_data.tasks import hard_tasks, moderate_tasks
 from router_data.word_problems import classic_word_problems, word_problems
+from router_data.word_problems_handwritten import handwritten_word_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +294,7 @@ def _level_of_steps(steps: int) -> int:
 def traffic_examples(seed: int = 7) -> list[TrafficExample]:
     """The full labelled set (deterministic for a seed)."""
     rng = random.Random(seed)
-    simple = GREETINGS + THANKS + FACT_LOOKUPS + _lookups(rng) + lookup_prompts()
+    simple = GREETINGS + THANKS + FACT_LOOKUPS + _lookups(rng) + lookup_prompts() + list(LOOKUPS)
     examples = [TrafficExample(text, 0) for text in simple]
     examples += [TrafficExample(text, 0, user_turns=rng.randint(2, 6)) for text in THANKS + FOLLOW_UPS[:3]]
     examples += [TrafficExample(text, 1, target=0.45) for text in MODERATE]
@@ -309,9 +311,12 @@ def traffic_examples(seed: int = 7) -> list[TrafficExample]:
     examples += [TrafficExample(text, 1, target=0.4) for text in easy_open_prompts()]
     examples += [TrafficExample(text, 1, target=0.4) for text in EASY_OPEN]
     examples += [TrafficExample(text, 2) for text in HARD_OPEN]
+    examples += [TrafficExample(text, 2) for text in CODE_REQUESTS]
+    examples += [TrafficExample(text, 2, target=0.85) for text in SHORT_COMPARATIVE]
+    examples += [TrafficExample(text, 1, target=0.4) for text in SCRIPTURE_TASKS]
     examples += [
         TrafficExample(problem.text, _level_of_steps(problem.steps), target=problem.target)
-        for problem in word_problems() + classic_word_problems()
+        for problem in word_problems() + classic_word_problems() + handwritten_word_problems()
     ]
     examples += [TrafficExample(text, 2, user_turns=rng.randint(2, 8)) for text in complex_texts[::3]]
     return examples

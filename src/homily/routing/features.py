@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from homily.protocol.chat import ChatMessage
+from homily.routing.shapes import quantity_count, without_scripture
+from homily.routing.signals import code_request, traditions_named
 
 _CODE = re.compile(r"```|\bdef \w+\(|\bclass \w+[:(]|\bfunction \w*\(|[{};]\s*$|\bSELECT\b.+\bFROM\b", re.M)
 _MATH = re.compile(r"\d+\s*[-+*/^=]\s*\d+|\b(solve|equation|integral|derivative|probability|prove)\b", re.I)
@@ -32,9 +34,15 @@ class RequestFeatures:
     sentences: int
     questions: int
     has_code: bool
+    """Code in the text, or a request for code (a language or framework named next to a function, script...)."""
     has_math: bool
     reasoning_terms: int
     small_talk: bool
+    quantities: int
+    """Numbers in digits or words, scripture references excluded (many of them in a question: a multi-step
+    word problem)."""
+    traditions: int
+    """Distinct traditions or theologians named (two or more: comparative theology)."""
     turns: int
     conversation_chars: int
     has_tools: bool
@@ -58,10 +66,12 @@ def extract_features(messages: Sequence[ChatMessage], *, has_tools: bool, ground
         chars=len(text),
         sentences=max(1, len(re.findall(r"[.!?]+(\s|$)", text))) if text else 0,
         questions=text.count("?"),
-        has_code=bool(_CODE.search(text)),
-        has_math=bool(_MATH.search(text)),
+        has_code=bool(_CODE.search(text)) or code_request(text) > 0,
+        has_math=bool(_MATH.search(without_scripture(text))),  # John 3:16-18 is not arithmetic
         reasoning_terms=len(_REASONING.findall(text)),
         small_talk=bool(_SMALL_TALK.match(text)) and words <= 6,
+        quantities=quantity_count(text),
+        traditions=traditions_named(text),
         turns=sum(1 for m in messages if m.role == "user"),
         conversation_chars=sum(len(m.text()) for m in messages),
         has_tools=has_tools,

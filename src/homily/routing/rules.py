@@ -47,9 +47,13 @@ class RuleRouter:
         if features.words > 12:
             add(min(2.0, math.log2(features.words / 12) * 0.7), f"{features.words} words")
         if features.has_code:
-            add(1.8, "code")
+            add(2.6, "code")
         if features.has_math:
             add(1.2, "math")
+        if features.quantities > 2 and features.questions:
+            add(min(2.8, 0.7 * (features.quantities - 2)), f"{features.quantities} quantities")
+        if features.traditions > 1:
+            add(2.5, f"{features.traditions} traditions compared")
         if features.reasoning_terms:
             add(min(2.4, 0.9 * features.reasoning_terms), f"{features.reasoning_terms} analytical terms")
         if features.questions > 1:

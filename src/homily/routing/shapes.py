@@ -8,7 +8,8 @@ kind (reasoning, code, math versus writing, role-play) for open prompts.
 
 `prompt_shape` is a deterministic rule on the text; `problem_signals` are cheap counts (squashed with log1p) of
 what makes a word problem take many steps: quantities, rates, fractions and percentages, unit conversions,
-comparisons, conditions. Names are stable: they index the shipped weights.
+comparisons, conditions, and the length of the chain (sentences that introduce a quantity, verbs that change
+one). Names are stable: they index the shipped weights.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ PROBLEM_SIGNAL_NAMES: tuple[str, ...] = (
     "remainder_cues",
     "time_cues",
     "decimal_or_large_numbers",
+    "quantity_sentences",
+    "change_verbs",
 )
 
 PROBLEM_SCAN_CHARS = 4000
@@ -77,15 +80,25 @@ _CONDITION = re.compile(r"\b(?:if|after|then|until|while|when|before|instead|oth
 _REMAINDER = re.compile(r"\b(?:left|remaining|remainder|rest|total|altogether|in all|combined|together)\b", re.I)
 _TIME = re.compile(r"\b(?:minutes?|hours?|days?|weeks?|months?|years?)\b", re.IGNORECASE)
 _BIG_OR_DECIMAL = re.compile(r"\d+\.\d+|\d{4,}|\d{1,3}(?:,\d{3})+")
+_SENTENCE_SPLIT = re.compile(r"[.!?]+(?:\s+|$)")
+_CHANGE = re.compile(
+    r"\b(?:buys?|bought|sells?|sold|gives?|gave|given|spends?|spent|loses?|lost|eats?|ate|adds?|added|shares?|"
+    r"shared|splits?|saves?|saved|donat(?:es?|ed)|collect(?:s|ed)?|uses?|used|receives?|received|gets?|got|"
+    r"takes?|took|makes?|made|increas(?:es?|ed)|decreas(?:es?|ed)|rises?|rose|falls?|fell|grows?|grew|"
+    r"drop(?:s|ped)?|returns?|returned|keeps?|kept|removes?|removed|fills?|filled|pours?|poured|bakes?|baked|"
+    r"plants?|planted|packs?|packed|divides?|divided|raises?|raised|borrows?|borrowed|owes?|owed)\b"
+)
+"""Matched against the lower-cased text (much faster than re.IGNORECASE on long alternations)."""
 
 
-def _without_scripture(text: str) -> str:
+def without_scripture(text: str) -> str:
+    """The text with scripture references (John 3:16-18) blanked: they are neither quantities nor arithmetic."""
     return _SCRIPTURE_REF.sub(" ", text)
 
 
 def quantity_count(text: str) -> int:
     """Numbers written as digits or words, not counting scripture references (John 3:16 is not a quantity)."""
-    plain = _without_scripture(text)
+    plain = without_scripture(text)
     return len(_DIGITS.findall(plain)) + len(_NUMBER_WORD.findall(plain))
 
 
@@ -113,7 +126,7 @@ def _squash(count: float) -> float:
 def problem_signals(text: str) -> npt.NDArray[np.float32]:
     """The PROBLEM_SIGNAL_NAMES vector of one prompt (meaningful for every shape, trained on word problems). Only
     the first PROBLEM_SCAN_CHARS characters are read, which bounds the cost on very long prompts."""
-    plain = _without_scripture(text[:PROBLEM_SCAN_CHARS])
+    plain = without_scripture(text[:PROBLEM_SCAN_CHARS])
     numbers = _DIGITS.findall(plain)
     words = _NUMBER_WORD.findall(plain)
     values = (
@@ -131,5 +144,7 @@ def problem_signals(text: str) -> npt.NDArray[np.float32]:
         _squash(len(_REMAINDER.findall(plain))),
         _squash(len({match.lower().rstrip("s") for match in _TIME.findall(plain)})),
         _squash(len(_BIG_OR_DECIMAL.findall(plain))),
+        _squash(sum(1 for part in _SENTENCE_SPLIT.split(plain) if _DIGITS.search(part) or _NUMBER_WORD.search(part))),
+        _squash(len(_CHANGE.findall(plain.lower()))),
     )
     return np.array(values, dtype=np.float32)

@@ -24,9 +24,11 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "number_count",
     "math_notation",
     "code_markers",
+    "code_request",
     "question_marks",
     "reasoning_cues",
     "comparison_cues",
+    "traditions_named",
     "creation_cues",
     "constraint_cues",
     "greeting_or_thanks",
@@ -49,16 +51,38 @@ _CODE = re.compile(
     r"|[{};]\s*$|=>|::|\w+\(\)|\b(?:python|javascript|typescript|java|rust|sql|regex|algorithm|api|json|bug)\b",
     re.IGNORECASE | re.MULTILINE,
 )
+_CODE_LANGUAGE = re.compile(
+    r"\b(?:python|javascript|typescript|java|kotlin|swift|rust|golang|php|ruby|perl|bash|shell|powershell|sql|"
+    r"sqlite|postgres(?:ql)?|mysql|html|css|react|vue|angular|svelte|django|flask|fastapi|node(?:\.?js)?|"
+    r"apps script|vba|excel formula|regex|regular expression|json|yaml|csv|api|graphql|github|docker)\b"
+)
+"""Matched against the lower-cased text (much faster than re.IGNORECASE on long alternations)."""
+_CODE_LANGUAGE_CASED = re.compile(r"\bC\+\+|\bC#|\bGo\b")
+_CODE_ARTEFACT = re.compile(
+    r"\b(?:functions?|scripts?|quer(?:y|ies)|class(?:es)?|methods?|components?|endpoints?|parsers?|programs?|"
+    r"unit tests?|algorithms?|snippets?|code|bugs?|debug|refactor|compile[sd]?|deploy|schema|database|cli|"
+    r"webhook|app|regex|regular expression)\b"
+)
 _REASONING = re.compile(
     r"\b(?:why|explain|prove|derive|analy[sz]e|evaluate|justify|reason|step[- ]by[- ]step|implications?|"
-    r"assess|critique|argue|calculate|solve|determine|estimate|infer|deduce|how many|how much|"
-    r"trade-?offs?)\b",
+    r"assess|critique|argue|calculate|solve|determine|estimate|infer|deduce|trade-?offs?)\b",
     re.IGNORECASE,
 )
 _COMPARISON = re.compile(
     r"\b(?:compare|comparison|contrast|versus|vs\.?|differ(?:ence|ences|ent)?|similarit(?:y|ies)|between|"
     r"relative to|pros and cons)\b",
     re.IGNORECASE,
+)
+_TRADITION = re.compile(
+    r"\b(catholic|orthodox|protestant|lutheran|reformed|calvinis[tm]|arminian|anglican|episcopal|methodist|"
+    r"wesleyan|baptist|pentecostal|charismatic|anabaptist|mennonite|presbyterian|congregationalist|evangelical|"
+    r"dispensational|covenant theology|new perspective|prosperity gospel|puritan|quaker|jewish|judaism|rabbinic|"
+    r"islam|muslim|buddhis[tm]|hindu|augustine|aquinas|luther|calvin|zwingli|wesley|barth|brunner|bonhoeffer|"
+    r"niebuhr|anselm|abelard|pelagius|arius|athanasius|origen|tertullian|irenaeus|kierkegaard|tillich|"
+    r"schleiermacher|edwards|arminius|erasmus|premillennial|postmillennial|amillennial|preteris[tm]|"
+    r"cessationis[tm]|continuationis[tm]|complementarian|egalitarian|molinis[tm]|open theism|universalis[tm]|"
+    r"annihilationis[tm]|transubstantiation|consubstantiation|memorialis[tm]|sacramental union|theosis|"
+    r"penal substitution|christus victor|monergis[tm]|synergis[tm])(?:s|'s|ism|ists?|ans?)?\b"
 )
 _CREATION = re.compile(
     r"\b(?:write|draft|compose|design|implement|build|create|develop|plan|outline|essay|story|poem|sermon)\b",
@@ -94,6 +118,24 @@ def _squash(count: float) -> float:
     return math.log1p(max(count, 0.0))
 
 
+def traditions_named(text: str) -> int:
+    """How many distinct Christian traditions, other religions, theologians or named doctrinal positions
+    (premillennial, cessationist, transubstantiation...) the text names: two or more mark a comparative theology
+    question, which the product wants answered by the strongest tier."""
+    return len(set(_TRADITION.findall(text.lower())))
+
+
+def code_request(text: str) -> int:
+    """Evidence that the user asks for software: a programming language, framework or data format named next to
+    a code artefact (function, script, query, endpoint...), as in one-line requests without any code in them.
+    Either alone is weak evidence ("the function of the law", "the Python snake"), so the count is their
+    product, capped."""
+    lower = text.lower()
+    languages = len(_CODE_LANGUAGE.findall(lower)) + len(_CODE_LANGUAGE_CASED.findall(text))
+    artefacts = len(_CODE_ARTEFACT.findall(lower))
+    return min(languages, 3) * min(artefacts, 3)
+
+
 def text_signals(text: str, facts: ConversationFacts) -> npt.NDArray[np.float32]:
     """The SIGNAL_NAMES vector for one request (float32, same order as SIGNAL_NAMES)."""
     words = _WORD.findall(text)
@@ -106,9 +148,11 @@ def text_signals(text: str, facts: ConversationFacts) -> npt.NDArray[np.float32]
         _squash(len(_NUMBER.findall(text))),
         _squash(len(_MATH.findall(text))),
         _squash(len(_CODE.findall(text))),
+        _squash(code_request(text)),
         _squash(text.count("?")),
         _squash(len(_REASONING.findall(text))),
         _squash(len(_COMPARISON.findall(text))),
+        _squash(traditions_named(text)),
         _squash(len(_CREATION.findall(text))),
         _squash(len(_CONSTRAINT.findall(text))),
         1.0 if _GREETING.match(text) and len(words) <= 12 else 0.0,
