@@ -1,4 +1,5 @@
-"""Latency of the learned tier estimate, excluding the shared query embedding (computed once beforehand).
+"""Latency of the learned tier estimate as the request path computes it (score, tier, confidence; no per-feature
+contributions), excluding the shared query embedding (computed once beforehand).
 
     python bench/router.py [--iterations 5000]
 
@@ -38,11 +39,11 @@ def main() -> None:
     facts = ConversationFacts(user_turns=2)
     for text, embedding in zip(REQUESTS, embeddings, strict=True):
         for _ in range(200):
-            model.estimate(text, facts, embedding)
+            model.estimate(text, facts, embedding, reasons=1)
         samples = []
         for _ in range(args.iterations):
             started = time.perf_counter_ns()
-            model.estimate(text, facts, embedding)
+            model.estimate(text, facts, embedding, reasons=1)
             samples.append((time.perf_counter_ns() - started) / 1000)
         cuts = statistics.quantiles(samples, n=100)
         print(f"{len(text):5d} chars: p50 {cuts[49]:7.1f} µs  p90 {cuts[89]:7.1f} µs  p99 {cuts[98]:7.1f} µs")

@@ -310,13 +310,9 @@ def test_service_routes_with_the_shared_embedding(embedder: TextEmbedder) -> Non
     assert direct.tier is None
     estimate = complex_decision.estimate
     assert estimate is not None
-    assert len(estimate.reasons) == 3
-    assert (
-        estimate.reasons
-        != RuleRouter()
-        .decide_tier(extract_features(_chat(COMPLEX[1]).messages, has_tools=False, grounded=False))
-        .reasons
-    )
+    # The learned head decided (its reasons name the prompt shape, not a rule), without computing per-feature
+    # contributions nobody reads on the request path (`homily route` explains in full).
+    assert estimate.reasons == ["shape open"]
 
 
 def test_learned_router_defers_to_rules_without_embedding() -> None:

@@ -237,10 +237,11 @@ class ComplexityModel:
         self, text: str, facts: ConversationFacts, embedding: FloatVector | None, reasons: int = 3
     ) -> TierEstimate:
         """Score, tier, confidence and the top `reasons` of one request (last user turn + conversation facts);
-        the first reason names the prompt shape whose head scored it."""
+        the first reason names the prompt shape whose head scored it. `reasons=1` skips the per-feature
+        contributions (the request path does not report them; `homily route` explains in full)."""
         inputs = PromptInputs.of(text, facts, embedding)
         score = self.score(inputs)
-        top = self.contributions(inputs)[: max(reasons - 1, 0)]
+        top = self.contributions(inputs)[: reasons - 1] if reasons > 1 else []
         return TierEstimate(
             score=round(score, 4),
             tier=self.tier_of(score),
@@ -271,7 +272,7 @@ class LearnedRouter:
         facts = ConversationFacts(
             user_turns=max(features.turns, 1), has_tools=features.has_tools, grounded=features.grounded
         )
-        return self.model.estimate(features.last_user_text, facts, query_embedding)
+        return self.model.estimate(features.last_user_text, facts, query_embedding, reasons=1)
 
 
 def load_tier_estimator(weights_path: Path | None = None) -> LearnedRouter:
