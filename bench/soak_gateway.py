@@ -2,10 +2,10 @@
 
     python -m bench.soak_gateway [--requests 50000] [--concurrency 32] [--out FILE]
 
-Homily runs as its own process (`homily init` + `homily serve`) with the Anthropic and Gemini settings pointed at
-the fake upstreams, which run in this process and are scripted with faults (HTTP 500, 429, malformed JSON,
-truncated and aborted streams, hangs before headers and mid-stream, an oversized body) on about 40% of
-requests. Requests alternate between the two families, streamed and not. Homily's resident memory and open file
+Homily runs as its own process (`homily init` + `homily serve`) with the OpenAI, Anthropic and Gemini settings
+pointed at the fake upstreams, which run in this process and are scripted with faults (HTTP 500, 429, malformed
+JSON, truncated and aborted streams, hangs before headers and mid-stream, an oversized body) on about 40% of
+requests. Requests rotate through the three families, streamed and not. Homily's resident memory and open file
 descriptors are sampled every `--sample-every` requests: flat numbers after warm-up mean nothing accumulates.
 """
 
@@ -35,6 +35,9 @@ from bench import soak_stats
 from bench.soak_stats import Sample, open_fds, rss_kib, unused_port
 from homily.fakes.anthropic_upstream import AnthropicUpstream
 from homily.fakes.google_upstream import GoogleUpstream
+from homily.fakes.openai_script import Behaviour
+from homily.fakes.openai_script import FakeToolCall as OpenAIToolCall
+from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from homily.fakes.script import FakeToolCall, Reply
 from homily.fakes.server import FakeUpstream
 
@@ -62,10 +65,50 @@ FAULTS: list[tuple[str, int, Reply | None]] = [
 ]
 
 
+def openai_behaviour(reply: Reply) -> Behaviour:
+    """The OpenAI fake's script for one of `FAULTS`' replies (the fields those replies use)."""
+    if reply.oversized_bytes:
+        return Behaviour(content="x" * reply.oversized_bytes, chunks=1)
+    truncated = reply.truncate_after_events is not None
+    return Behaviour(
+        content=reply.text or "",
+        tool_calls=tuple(OpenAIToolCall(call.name, call.arguments) for call in reply.tool_calls),
+        status=reply.status,
+        retry_after=reply.retry_after,
+        malformed_json=reply.malformed_json,
+        truncate="no_done" if truncated else None,
+        abort_after_chunks=reply.abort_after_events,
+        headers_delay=reply.delay_before_headers,
+        chunk_delay=5.0 if reply.hang_after_events is not None else 0.0,
+    )
+
+
+class OpenAISoakFake:
+    """The OpenAI fake behind the same `push` / `open_connections` / `url` the other fakes offer."""
+
+    def __init__(self, fake: FakeOpenAIUpstream) -> None:
+        self.fake = fake
+
+    @property
+    def url(self) -> str:
+        return self.fake.base_url
+
+    @property
+    def open_connections(self) -> int:
+        return self.fake.stats().open_connections
+
+    def push(self, reply: Reply) -> None:
+        self.fake.enqueue(openai_behaviour(reply))
+
+
+SoakFake = FakeUpstream | OpenAISoakFake
+FAMILIES = ("openai", "anthropic", "google")
+
+
 class Gateway:
     """Homily as a child process of this script, stopped (by its own pid) on exit."""
 
-    def __init__(self, workdir: Path, fakes: dict[str, FakeUpstream]) -> None:
+    def __init__(self, workdir: Path, fakes: dict[str, SoakFake]) -> None:
         self.port = unused_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
@@ -76,6 +119,8 @@ class Gateway:
                 "HOMILY_LOG_LEVEL": "ERROR",
                 "HOMILY_UPSTREAM_FIRST_BYTE_TIMEOUT": "0.5",
                 "HOMILY_UPSTREAM_IDLE_TIMEOUT": "0.5",
+                "OPENAI_API_KEY": KEY,
+                "OPENAI_BASE_URL": fakes["openai"].url,
                 "ANTHROPIC_API_KEY": KEY,
                 "ANTHROPIC_BASE_URL": fakes["anthropic"].url,
                 "GEMINI_API_KEY": KEY,
@@ -122,7 +167,7 @@ class Gateway:
 
 
 class Soak:
-    def __init__(self, gateway: Gateway, fakes: dict[str, FakeUpstream], seed: int) -> None:
+    def __init__(self, gateway: Gateway, fakes: dict[str, SoakFake], seed: int) -> None:
         self.gateway = gateway
         self.fakes = fakes
         self.rng = random.Random(seed)
@@ -145,7 +190,7 @@ class Soak:
             async def worker() -> None:
                 for index in remaining:
                     name, _, reply = self.rng.choices(FAULTS, weights)[0]
-                    family = "anthropic" if index % 2 else "google"
+                    family = FAMILIES[index % len(FAMILIES)]
                     if reply is not None:
                         self.fakes[family].push(reply)
                     streamed = index % 4 >= 2
@@ -200,7 +245,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # clients hanging up on the fakes
     console = Console()
     with ExitStack() as stack:
-        fakes: dict[str, FakeUpstream] = {
+        fakes: dict[str, SoakFake] = {
+            "openai": OpenAISoakFake(stack.enter_context(FakeOpenAIUpstream(api_key=KEY, max_recorded=100))),
             "anthropic": stack.enter_context(AnthropicUpstream(api_key=KEY, max_recorded=100)),
             "google": stack.enter_context(GoogleUpstream(api_key=KEY, max_recorded=100)),
         }
