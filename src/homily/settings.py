@@ -63,9 +63,9 @@ class Settings(BaseSettings):
     """`local`: all-MiniLM-L6-v2 (ONNX Runtime) computes the shared query embedding; `off`: lexical-only guard
     and rule-based routing."""
     embedding_weights: WeightPrecision = Field("int8", validation_alias="HOMILY_EMBEDDING_WEIGHTS")
-    """How the local model holds its weights: `int8` (default; about 1.4x faster per query, vectors within cosine
-    ~0.9995 of float32, so stored vectors stay valid either way) or `float32` (sentence-transformers' exact
-    output)."""
+    """How the local model holds its weights: `int8` (default; about 1.2x faster per query and batch, vectors
+    within cosine ~0.9995 of float32, so stored vectors stay valid either way) or `float32` (sentence-transformers'
+    exact output)."""
     retrieval_embeddings: Literal["local", "openai"] = Field("local", validation_alias="HOMILY_RETRIEVAL_EMBEDDINGS")
     """What embeds uploaded content and grounded queries: `local` (all-MiniLM-L6-v2, shared with guard and router)
     or `openai` (any OpenAI-compatible `/embeddings` endpoint, below). Changing it re-embeds stored content in
