@@ -296,3 +296,39 @@ def test_errors_use_the_envelope(setup: Setup, tmp_path: Path) -> None:
     )
     no_auth = httpx.post(setup.live.base_url + "/ai/data/v1/search", json={"query": "x", "tenant": "GlooGrounded"})
     assert_envelope(no_auth, 401, 1002)
+
+
+def _metric(text: str, series: str) -> float:
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(series + " ")]
+    assert len(values) == 1, f"{series} not exposed once in:\n{text}"
+    return values[0]
+
+
+def test_ingestion_outcomes_and_backlog_are_metrics(setup: Setup) -> None:
+    completed = 'homily_ingestion_items_total{status="completed"}'
+    failed = 'homily_ingestion_items_total{status="failed"}'
+    before = setup.own.get("/metrics").text
+    completed_before = _metric(before, completed) if completed + " " in before else 0.0
+    failed_before = _metric(before, failed) if failed + " " in before else 0.0
+    good = setup.own.post(
+        "/ingestion/v1/real_time_upload",
+        json={"content": "The bell ringers meet on Thursdays.", "publisher_id": setup.publisher_id, "item_title": "B"},
+    ).json()["item_id"]
+    bad = _upload(setup.own, setup.publisher_id, [("broken.pdf", b"%PDF-1.4 this is not really a pdf")]).json()
+    bad_id = bad["ingesting"][0]
+    wait_for_statuses(setup.own, setup.publisher_id, [good, bad_id])
+    pending = "homily_ingestion_pending_items"
+    deadline = time.monotonic() + 30
+    while True:  # the worker counts just after the status change the item list shows, and idles with 0 pending
+        after = setup.own.get("/metrics").text
+        exposed = all(name + " " in after for name in (completed, failed, pending))
+        if (
+            exposed
+            and _metric(after, completed) >= completed_before + 1
+            and _metric(after, failed) >= failed_before + 1
+            and _metric(after, pending) == 0
+        ):
+            break
+        assert time.monotonic() < deadline, after
+        time.sleep(0.05)
+    assert "# TYPE homily_ingestion_pending_items gauge" in after

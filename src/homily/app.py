@@ -37,7 +37,11 @@ def create_app(settings: Settings) -> Starlette:
             app.state.admin = AdminService(services.store, on_revoke=services.credentials.revoke)
             local = services.local_embedder
             content = await ContentRuntime.start(
-                settings, services.store, services.completions, local.wait if local is not None else None
+                settings,
+                services.store,
+                services.completions,
+                local.wait if local is not None else None,
+                metrics=services.metrics,
             )
             stack.push_async_callback(content.stop)
             app.state.content, app.state.grounded = content.content, content.grounded

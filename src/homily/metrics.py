@@ -44,6 +44,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self._counters: dict[str, dict[Labels, float]] = {}
+        self._gauges: dict[str, dict[Labels, float]] = {}
         self._histograms: dict[str, dict[Labels, _Histogram]] = {}
         self._help: dict[str, str] = {}
 
@@ -61,14 +62,21 @@ class Metrics:
             histogram = series[labels] = _Histogram()
         histogram.observe(seconds)
 
+    def set_gauge(self, name: str, value: float, labels: Labels = ()) -> None:
+        self._gauges.setdefault(name, {})[labels] = value
+
     def counter(self, name: str, labels: Labels = ()) -> float:
         return self._counters.get(name, {}).get(labels, 0.0)
 
+    def gauge(self, name: str, labels: Labels = ()) -> float | None:
+        return self._gauges.get(name, {}).get(labels)
+
     def render(self) -> str:
         lines: list[str] = []
-        for name, series in sorted(self._counters.items()):
-            lines.extend(self._header(name, "counter"))
-            lines.extend(f"{name}{_label_text(labels)} {value:g}" for labels, value in sorted(series.items()))
+        for kind, table in (("counter", self._counters), ("gauge", self._gauges)):
+            for name, series in sorted(table.items()):
+                lines.extend(self._header(name, kind))
+                lines.extend(f"{name}{_label_text(labels)} {value:g}" for labels, value in sorted(series.items()))
         for name, histograms in sorted(self._histograms.items()):
             lines.extend(self._header(name, "histogram"))
             for labels, histogram in sorted(histograms.items()):
@@ -97,4 +105,8 @@ def standard_metrics() -> Metrics:
     metrics.describe("homily_http_request_seconds", "HTTP request duration (streams: until the last byte)")
     metrics.describe("homily_completions_total", "Completions by answering model, routing mechanism and tier")
     metrics.describe("homily_upstream_errors_total", "Upstream failures by model and error code")
+    metrics.describe("homily_ingestion_items_total", "Ingested items by outcome (completed, failed)")
+    metrics.describe(
+        "homily_ingestion_pending_items", "Items still to chunk or embed (updated while a backlog drains, 0 when idle)"
+    )
     return metrics

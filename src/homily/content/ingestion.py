@@ -16,6 +16,7 @@ from homily.errors import ProviderUnavailableError
 from homily.grounding.document import ParsedDocument, ParseError
 from homily.grounding.index import HEADING_SEPARATOR, ChunkIndex, ChunkRecord
 from homily.grounding.pipeline import chunk_records, prepare
+from homily.metrics import Metrics
 from homily.storage.content import ContentStore, Item, ItemMetadata, ItemStatus
 
 log = logging.getLogger("homily.content.ingestion")
@@ -112,8 +113,10 @@ class IngestionWorker:
         unembedded: UnembeddedChunks,
         *,
         max_attempts: int = 3,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._index = index
         self._unembedded = unembedded
         self._embedder = embedder
@@ -157,6 +160,7 @@ class IngestionWorker:
             if item is None:
                 if summary := self._progress.end(clock()):
                     log.info(summary)
+                self._set_pending(0)
                 self._idle.set()
                 await self._wake.wait()
                 continue
@@ -179,12 +183,23 @@ class IngestionWorker:
     async def _report_progress(self, now: float) -> None:
         if not self._progress.report_due(now):
             return
-        if line := self._progress.report(now, await self._store.count_unfinished()):
+        pending = await self._store.count_unfinished()
+        self._set_pending(pending)
+        if line := self._progress.report(now, pending):
             log.info(line)
+
+    def _set_pending(self, pending: int) -> None:
+        if self._metrics is not None:
+            self._metrics.set_gauge("homily_ingestion_pending_items", pending)
+
+    def _count(self, outcome: str) -> None:
+        self._progress.item_finished()
+        if self._metrics is not None:
+            self._metrics.inc("homily_ingestion_items_total", (("status", outcome),))
 
     async def _fail(self, item: Item, reason: str) -> None:
         if await self._store.fail(item.item_id, item.generation, reason):
-            self._progress.item_finished()
+            self._count("failed")
 
     async def _fail_quietly(self, item: Item, reason: str) -> None:
         try:
@@ -251,7 +266,7 @@ class IngestionWorker:
         if not await self._store.advance(item.item_id, item.generation, ItemStatus.COMPLETED, chunk_count=chunk_count):
             await self._drop_if_deleted(item.item_id)
             return
-        self._progress.item_finished()
+        self._count("completed")
         log.info("ingested %s (%d chunks)", item.item_id, chunk_count)
 
     def _replace_chunks(self, item_id: str, records: list[ChunkRecord]) -> None:

@@ -15,6 +15,7 @@ from homily.content.library import load_shared_library
 from homily.content.service import ContentService
 from homily.grounding.embedder import TextEmbedder
 from homily.grounding.index import ChunkIndex
+from homily.metrics import Metrics
 from homily.service.completions import CompletionService
 from homily.service.grounded import GroundedService
 from homily.settings import Settings
@@ -46,9 +47,10 @@ class ContentRuntime:
         store: Store,
         completions: CompletionService,
         shared_embedder: Callable[[], TextEmbedder] | None = None,
+        metrics: Metrics | None = None,
     ) -> ContentRuntime:
         """`shared_embedder`: gives the process's local model (waiting while it loads), reused for retrieval when
-        retrieval embeddings are local instead of loading a second copy."""
+        retrieval embeddings are local instead of loading a second copy. `metrics` receives ingestion counts."""
         content_store = SqliteContentStore(settings.sqlite_path)
         await content_store.open()
         space = retrieval_space(settings)
@@ -57,7 +59,7 @@ class ContentRuntime:
         if settings.preload_embedder:
             embedder.start()
         unembedded = UnembeddedChunks(settings.sqlite_path)
-        worker = IngestionWorker(content_store, index, embedder, unembedded)
+        worker = IngestionWorker(content_store, index, embedder, unembedded, metrics=metrics)
         worker.start()
         content = ContentService(store, content_store, index, embedder, worker)
         library_task = None
