@@ -49,12 +49,15 @@ class OnnxSentenceEmbedder:
         *,
         model_name: str,
         dimension: int,
+        cache_tag: str | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         max_batch_tokens: int = 8192,
         max_batch_texts: int = 64,
     ) -> None:
         self.model_name = model_name
         self.dimension = dimension
+        self.cache_tag = cache_tag or model_name
+        """Names this graph's vectors in on-disk embedding caches (see `graph_tag`)."""
         self.max_tokens = max_tokens
         self._session = session
         self._tokenizer = tokenizer
@@ -97,6 +100,14 @@ class OnnxSentenceEmbedder:
             attention_mask[row, : len(piece_ids)] = 1
         (vectors,) = self._session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
         return np.asarray(vectors, dtype=np.float32)
+
+
+def graph_tag(precision: WeightPrecision = "int8") -> str:
+    """Names the vectors a local graph produces (model, precision, graph builder), for on-disk caches of
+    evaluation and training embeddings: vectors of another precision or builder are never reused."""
+    from homily.embeddings.onnx_graph import GRAPH_VERSION
+
+    return f"{MODEL_NAME}-{precision}-graph{GRAPH_VERSION}"
 
 
 def default_model_dir() -> Path:
@@ -219,6 +230,7 @@ def load_local_embedder(
         Tokenizer.from_file(str(source / "tokenizer.json")),
         model_name=MODEL_NAME,
         dimension=int(bert_config["hidden_size"]),
+        cache_tag=graph_tag(precision),
         max_tokens=max_tokens,
         max_batch_tokens=max_batch_tokens,
         max_batch_texts=max_batch_texts,

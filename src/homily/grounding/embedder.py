@@ -26,11 +26,13 @@ __all__ = ["FloatMatrix", "TextEmbedder", "cached_embeddings"]
 def cached_embeddings(
     embedder: TextEmbedder, texts: Sequence[str], cache_dir: Path, label: str, block: int = 1024
 ) -> FloatMatrix:
-    """Embed `texts`, reusing `<cache_dir>/<label>-<digest>.npy` when the same model already embedded them.
+    """Embed `texts`, reusing `<cache_dir>/<label>-<digest>.npy` when the same model already embedded them
+    (a local graph is named by its `cache_tag`: precision and builder included).
 
     Work is saved in blocks of `block` texts keyed by their content, so an interrupted or edited run reuses
     every block it already embedded (`<cache_dir>/<label>.parts/`, kept for that reason)."""
-    digest = hashlib.sha256(embedder.model_name.encode())
+    tag: str = getattr(embedder, "cache_tag", embedder.model_name)
+    digest = hashlib.sha256(tag.encode())
     for text in texts:
         digest.update(text.encode("utf-8"))
         digest.update(b"\x00")
@@ -43,7 +45,7 @@ def cached_embeddings(
     parts_dir.mkdir(parents=True, exist_ok=True)
     blocks: list[FloatMatrix] = []
     for start in range(0, len(texts), block):
-        part = parts_dir / f"block-{_block_digest(embedder.model_name, texts[start : start + block])}.npy"
+        part = parts_dir / f"block-{_block_digest(tag, texts[start : start + block])}.npy"
         if part.exists():
             blocks.append(np.asarray(np.load(part), dtype=np.float32))
             continue
@@ -58,8 +60,8 @@ def cached_embeddings(
     return result
 
 
-def _block_digest(model_name: str, texts: Sequence[str]) -> str:
-    digest = hashlib.sha256(model_name.encode())
+def _block_digest(tag: str, texts: Sequence[str]) -> str:
+    digest = hashlib.sha256(tag.encode())
     for text in texts:
         digest.update(text.encode("utf-8"))
         digest.update(b"\x00")

@@ -38,7 +38,9 @@ class LocalEmbedFunction:
             return np.zeros((0, 384), dtype=np.float32)
         if self._cache_dir is None:
             return self._compute(texts)
-        digest = hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()[:24]
+        from homily.embeddings.local import graph_tag
+
+        digest = hashlib.sha256("\x1e".join([graph_tag(), *texts]).encode("utf-8")).hexdigest()[:24]
         path = self._cache_dir / f"emb-{digest}.npy"
         if path.exists():
             return np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)

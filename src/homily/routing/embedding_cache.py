@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from homily.embeddings import Embedder, load_local_embedder
+from homily.embeddings.local import graph_tag
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ def _text_key(text: str) -> str:
 def embed_cached(
     texts: Sequence[str], cache_dir: Path, embedder_factory: Callable[[], Embedder] = load_local_embedder
 ) -> npt.NDArray[np.float32]:
-    """Embeddings of `texts` (len x 384), computing only those missing from `cache_dir/embeddings.npz`."""
+    """Embeddings of `texts` (len x 384), computing only those missing from `cache_dir/embeddings-<tag>.npz`,
+    where the tag names the default local graph (vectors of another precision or builder are never reused)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    cache_file = cache_dir / "embeddings.npz"
+    cache_file = cache_dir / f"embeddings-{graph_tag()}.npz"
     known: dict[str, npt.NDArray[np.float32]] = {}
     if cache_file.exists():
         with np.load(cache_file, allow_pickle=False) as stored:
