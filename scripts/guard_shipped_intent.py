@@ -14,6 +14,7 @@ token states), so every tuning score is one its model did not fit.
 
     python scripts/guard_shipped_intent.py cv --shares 0 0.2 0.3 0.5
     python scripts/guard_shipped_intent.py stacked --shares 0.3 0.5   # the thresholds a look would use
+    python scripts/guard_shipped_intent.py int8 --share 0.5 --graph /tmp/guard6/int8_states.onnx
     python scripts/guard_shipped_intent.py test --share 0.5      # a look at the test parts: record it first
 """
 
@@ -210,21 +211,66 @@ class ShippedIntentModel:
         return {category: float(self.thresholds[i]) for i, category in enumerate(CATEGORIES)}
 
 
-def test_look(work: Path, data_dir: Path, share: float, split: str) -> str:
-    """Thresholds from seed 7's out-of-fold mix; the intent head (8 queries, seed 7) refitted on all train +
-    validation examples; the test parts scored by `homily.guard.evaluation` unchanged."""
-    choice = stacked_choice(work, data_dir, share)
-    LOG.info("thresholds %s, tuning rates %s", np.round(choice.thresholds, 3).tolist(), choice.rates)
-    config = AttentionConfig(queries=8, seed=7)
+CONFIG = AttentionConfig(queries=8, seed=7)
+
+
+def refit_head(work: Path, data_dir: Path) -> dict[str, FloatArray]:
+    """The intent head (8 queries, seed 7) refitted on all train + validation examples (float32 token states)."""
     examples, _ = examples_and_pool(data_dir)
-    encoder = TokenStateEncoder(work / "states")
     texts = sorted({text for text, _ in examples})
-    embeddings, states = encoder(texts)
+    embeddings, states = TokenStateEncoder(work / "states")(texts)
     position = {text: index for index, text in enumerate(texts)}
     rows = [position[text] for text, _ in examples]
     net = train_attention(
-        [states[row] for row in rows], embeddings[rows], label_matrix(examples), np.arange(len(rows)), config
+        [states[row] for row in rows], embeddings[rows], label_matrix(examples), np.arange(len(rows)), CONFIG
     )
+    return head_arrays(net)
+
+
+def int8_check(work: Path, data_dir: Path, share: float, graph: Path) -> str:
+    """How many tuning-item decisions change when the refitted head and the shipped guard read the int8 graph's
+    embeddings and token states instead of float32 ones (thresholds as for the test look; no test item read)."""
+    choice = stacked_choice(work, data_dir, share)
+    arrays = refit_head(work, data_dir)
+    _, pool = examples_and_pool(data_dir)
+    keep = unseen_mask(pool)
+    shipped = load_guard_model().full
+    texts = sorted({text for items in pool.values() for text in items})
+    position = {text: index for index, text in enumerate(texts)}
+    encoders = {
+        "float32": TokenStateEncoder(work / "states"),
+        "int8": TokenStateEncoder(graph.parent / "states-int8", graph=graph.read_bytes()),
+    }
+    encoded = {name: encoder(texts) for name, encoder in encoders.items()}
+    lines = ["| set | n | float32 rate | int8 rate | decisions changed |", "|---|---:|---:|---:|---:|"]
+    for name, items in pool.items():
+        chosen = [text for text, kept in zip(items, keep[name], strict=True) if kept]
+        flags = {}
+        for precision, (embeddings, states) in encoded.items():
+            rows = [position[text] for text in chosen]
+            scores = []
+            for text, row in zip(chosen, rows, strict=True):
+                probabilities = np.clip(shipped.probabilities(lexical_features(text), embeddings[row]), 1e-6, 1 - 1e-6)
+                intent = numpy_logits(arrays, states[row][: CONFIG.max_tokens].astype(np.float32), embeddings[row])
+                scores.append(mix(np.log(probabilities / (1 - probabilities)).astype(np.float32), intent, share))
+            flags[precision] = (np.array(scores) >= choice.thresholds).any(axis=1)
+        changed = int((flags["float32"] != flags["int8"]).sum())
+        lines.append(
+            f"| {name} | {len(chosen)} | {flags['float32'].mean():.1%} | {flags['int8'].mean():.1%} | {changed} |"
+        )
+    cosine = np.sum(encoded["float32"][0] * encoded["int8"][0], axis=1)
+    lines.append(f"\nsentence-embedding cosine float32 vs int8: mean {cosine.mean():.5f}, min {cosine.min():.5f}")
+    return "\n".join(lines)
+
+
+def test_look(work: Path, data_dir: Path, share: float, split: str) -> str:
+    """Thresholds from the stacked out-of-fold mixes; the intent head refitted (`refit_head`); the test parts
+    scored by `homily.guard.evaluation` unchanged."""
+    choice = stacked_choice(work, data_dir, share)
+    LOG.info("thresholds %s, tuning rates %s", np.round(choice.thresholds, 3).tolist(), choice.rates)
+    config = CONFIG
+    arrays = refit_head(work, data_dir)
+    encoder = TokenStateEncoder(work / "states")
     lookup: dict[bytes, FloatArray] = {}
 
     def embed(prompts: Sequence[str]) -> FloatArray:
@@ -233,19 +279,20 @@ def test_look(work: Path, data_dir: Path, share: float, split: str) -> str:
             lookup[np.asarray(vector, dtype=np.float32).tobytes()] = item[: config.max_tokens].astype(np.float32)
         return vectors
 
-    model = ShippedIntentModel(load_guard_model(), head_arrays(net), share, choice.thresholds, lookup)
+    model = ShippedIntentModel(load_guard_model(), arrays, share, choice.thresholds, lookup)
     rows_out = evaluate(embed, cast(GuardModel, model), GuardPolicy(), data_dir, split=split)  # type: ignore[arg-type]
     return format_table(rows_out)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=("cv", "stacked", "test"))
+    parser.add_argument("stage", choices=("cv", "stacked", "int8", "test"))
     parser.add_argument("--data-dir", type=Path, default=datasets.default_data_dir())
     parser.add_argument("--work", type=Path, default=Path("/tmp/guard5"))  # noqa: S108
     parser.add_argument("--shares", nargs="*", type=float, default=[0.0, 0.2, 0.3, 0.5])
     parser.add_argument("--share", type=float, default=0.3)
     parser.add_argument("--split", choices=("val", "test"), default="test")
+    parser.add_argument("--graph", type=Path, help="int8: an int8 encoder graph with the token_states output")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
@@ -262,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"share {share:.2f}: mean harm recall {recall:.3f}; thresholds "
                 f"{np.round(choice.thresholds, 3).tolist()}; {cells}"
             )
+    elif args.stage == "int8":
+        print(int8_check(args.work, args.data_dir, args.share, args.graph))
     else:
         print(test_look(args.work, args.data_dir, args.share, args.split))
     return 0

@@ -34,14 +34,22 @@ def encoder_with_token_states(model_dir: Path) -> bytes:
 class TokenStateEncoder:
     """texts -> (sentence embeddings, token states), batched by length on one ONNX Runtime thread."""
 
-    def __init__(self, cache_dir: Path, model_dir: Path | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        model_dir: Path | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        graph: bytes | None = None,
+    ) -> None:
+        """`graph`: an encoder graph that already has the `token_states` output (e.g. the int8 one); by default
+        this tree's float32 encoder is built."""
         import onnxruntime  # type: ignore[import-untyped]
 
         source = model_dir or default_model_dir()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
         self._session = onnxruntime.InferenceSession(
-            encoder_with_token_states(source), options, providers=["CPUExecutionProvider"]
+            graph or encoder_with_token_states(source), options, providers=["CPUExecutionProvider"]
         )
         self._tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens)
