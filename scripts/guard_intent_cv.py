@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import random
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from guard_cv import (
     pool_sets,
 )
 from guard_net import Example, label_matrix
-from guard_token_states import TokenStateEncoder
+from guard_token_states import TokenStates, encoder_for
 from train_guard import FULL_ENSEMBLE, build_examples
 
 from homily.guard import datasets
@@ -62,7 +63,10 @@ def load(path: Path) -> Scores:
 
 
 def attention_out_of_fold(
-    examples: list[Example], pool: dict[str, list[str]], config: AttentionConfig, encoder: TokenStateEncoder
+    examples: list[Example],
+    pool: dict[str, list[str]],
+    config: AttentionConfig,
+    encoder: Callable[[Sequence[str]], tuple[npt.NDArray[np.float32], TokenStates]],
 ) -> Scores:
     """Out-of-fold logits of the attention head, on the folds of `guard_cv.out_of_fold_scores`."""
     texts = sorted({text for text, _ in examples} | {text for items in pool.values() for text in items})
@@ -166,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tags", nargs="*", default=[])
     parser.add_argument("--weights", nargs="*", type=float, default=[0.5], help="attention's share of the logit")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--graph", type=Path, help="attention: an encoder graph with token_states (e.g. int8)")
     parser.add_argument("--harm-only", action="store_true", help="seeds: mix the harm categories only")
     parser.add_argument("--baseline", default="oof-baseline.npz", help="out-of-fold baseline file in --work")
     for field in dataclasses.fields(AttentionConfig):
@@ -185,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         config = AttentionConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AttentionConfig)})
         LOG.info("%s", config)
         examples, pool = examples_and_pool(args.data_dir)
-        logits = attention_out_of_fold(examples, pool, config, TokenStateEncoder(args.work / "states"))
+        logits = attention_out_of_fold(examples, pool, config, encoder_for(args.work, args.graph))
         save(args.work / f"oof-attention-{args.tag}.npz", logits)
     elif args.stage == "seeds":
         print(seed_table(args.work, args.tags, args.weights, args.harm_only))

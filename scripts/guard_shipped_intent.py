@@ -36,7 +36,7 @@ from guard_cv import GUARD_DATA
 from guard_intent_cv import examples_and_pool, load
 from guard_net import label_matrix
 from guard_thresholds import Budget, greedy_thresholds, pooled, rates
-from guard_token_states import TokenStateEncoder
+from guard_token_states import TokenStateEncoder, encoder_for
 
 from homily.guard import datasets
 from homily.guard.categories import CATEGORIES, HARM_CATEGORIES, Category
@@ -59,7 +59,16 @@ POOLED_BUDGET = 0.025
 """WildGuard benign (validation part) weighted as AlpacaEval + Vicuna (885), JailbreakBench benign as its 40
 and the pastoral questions at their own size: the issue's pooled target (3%) less a margin."""
 HARM_START, HARM_FLOOR = 0.95, 0.35
-SEEDS = {7: "q8", 8: "q8s8", 9: "q8s9"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the tuning scores come from: `work` holds the out-of-fold intent logits `oof-attention-{family}`
+    (seed 7), `{family}s8`, `{family}s9`; `graph` None is the float32 encoder, else e.g. the int8 one."""
+
+    work: Path
+    family: str = "q8"
+    graph: Path | None = None
 
 
 def unseen_mask(pool: dict[str, list[str]]) -> dict[str, npt.NDArray[np.bool_]]:
@@ -129,21 +138,22 @@ def choose(scores: Scores, attack_thresholds: FloatArray) -> Choice:
     return Choice(thresholds, result)
 
 
-def tuning_scores(work: Path, data_dir: Path) -> tuple[Scores, dict[int, Scores], FloatArray]:
+def tuning_scores(source: Source, data_dir: Path) -> tuple[Scores, dict[int, Scores], FloatArray]:
     """(shipped logits, intent out-of-fold logits per seed) restricted to the fair items; shipped thresholds."""
     examples, pool = examples_and_pool(data_dir)
     texts = sorted({text for text, _ in examples} | {text for items in pool.values() for text in items})
-    shipped = shipped_logits(pool, TokenStateEncoder(work / "states"), texts)
+    shipped = shipped_logits(pool, encoder_for(source.work, source.graph), texts)
     keep = unseen_mask(pool)
-    intents = {seed: load(work / f"oof-attention-{tag}.npz") for seed, tag in SEEDS.items()}
+    tags = {7: source.family, 8: f"{source.family}s8", 9: f"{source.family}s9"}
+    intents = {seed: load(source.work / f"oof-attention-{tag}.npz") for seed, tag in tags.items()}
     restrict = {name: shipped[name][keep[name]] for name in pool}
     per_seed = {seed: {name: logits[name][keep[name]] for name in pool} for seed, logits in intents.items()}
     LOG.info("items: %s", {name: int(mask.sum()) for name, mask in keep.items()})
     return restrict, per_seed, load_guard_model().full.thresholds
 
 
-def cv_table(work: Path, data_dir: Path, shares: Sequence[float]) -> str:
-    shipped, intents, shipped_thresholds = tuning_scores(work, data_dir)
+def cv_table(source: Source, data_dir: Path, shares: Sequence[float]) -> str:
+    shipped, intents, shipped_thresholds = tuning_scores(source, data_dir)
     columns = [*HARMFUL, "XSTest safe", "NotInject", "JailbreakBench benign", "WildGuard benign", PASTORAL]
     header = "| candidate | mean harm recall (seeds 7/8/9) | " + " | ".join(columns) + " | pooled proxy |"
     lines = [header, "|---" * (len(columns) + 3) + "|"]
@@ -170,10 +180,10 @@ def cv_table(work: Path, data_dir: Path, shares: Sequence[float]) -> str:
     return "\n".join(lines)
 
 
-def stacked_choice(work: Path, data_dir: Path, share: float) -> Choice:
+def stacked_choice(source: Source, data_dir: Path, share: float) -> Choice:
     """Thresholds chosen once on the three seeds' out-of-fold mixes stacked (every item three times), so they
     do not follow one training seed's noise (per seed they vary by up to 0.4)."""
-    shipped, intents, shipped_thresholds = tuning_scores(work, data_dir)
+    shipped, intents, shipped_thresholds = tuning_scores(source, data_dir)
     stacked = {
         name: np.vstack([mix(shipped[name], intent[name], share) for intent in intents.values()]) for name in shipped
     }
@@ -230,7 +240,7 @@ def refit_head(work: Path, data_dir: Path) -> dict[str, FloatArray]:
 def int8_check(work: Path, data_dir: Path, share: float, graph: Path) -> str:
     """How many tuning-item decisions change when the refitted head and the shipped guard read the int8 graph's
     embeddings and token states instead of float32 ones (thresholds as for the test look; no test item read)."""
-    choice = stacked_choice(work, data_dir, share)
+    choice = stacked_choice(Source(work), data_dir, share)
     arrays = refit_head(work, data_dir)
     _, pool = examples_and_pool(data_dir)
     keep = unseen_mask(pool)
@@ -239,7 +249,7 @@ def int8_check(work: Path, data_dir: Path, share: float, graph: Path) -> str:
     position = {text: index for index, text in enumerate(texts)}
     encoders = {
         "float32": TokenStateEncoder(work / "states"),
-        "int8": TokenStateEncoder(graph.parent / "states-int8", graph=graph.read_bytes()),
+        "int8": encoder_for(work, graph),
     }
     encoded = {name: encoder(texts) for name, encoder in encoders.items()}
     lines = ["| set | n | float32 rate | int8 rate | decisions changed |", "|---|---:|---:|---:|---:|"]
@@ -266,7 +276,7 @@ def int8_check(work: Path, data_dir: Path, share: float, graph: Path) -> str:
 def test_look(work: Path, data_dir: Path, share: float, split: str) -> str:
     """Thresholds from the stacked out-of-fold mixes; the intent head refitted (`refit_head`); the test parts
     scored by `homily.guard.evaluation` unchanged."""
-    choice = stacked_choice(work, data_dir, share)
+    choice = stacked_choice(Source(work), data_dir, share)
     LOG.info("thresholds %s, tuning rates %s", np.round(choice.thresholds, 3).tolist(), choice.rates)
     config = CONFIG
     arrays = refit_head(work, data_dir)
@@ -292,17 +302,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shares", nargs="*", type=float, default=[0.0, 0.2, 0.3, 0.5])
     parser.add_argument("--share", type=float, default=0.3)
     parser.add_argument("--split", choices=("val", "test"), default="test")
-    parser.add_argument("--graph", type=Path, help="int8: an int8 encoder graph with the token_states output")
+    parser.add_argument("--graph", type=Path, help="an encoder graph with the token_states output (e.g. int8)")
+    parser.add_argument("--family", default="q8", help="cv/stacked: out-of-fold intent runs in --work")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
 
     torch.set_num_threads(1)
     if args.stage == "cv":
-        print(cv_table(args.work, args.data_dir, args.shares))
+        print(cv_table(Source(args.work, args.family, args.graph), args.data_dir, args.shares))
     elif args.stage == "stacked":
         for share in args.shares:
-            choice = stacked_choice(args.work, args.data_dir, share)
+            choice = stacked_choice(Source(args.work, args.family, args.graph), args.data_dir, share)
             recall = np.mean([choice.rates[name] for name in HARMFUL])
             cells = ", ".join(f"{name} {rate:.1%}" for name, rate in choice.rates.items())
             print(

@@ -92,3 +92,10 @@ class TokenStateEncoder:
         self._cache_dir.mkdir(parents=True, exist_ok=True)
         np.savez(path, flat=np.concatenate(states), offsets=offsets, embeddings=embeddings)
         return embeddings, states
+
+
+def encoder_for(work: Path, graph: Path | None = None) -> TokenStateEncoder:
+    """Float32 states cached in `work/states`, or those of `graph` (e.g. int8) cached beside it."""
+    if graph is None:
+        return TokenStateEncoder(work / "states")
+    return TokenStateEncoder(graph.parent / f"states-{graph.stem}", graph=graph.read_bytes())
