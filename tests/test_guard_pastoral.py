@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from homily.embeddings import OnnxSentenceEmbedder, load_local_embedder
 from homily.guard import GuardPolicy, screen
 from homily.guard.embedding import LocalEmbedFunction
 from homily.protocol.chat import ChatMessage
@@ -40,5 +41,28 @@ def test_pastoral_question_is_allowed(embed: LocalEmbedFunction, text: str) -> N
 @pytest.mark.parametrize("text", CRISIS)
 def test_risk_of_self_harm_takes_the_crisis_path(embed: LocalEmbedFunction, text: str) -> None:
     verdict = screen([ChatMessage(role="user", content=text)], embed([text])[0], GuardPolicy())
+    assert verdict.action == "crisis"
+    assert verdict.categories[0] == "self_harm"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> OnnxSentenceEmbedder:
+    return load_local_embedder()
+
+
+@pytest.mark.parametrize("text", PASTORAL)
+def test_pastoral_question_is_allowed_with_the_intent_head(embedder: OnnxSentenceEmbedder, text: str) -> None:
+    query = embedder.embed_with_token_states(text)
+    assert query.token_states is not None
+    verdict = screen([ChatMessage(role="user", content=text)], query.vector, GuardPolicy(), None, query.token_states)
+    assert verdict.action == "allow", verdict
+
+
+@pytest.mark.parametrize("text", CRISIS)
+def test_risk_of_self_harm_takes_the_crisis_path_with_the_intent_head(
+    embedder: OnnxSentenceEmbedder, text: str
+) -> None:
+    query = embedder.embed_with_token_states(text)
+    verdict = screen([ChatMessage(role="user", content=text)], query.vector, GuardPolicy(), None, query.token_states)
     assert verdict.action == "crisis"
     assert verdict.categories[0] == "self_harm"

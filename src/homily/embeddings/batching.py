@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from homily.embeddings.deferred import EmbedderLoadError
-from homily.embeddings.protocol import Embedder, Vectors
+from homily.embeddings.protocol import Embedder, QueryEmbedding, Vectors, query_embedding
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,17 @@ class BatchingEmbedder:
         rows = await self._submit([text])
         vector: Vectors = rows[0]
         return vector
+
+    async def embed_query(self, text: str) -> QueryEmbedding:
+        """One text's vector with its token states (None when the embedder has none), for the guard's intent head.
+
+        Runs as its own model call on the worker thread (never batched with others, never beside another call):
+        one call yields both, and `embed_one`'s batched path is untouched.
+        """
+        if self._closed:
+            raise RuntimeError("BatchingEmbedder is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, query_embedding, self.embedder, text)
 
     async def embed_many(self, texts: Sequence[str]) -> Vectors:
         """The (len(texts), dimension) unit vectors of `texts`, in order."""

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
-from homily.embeddings.protocol import Embedder, Vectors
+from homily.embeddings.protocol import Embedder, QueryEmbedding, Vectors, query_embedding
 
 log = logging.getLogger("homily.embeddings")
 
@@ -61,3 +61,7 @@ class DeferredEmbedder:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         return self.wait().embed(texts)
+
+    def embed_with_token_states(self, text: str) -> QueryEmbedding:
+        """`text`'s vector, with token states when the loaded model gives them."""
+        return query_embedding(self.wait(), text)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 from tokenizers import Tokenizer
 
-from homily.embeddings.protocol import Vectors
+from homily.embeddings.protocol import QueryEmbedding, Vectors
 from homily.embeddings.weights import WeightPrecision
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_DIMENSION = 384
 DEFAULT_MAX_TOKENS = 256
+_SENTENCE_OUTPUT = ["sentence_embedding"]
+_BOTH_OUTPUTS = ["sentence_embedding", "token_states"]
 
 
 class OnnxSentenceEmbedder:
@@ -65,6 +67,8 @@ class OnnxSentenceEmbedder:
         self._tokenizer.no_padding()
         self._max_batch_tokens = max(max_batch_tokens, max_tokens)
         self._max_batch_texts = max_batch_texts
+        self.has_token_states = "token_states" in {output.name for output in session.get_outputs()}
+        """Whether the graph has the `token_states` output (`build_sentence_encoder(..., token_states=True)`)."""
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """The truncated word-piece ids (with [CLS] and [SEP]) each text is embedded from."""
@@ -98,8 +102,22 @@ class OnnxSentenceEmbedder:
         for row, piece_ids in enumerate(batch):
             input_ids[row, : len(piece_ids)] = piece_ids
             attention_mask[row, : len(piece_ids)] = 1
-        (vectors,) = self._session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
+        (vectors,) = self._session.run(_SENTENCE_OUTPUT, {"input_ids": input_ids, "attention_mask": attention_mask})
         return np.asarray(vectors, dtype=np.float32)
+
+    def embed_with_token_states(self, text: str) -> QueryEmbedding:
+        """One text's vector and its (tokens, dimension) last-layer token states, from one model call.
+
+        Without the graph's `token_states` output the states are None (the vector is computed as `embed` does).
+        """
+        if not self.has_token_states:
+            return QueryEmbedding(self.embed([text])[0])
+        (ids,) = self.token_ids([text])
+        input_ids = np.asarray([ids], dtype=np.int64)
+        vectors, states = self._session.run(
+            _BOTH_OUTPUTS, {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
+        )
+        return QueryEmbedding(np.asarray(vectors[0], dtype=np.float32), np.asarray(states[0], dtype=np.float32))
 
 
 def graph_tag(precision: WeightPrecision = "int8") -> str:
@@ -134,7 +152,9 @@ def _fingerprint(model_dir: Path, precision: WeightPrecision) -> str:
     """Names the checkpoint files, graph builder and precision, so a cached graph is never used for other weights."""
     from homily.embeddings.onnx_graph import GRAPH_VERSION
 
-    digest = hashlib.sha256(f"graph-v{GRAPH_VERSION}-{precision}".encode())
+    # "states": the local graph also outputs token states (vectors unchanged, so GRAPH_VERSION and the
+    # embedding caches keyed by `graph_tag` are not).
+    digest = hashlib.sha256(f"graph-v{GRAPH_VERSION}-{precision}-states".encode())
     for name in ("model.safetensors", "config.json"):
         stat = (model_dir / name).stat()
         digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
@@ -146,7 +166,9 @@ def _build_graph(model_dir: Path, precision: WeightPrecision) -> bytes:
     from homily.embeddings.weights import BertConfig, read_safetensors
 
     config = BertConfig.from_file(model_dir / "config.json")
-    return build_sentence_encoder(read_safetensors(model_dir / "model.safetensors"), config, precision)
+    return build_sentence_encoder(
+        read_safetensors(model_dir / "model.safetensors"), config, precision, token_states=True
+    )
 
 
 def cached_graph_path(model_dir: Path, cache_dir: Path, precision: WeightPrecision = "int8") -> Path:

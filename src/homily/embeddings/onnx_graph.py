@@ -172,8 +172,16 @@ class _EncoderGraph:
         return self.op("Div", [mean, self.op("Max", [norm, self.const("norm_floor", _scalar(1e-12))])])
 
 
-def build_sentence_encoder(weights: Weights, config: BertConfig, precision: WeightPrecision = "int8") -> bytes:
-    """The serialized ONNX model of a mean-pooled, L2-normalised BERT sentence encoder."""
+def build_sentence_encoder(
+    weights: Weights, config: BertConfig, precision: WeightPrecision = "int8", *, token_states: bool = False
+) -> bytes:
+    """The serialized ONNX model of a mean-pooled, L2-normalised BERT sentence encoder.
+
+    With `token_states=True` the graph has a second output, `token_states` ([batch, sequence, hidden], float32):
+    the last encoder layer's per-token output, the values mean pooling averages (padding rows included: mask
+    them with `attention_mask`). Heads that need to see which tokens carry a request's intent read it (the
+    guard's intent head); `sentence_embedding` is unchanged, and a run that asks only for it pays nothing more.
+    """
     g = _EncoderGraph(weights, config, precision)
     mask = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
     # Additive attention bias, [batch, 1, 1, seq]: 0 for real tokens, a large negative number for padding.
@@ -185,6 +193,12 @@ def build_sentence_encoder(weights: Weights, config: BertConfig, precision: Weig
         hidden = g.encoder_layer(hidden, mask_bias, index)
     pooled = g.mean_pool_normalise(hidden, mask)
     g.nodes.append(helper.make_node("Identity", [pooled], ["sentence_embedding"]))
+    outputs = [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", config.hidden_size])]
+    if token_states:
+        g.nodes.append(helper.make_node("Identity", [hidden], ["token_states"]))
+        outputs.append(
+            helper.make_tensor_value_info("token_states", TensorProto.FLOAT, ["batch", "sequence", config.hidden_size])
+        )
     graph = helper.make_graph(
         g.nodes,
         "sentence_encoder",
@@ -192,7 +206,7 @@ def build_sentence_encoder(weights: Weights, config: BertConfig, precision: Weig
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
         ],
-        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", config.hidden_size])],
+        outputs,
         initializer=g.initializers,
     )
     opsets = [helper.make_opsetid("", _OPSET), helper.make_opsetid(MICROSOFT_DOMAIN, 1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -26,3 +27,25 @@ class Embedder(Protocol):
     dimension: int
 
     def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueryEmbedding:
+    """One text's unit vector and, when the embedder can give them, its token states.
+
+    `token_states` is (tokens, dimension) float32: the encoder's last-layer output per word piece ([CLS] and
+    [SEP] included, truncated like the vector's input), the values mean pooling averaged into `vector`; None
+    when the embedder has no such output (a remote embedder, a graph built without it).
+    """
+
+    vector: Vectors
+    token_states: Vectors | None = None
+
+
+def query_embedding(embedder: Embedder, text: str) -> QueryEmbedding:
+    """`text`'s vector, with token states when `embedder` offers `embed_with_token_states` (blocking)."""
+    with_states = getattr(embedder, "embed_with_token_states", None)
+    if with_states is not None:
+        result: QueryEmbedding = with_states(text)
+        return result
+    return QueryEmbedding(embedder.embed([text])[0])

@@ -8,13 +8,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from homily.guard.categories import CATEGORIES, Category
 from homily.guard.features import HASH_BUCKETS, N_SIGNALS, LexicalFeatures
+
+if TYPE_CHECKING:
+    from homily.guard.intent import IntentHead
 
 FloatArray = npt.NDArray[np.float32]
 EMBEDDING_DIMENSION: Final = 384
@@ -76,16 +79,28 @@ class GuardModel:
     lexical: MLPHead
     passage: PassageScorer
     embedding_model: str
+    intent: IntentHead | None = None
+    """The optional token-state intent head (`homily.guard.intent`); used only when token states are given."""
 
-    def category_scores(self, features: LexicalFeatures, embedding: FloatArray | None) -> dict[Category, float]:
+    def category_scores(
+        self, features: LexicalFeatures, embedding: FloatArray | None, token_states: FloatArray | None = None
+    ) -> dict[Category, float]:
+        """Per-category scores: the full head with an embedding (its harm columns mixed with the intent head's
+        when token states are given too and the model has one), else the lexical head."""
         head = self.full if embedding is not None else self.lexical
         probabilities = head.probabilities(features, embedding)
+        if embedding is not None and token_states is not None and self.intent is not None:
+            probabilities = self.intent.mixed(probabilities, token_states, embedding)
         return {category: float(probabilities[i]) for i, category in enumerate(CATEGORIES)}
 
-    def default_thresholds(self, with_embedding: bool) -> dict[Category, float]:
-        """Thresholds chosen on the validation split by the training script."""
+    def default_thresholds(self, with_embedding: bool, with_token_states: bool = False) -> dict[Category, float]:
+        """Thresholds chosen on the validation split by the training script (the intent head's own for the harm
+        categories when its mixed scores are in use)."""
         head = self.full if with_embedding else self.lexical
-        return {category: float(head.thresholds[i]) for i, category in enumerate(CATEGORIES)}
+        thresholds = {category: float(head.thresholds[i]) for i, category in enumerate(CATEGORIES)}
+        if with_embedding and with_token_states and self.intent is not None:
+            thresholds.update(self.intent.harm_thresholds)
+        return thresholds
 
 
 def _array(archive: dict[str, npt.NDArray[np.generic]], name: str, shape: tuple[int, ...]) -> FloatArray:
@@ -111,8 +126,9 @@ def _head(archive: dict[str, npt.NDArray[np.generic]], prefix: str, with_embeddi
     )
 
 
-def load_guard_model(path: Path = DEFAULT_WEIGHTS) -> GuardModel:
-    """Load and validate a weight file (no pickle: object arrays are refused by NumPy)."""
+def load_guard_model(path: Path = DEFAULT_WEIGHTS, intent_path: Path | None = None) -> GuardModel:
+    """Load and validate a weight file (no pickle: object arrays are refused by NumPy), and the intent head's
+    file when `intent_path` is given."""
     with np.load(path, allow_pickle=False) as npz:
         archive = {name: npz[name] for name in npz.files}
     categories = tuple(str(name) for name in archive["categories"])
@@ -130,10 +146,21 @@ def load_guard_model(path: Path = DEFAULT_WEIGHTS) -> GuardModel:
             threshold=float(passage_threshold[0]),
         ),
         embedding_model=str(archive["embedding_model"]),
+        intent=_intent(intent_path),
     )
+
+
+def _intent(path: Path | None) -> IntentHead | None:
+    if path is None:
+        return None
+    from homily.guard.intent import load_intent_head
+
+    return load_intent_head(path)
 
 
 @functools.cache
 def default_guard_model() -> GuardModel:
-    """The shipped weights, loaded once on first use (never at import time) and shared read-only."""
-    return load_guard_model(DEFAULT_WEIGHTS)
+    """The shipped weights with the intent head, loaded once on first use (never at import time), shared read-only."""
+    from homily.guard.intent import DEFAULT_INTENT_WEIGHTS
+
+    return load_guard_model(DEFAULT_WEIGHTS, DEFAULT_INTENT_WEIGHTS)

@@ -48,13 +48,20 @@ def screen(
     query_embedding: np.ndarray | None,
     policy: GuardPolicy,
     model: GuardModel | None = None,
+    token_states: np.ndarray | None = None,
 ) -> Verdict:
-    """Screen a request's messages. `query_embedding` is the embedding of the latest user turn, or None."""
+    """Screen a request's messages. `query_embedding` is the embedding of the latest user turn, or None.
+
+    `token_states` ((tokens, 384), the latest user turn's last-layer states from the same embedder call) lets
+    a model with an intent head mix it into the harm categories, under that head's thresholds; it is ignored
+    without `query_embedding`, and without it the scores are the full head's alone.
+    """
     scores: dict[Category, float] = dict.fromkeys(CATEGORIES, 0.0)
     if not policy.enabled:
         return Verdict(action="allow", categories=[], scores=scores)
     guard_model = model or default_guard_model()
     embedding = _as_embedding(query_embedding)
+    states = None if token_states is None else np.asarray(token_states, dtype=np.float32)
     fired: dict[Category, Action] = {}
     signals: list[str] = []
 
@@ -63,9 +70,10 @@ def screen(
     for position, message in enumerate(reversed(screened)):
         latest = position == 0
         turn_embedding = embedding if latest else None
+        turn_states = states if latest and embedding is not None else None
         features = lexical_features(message.text())
-        turn_scores = guard_model.category_scores(features, turn_embedding)
-        defaults = guard_model.default_thresholds(with_embedding=turn_embedding is not None)
+        turn_scores = guard_model.category_scores(features, turn_embedding, turn_states)
+        defaults = guard_model.default_thresholds(turn_embedding is not None, turn_states is not None)
         label = "latest user turn" if latest else f"user turn -{position}"
         signals.extend(f"{label}: {name}" for name in features.fired_signals())
         for category, score in turn_scores.items():
