@@ -68,8 +68,15 @@ class GuardStage:
     def crisis_message(self) -> ChatMessage:
         return self._crisis_message
 
-    def check(self, messages: list[ChatMessage], embedding: QueryEmbedding | None, request_id: str) -> GuardOutcome:
-        verdict = screen(messages, embedding, self._policy, self._model)
+    def check(
+        self,
+        messages: list[ChatMessage],
+        embedding: QueryEmbedding | None,
+        request_id: str,
+        token_states: QueryEmbedding | None = None,
+    ) -> GuardOutcome:
+        """`token_states`: the latest user turn's (see `screen`); used only by a model with an intent head."""
+        verdict = screen(messages, embedding, self._policy, self._model, token_states)
         if verdict.action != "allow":
             for category in verdict.categories:
                 labels = (("action", verdict.action), ("category", category))
