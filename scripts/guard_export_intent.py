@@ -7,11 +7,14 @@ stacked --shares 0.5`). The archive also holds training-time references, so test
 inference against the torch head: fixed random inputs with the torch logits, and a few texts with the torch
 logits over their float32 token states.
 
-This script needs guard6's training scripts and data code, which are not in this tree. Run it against 60918b5:
+This script needs guard6's training scripts and data code, which are not in this tree (and this tree's
+`scripts/train_guard.py` would shadow 60918b5's), so run a copy of it inside 60918b5's tree:
 
-    git archive 60918b5 | tar -x -C /tmp/g7tree
-    OMP_NUM_THREADS=1 PYTHONPATH=/tmp/g7tree/src:/tmp/g7tree/scripts \
-        python scripts/guard_export_intent.py --work /tmp/guard5 --out src/homily/guard/weights/intent_head.npz
+    mkdir -p /tmp/g7tree && git archive 60918b5 | tar -x -C /tmp/g7tree
+    cp scripts/guard_export_intent.py /tmp/g7tree/scripts/
+    cd /tmp/g7tree && OMP_NUM_THREADS=1 PYTHONPATH=/tmp/g7tree/src:/tmp/g7tree/scripts \
+        python scripts/guard_export_intent.py --work /tmp/guard5 \
+        --out /work/wt/guard7/src/homily/guard/weights/intent_head.npz
 
 `--work` holds guard5's float32 token-state cache (`states/`), recomputed if missing.
 """
