@@ -12,7 +12,7 @@ from homily.embeddings import BatchingEmbedder, OnnxSentenceEmbedder, Vectors, l
 from homily.embeddings.deferred import DeferredEmbedder
 from homily.embeddings.local import default_model_dir
 from homily.embeddings.onnx_graph import build_sentence_encoder
-from homily.embeddings.protocol import QueryEmbedding, query_embedding
+from homily.embeddings.protocol import EmbeddedQuery, embedded_query
 from homily.embeddings.weights import BertConfig, read_safetensors
 
 TEXTS = ["How do I kill a Python process?", "How do I forgive someone who hurt me deeply and keeps doing it?"]
@@ -80,7 +80,7 @@ class _Constant:
 
 
 def test_embedders_without_token_states_give_the_vector_alone() -> None:
-    query = query_embedding(_Constant(), "anything")
+    query = embedded_query(_Constant(), "anything")
     assert query.token_states is None
     np.testing.assert_array_equal(query.vector, [1.0, 0.0, 0.0])
 
@@ -93,7 +93,7 @@ def test_deferred_and_batching_fronts_pass_token_states_through(embedder: OnnxSe
     assert through_deferred.token_states is not None
     np.testing.assert_array_equal(through_deferred.token_states, direct.token_states)
 
-    async def run() -> tuple[QueryEmbedding, Vectors]:
+    async def run() -> tuple[EmbeddedQuery, Vectors]:
         async with BatchingEmbedder(deferred) as batcher:
             query, vector = await asyncio.gather(batcher.embed_query(TEXTS[1]), batcher.embed_one(TEXTS[0]))
         with pytest.raises(RuntimeError, match="closed"):

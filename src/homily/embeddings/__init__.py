@@ -13,10 +13,11 @@ uses so the blocking model runs on one worker thread with concurrent requests ba
 from homily.embeddings.batching import BatchingEmbedder
 from homily.embeddings.local import OnnxSentenceEmbedder, load_local_embedder
 from homily.embeddings.openai_compat import OpenAICompatibleEmbedder
-from homily.embeddings.protocol import Embedder, Vectors
+from homily.embeddings.protocol import EmbeddedQuery, Embedder, Vectors
 
 __all__ = [
     "BatchingEmbedder",
+    "EmbeddedQuery",
     "Embedder",
     "OnnxSentenceEmbedder",
     "OpenAICompatibleEmbedder",

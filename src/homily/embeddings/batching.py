@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from homily.embeddings.deferred import EmbedderLoadError
-from homily.embeddings.protocol import Embedder, QueryEmbedding, Vectors, query_embedding
+from homily.embeddings.protocol import EmbeddedQuery, Embedder, Vectors, embedded_query
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class BatchingEmbedder:
         vector: Vectors = rows[0]
         return vector
 
-    async def embed_query(self, text: str) -> QueryEmbedding:
+    async def embed_query(self, text: str) -> EmbeddedQuery:
         """One text's vector with its token states (None when the embedder has none), for the guard's intent head.
 
         Runs as its own model call on the worker thread (never batched with others, never beside another call):
@@ -71,7 +71,7 @@ class BatchingEmbedder:
         if self._closed:
             raise RuntimeError("BatchingEmbedder is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, query_embedding, self.embedder, text)
+        return await loop.run_in_executor(self._executor, embedded_query, self.embedder, text)
 
     async def embed_many(self, texts: Sequence[str]) -> Vectors:
         """The (len(texts), dimension) unit vectors of `texts`, in order."""

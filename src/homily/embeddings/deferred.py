@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
-from homily.embeddings.protocol import Embedder, QueryEmbedding, Vectors, query_embedding
+from homily.embeddings.protocol import EmbeddedQuery, Embedder, Vectors, embedded_query
 
 log = logging.getLogger("homily.embeddings")
 
@@ -62,6 +62,6 @@ class DeferredEmbedder:
     def embed(self, texts: Sequence[str]) -> Vectors:
         return self.wait().embed(texts)
 
-    def embed_with_token_states(self, text: str) -> QueryEmbedding:
+    def embed_with_token_states(self, text: str) -> EmbeddedQuery:
         """`text`'s vector, with token states when the loaded model gives them."""
-        return query_embedding(self.wait(), text)
+        return embedded_query(self.wait(), text)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 from tokenizers import Tokenizer
 
-from homily.embeddings.protocol import QueryEmbedding, Vectors
+from homily.embeddings.protocol import EmbeddedQuery, Vectors
 from homily.embeddings.weights import WeightPrecision
 
 if TYPE_CHECKING:
@@ -105,19 +105,19 @@ class OnnxSentenceEmbedder:
         (vectors,) = self._session.run(_SENTENCE_OUTPUT, {"input_ids": input_ids, "attention_mask": attention_mask})
         return np.asarray(vectors, dtype=np.float32)
 
-    def embed_with_token_states(self, text: str) -> QueryEmbedding:
+    def embed_with_token_states(self, text: str) -> EmbeddedQuery:
         """One text's vector and its (tokens, dimension) last-layer token states, from one model call.
 
         Without the graph's `token_states` output the states are None (the vector is computed as `embed` does).
         """
         if not self.has_token_states:
-            return QueryEmbedding(self.embed([text])[0])
+            return EmbeddedQuery(self.embed([text])[0])
         (ids,) = self.token_ids([text])
         input_ids = np.asarray([ids], dtype=np.int64)
         vectors, states = self._session.run(
             _BOTH_OUTPUTS, {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
         )
-        return QueryEmbedding(np.asarray(vectors[0], dtype=np.float32), np.asarray(states[0], dtype=np.float32))
+        return EmbeddedQuery(np.asarray(vectors[0], dtype=np.float32), np.asarray(states[0], dtype=np.float32))
 
 
 def graph_tag(precision: WeightPrecision = "int8") -> str:

@@ -30,7 +30,7 @@ class Embedder(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class QueryEmbedding:
+class EmbeddedQuery:
     """One text's unit vector and, when the embedder can give them, its token states.
 
     `token_states` is (tokens, dimension) float32: the encoder's last-layer output per word piece ([CLS] and
@@ -42,10 +42,10 @@ class QueryEmbedding:
     token_states: Vectors | None = None
 
 
-def query_embedding(embedder: Embedder, text: str) -> QueryEmbedding:
+def embedded_query(embedder: Embedder, text: str) -> EmbeddedQuery:
     """`text`'s vector, with token states when `embedder` offers `embed_with_token_states` (blocking)."""
     with_states = getattr(embedder, "embed_with_token_states", None)
     if with_states is not None:
-        result: QueryEmbedding = with_states(text)
+        result: EmbeddedQuery = with_states(text)
         return result
-    return QueryEmbedding(embedder.embed([text])[0])
+    return EmbeddedQuery(embedder.embed([text])[0])

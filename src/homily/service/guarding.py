@@ -6,6 +6,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from homily.guard.model import GuardModel
 from homily.guard.policy import GuardPolicy
 from homily.guard.responses import blocked_response_message, crisis_fallback_message, crisis_guidance
@@ -73,7 +76,7 @@ class GuardStage:
         messages: list[ChatMessage],
         embedding: QueryEmbedding | None,
         request_id: str,
-        token_states: QueryEmbedding | None = None,
+        token_states: npt.NDArray[np.float32] | None = None,
     ) -> GuardOutcome:
         """`token_states`: the latest user turn's (see `screen`); used only by a model with an intent head."""
         verdict = screen(messages, embedding, self._policy, self._model, token_states)
