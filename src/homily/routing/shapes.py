@@ -14,12 +14,13 @@ one). Names are stable: they index the shipped weights.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from homily.routing.signals import SENTENCE_END, squash
 
 Shape = Literal["multiple_choice", "word_problem", "open"]
 SHAPES: tuple[Shape, ...] = ("multiple_choice", "word_problem", "open")
@@ -58,7 +59,6 @@ _QUESTION = re.compile(
     r"\?|\b(?:how many|how much|how long|how far|how old|what is the|find|calculate|compute|determine)\b",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _WORD = re.compile(r"[A-Za-z']+")
 _RATE = re.compile(r"\b(?:per|each|every|an hour|a day|a week|a month|a year|apiece|rate|speed)\b|/\s?[a-z]+", re.I)
 _FRACTION = re.compile(
@@ -119,9 +119,6 @@ def prompt_shape(text: str) -> Shape:
     return "open"
 
 
-def _squash(count: float) -> float:
-    return math.log1p(max(count, 0.0))
-
 
 def problem_signals(text: str) -> npt.NDArray[np.float32]:
     """The PROBLEM_SIGNAL_NAMES vector of one prompt (meaningful for every shape, trained on word problems). Only
@@ -130,21 +127,21 @@ def problem_signals(text: str) -> npt.NDArray[np.float32]:
     numbers = _DIGITS.findall(plain)
     words = _NUMBER_WORD.findall(plain)
     values = (
-        _squash(len(numbers) + len(words)),
-        _squash(len({value.strip("$%").replace(",", "") for value in numbers} | {w.lower() for w in words})),
-        _squash(len(words)),
-        _squash(len(_SENTENCE_END.findall(plain))),
-        _squash(len(_WORD.findall(plain))) / 2.0,
-        _squash(len(_RATE.findall(plain))),
-        _squash(len(_FRACTION.findall(plain))),
-        _squash(len(_MULTIPLICATIVE.findall(plain))),
-        _squash(len(_UNIT.findall(plain))),
-        _squash(len(_MONEY.findall(plain))),
-        _squash(len(_CONDITION.findall(plain))),
-        _squash(len(_REMAINDER.findall(plain))),
-        _squash(len({match.lower().rstrip("s") for match in _TIME.findall(plain)})),
-        _squash(len(_BIG_OR_DECIMAL.findall(plain))),
-        _squash(sum(1 for part in _SENTENCE_SPLIT.split(plain) if _DIGITS.search(part) or _NUMBER_WORD.search(part))),
-        _squash(len(_CHANGE.findall(plain.lower()))),
+        squash(len(numbers) + len(words)),
+        squash(len({value.strip("$%").replace(",", "") for value in numbers} | {w.lower() for w in words})),
+        squash(len(words)),
+        squash(len(SENTENCE_END.findall(plain))),
+        squash(len(_WORD.findall(plain))) / 2.0,
+        squash(len(_RATE.findall(plain))),
+        squash(len(_FRACTION.findall(plain))),
+        squash(len(_MULTIPLICATIVE.findall(plain))),
+        squash(len(_UNIT.findall(plain))),
+        squash(len(_MONEY.findall(plain))),
+        squash(len(_CONDITION.findall(plain))),
+        squash(len(_REMAINDER.findall(plain))),
+        squash(len({match.lower().rstrip("s") for match in _TIME.findall(plain)})),
+        squash(len(_BIG_OR_DECIMAL.findall(plain))),
+        squash(sum(1 for part in _SENTENCE_SPLIT.split(plain) if _DIGITS.search(part) or _NUMBER_WORD.search(part))),
+        squash(len(_CHANGE.findall(plain.lower()))),
     )
     return np.array(values, dtype=np.float32)

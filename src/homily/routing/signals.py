@@ -42,7 +42,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
 
 _WORD = re.compile(r"[A-Za-z\u00C0-\u024F']+")
 _NUMBER = re.compile(r"(?<![A-Za-z])[-+]?\$?\d+(?:[.,]\d+)*%?")
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _MATH = re.compile(
     r"[=^<>√∑∫≤≥±÷\u00d7]|\b(?:sqrt|log|sin|cos|mod|integral|derivative|matrix|equation)\b|\d\s*[-+*/]\s*\d"
 )
@@ -114,7 +114,8 @@ class ConversationFacts:
     grounded: bool = False
 
 
-def _squash(count: float) -> float:
+def squash(count: float) -> float:
+    """log1p of a non-negative count: every count signal of the router is squashed this way."""
     return math.log1p(max(count, 0.0))
 
 
@@ -141,25 +142,25 @@ def text_signals(text: str, facts: ConversationFacts) -> npt.NDArray[np.float32]
     words = _WORD.findall(text)
     mean_word = sum(len(word) for word in words) / len(words) if words else 0.0
     values = (
-        _squash(len(text)) / 2.0,
-        _squash(len(words)) / 2.0,
-        _squash(text.count("\n")),
-        _squash(len(_SENTENCE_END.findall(text))),
-        _squash(len(_NUMBER.findall(text))),
-        _squash(len(_MATH.findall(text))),
-        _squash(len(_CODE.findall(text))),
-        _squash(code_request(text)),
-        _squash(text.count("?")),
-        _squash(len(_REASONING.findall(text))),
-        _squash(len(_COMPARISON.findall(text))),
-        _squash(traditions_named(text)),
-        _squash(len(_CREATION.findall(text))),
-        _squash(len(_CONSTRAINT.findall(text))),
+        squash(len(text)) / 2.0,
+        squash(len(words)) / 2.0,
+        squash(text.count("\n")),
+        squash(len(SENTENCE_END.findall(text))),
+        squash(len(_NUMBER.findall(text))),
+        squash(len(_MATH.findall(text))),
+        squash(len(_CODE.findall(text))),
+        squash(code_request(text)),
+        squash(text.count("?")),
+        squash(len(_REASONING.findall(text))),
+        squash(len(_COMPARISON.findall(text))),
+        squash(traditions_named(text)),
+        squash(len(_CREATION.findall(text))),
+        squash(len(_CONSTRAINT.findall(text))),
         1.0 if _GREETING.match(text) and len(words) <= 12 else 0.0,
         min(len(_SCRIPTURE.findall(text)), 3) / 3.0,
         1.0 if len(_OPTIONS.findall(text)) >= 3 else 0.0,
         min(mean_word, 12.0) / 4.0,
-        _squash(facts.user_turns - 1),
+        squash(facts.user_turns - 1),
         1.0 if facts.has_tools else 0.0,
         1.0 if facts.grounded else 0.0,
     )
