@@ -254,11 +254,6 @@ class SqliteContentStore:
         rows = await self._run(lambda db: db.execute(sql, (publisher_id,)).fetchall())
         return [_item(row) for row in rows]
 
-    async def count_items(self, publisher_id: str) -> dict[ItemStatus, int]:
-        sql = "SELECT status, COUNT(*) FROM items WHERE publisher_id = ? GROUP BY status"
-        rows = await self._run(lambda db: db.execute(sql, (publisher_id,)).fetchall())
-        return {ItemStatus(str(status)): int(count) for status, count in rows}
-
     async def get_content(self, item_id: str) -> bytes | None:
         sql = "SELECT data FROM item_contents WHERE item_id = ?"
         row = await self._run(lambda db: db.execute(sql, (item_id,)).fetchone())
