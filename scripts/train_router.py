@@ -19,7 +19,7 @@ Model selection (training side only):
   (scripts/router_data/open_validation.py; never trained on); CV on our open prompts is reported.
 Tier boundaries and the confidence calibration come from out-of-fold scores on the traffic set.
 
-    python scripts/train_router.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-router-cache] [--no-heldout]
+    python scripts/train_router.py [--data-dir ../shared/data] [--cache-dir /tmp/homily-embedding-cache] [--no-heldout]
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ from router_data.traffic import traffic_examples  # noqa: E402
 from router_data.word_problem_validation import VALIDATION_PROBLEMS  # noqa: E402
 from tests.support.realistic_traffic import realistic_requests  # noqa: E402
 
+from homily.embeddings.offline_cache import default_cache_dir, embed_cached  # noqa: E402
 from homily.routing.benchmarks import MmluItem, default_data_dir, load_mmlu_items  # noqa: E402
-from homily.routing.embedding_cache import default_cache_dir, embed_cached  # noqa: E402
 from homily.routing.evaluation import evaluate_sets, format_table, load_evaluation_sets  # noqa: E402
 from homily.routing.learned import ComplexityModel, ComplexityWeights, default_weights_path  # noqa: E402
 from homily.routing.metrics import evaluate_router  # noqa: E402

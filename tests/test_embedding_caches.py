@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from homily.embeddings.local import MODEL_NAME, graph_tag
+from homily.embeddings.offline_cache import embed_cached
 from homily.embeddings.protocol import Vectors
 from homily.grounding.embedder import cached_embeddings
-from homily.routing.embedding_cache import embed_cached
 
 
 class ConstantEmbedder:

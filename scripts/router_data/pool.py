@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from homily.routing.embedding_cache import embed_cached
+from homily.embeddings.offline_cache import embed_cached
 from homily.routing.shapes import problem_signals, prompt_shape
 from homily.routing.signals import ConversationFacts, text_signals
 

@@ -13,10 +13,10 @@ from homily.catalog.availability import Availability, configured_providers
 from homily.catalog.loader import load_catalog
 from homily.cli.common import CliError, eval_command, eval_targets
 from homily.embeddings import load_local_embedder
+from homily.embeddings.offline_cache import default_cache_dir
 from homily.protocol.chat import canonical_family
 from homily.routing.benchmarks import default_data_dir
 from homily.routing.decision import Tier
-from homily.routing.embedding_cache import default_cache_dir
 from homily.routing.evaluation import evaluate_sets, format_sweep, format_table, load_evaluation_sets
 from homily.routing.explain import explain
 from homily.routing.learned import ComplexityModel

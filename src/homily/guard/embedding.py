@@ -1,18 +1,19 @@
 """Adapter to the shared local embedder (all-MiniLM-L6-v2) for offline use: CLI explain/eval and training.
 
 On the request path the service hands `screen` the per-request query embedding instead. An optional on-disk
-cache (keyed by the texts' SHA-256) avoids re-embedding eval sets.
+cache (`homily.embeddings.offline_cache`, shared with the router's training and evaluation) avoids re-embedding
+eval sets.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from homily.embeddings.offline_cache import embed_cached
 from homily.embeddings.protocol import Embedder
 
 
@@ -38,13 +39,4 @@ class LocalEmbedFunction:
             return np.zeros((0, 384), dtype=np.float32)
         if self._cache_dir is None:
             return self._compute(texts)
-        from homily.embeddings.local import graph_tag
-
-        digest = hashlib.sha256("\x1e".join([graph_tag(), *texts]).encode("utf-8")).hexdigest()[:24]
-        path = self._cache_dir / f"emb-{digest}.npy"
-        if path.exists():
-            return np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
-        vectors = self._compute(texts)
-        self._cache_dir.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors, allow_pickle=False)
-        return vectors
+        return embed_cached(texts, self._cache_dir, self._load)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from homily.embeddings.offline_cache import embed_cached
 from homily.routing.benchmarks import BenchmarkSet, load_gsm8k, load_mmlu_items, load_mt_bench, mmlu_set
-from homily.routing.embedding_cache import embed_cached
 from homily.routing.learned import ComplexityModel
 from homily.routing.metrics import RouterMetrics, evaluate_router, random_router_metrics
 

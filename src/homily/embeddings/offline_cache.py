@@ -1,8 +1,9 @@
-"""Offline embedding of evaluation/training texts, cached on disk by content hash.
+"""Offline embedding of evaluation and training texts with the local model, cached on disk per text.
 
-Training and `homily eval routing` embed ~15k prompts; doing that once and reusing it keeps the shared CPU
-free.
-The request path never uses this module: it receives the shared per-request query embedding instead.
+Router and guard training and `homily eval routing` / `homily eval guard` embed thousands of prompts; doing that
+once and reusing it keeps the shared CPU free. The request path never uses this module: it receives the shared
+per-request query embedding instead. (Retrieval evaluation caches whole corpora block by block instead:
+`homily.grounding.embedder.cached_embeddings`.)
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from homily.embeddings import Embedder, load_local_embedder
-from homily.embeddings.local import graph_tag
+from homily.embeddings.local import graph_tag, load_local_embedder
+from homily.embeddings.protocol import Embedder
 
 logger = logging.getLogger(__name__)
 
 def default_cache_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "homily-router-cache"
+    return Path(tempfile.gettempdir()) / "homily-embedding-cache"
 
 
 def _text_key(text: str) -> str:
