@@ -68,9 +68,6 @@ class Metrics:
     def counter(self, name: str, labels: Labels = ()) -> float:
         return self._counters.get(name, {}).get(labels, 0.0)
 
-    def gauge(self, name: str, labels: Labels = ()) -> float | None:
-        return self._gauges.get(name, {}).get(labels)
-
     def render(self) -> str:
         lines: list[str] = []
         for kind, table in (("counter", self._counters), ("gauge", self._gauges)):
