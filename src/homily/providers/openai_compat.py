@@ -128,7 +128,7 @@ class OpenAICompatAdapter:
         finished = False
         try:
             async for event in events:
-                if event.data == _DONE:
+                if _is_done(event):
                     finished = True
                     continue  # the client ends the iteration once the body's end is read
                 delta = self._parse_chunk(event.data)
