@@ -148,19 +148,17 @@ def variants(endpoint: Endpoint, rng: random.Random) -> Iterator[bytes]:
 
 @pytest.fixture(scope="module")
 def client(homily: LiveHomily) -> Iterator[httpx.Client]:
-    admin = httpx.Client(base_url=homily.base_url, headers=homily.admin_headers())
-    admin.post("/admin/v1/publishers", json={"org_id": homily.credential.org_id, "name": "Fuzz Press"})
-    admin.close()
     with httpx.Client(base_url=homily.base_url, headers=auth_headers(homily.token()), timeout=60) as own:
         yield own
 
 
-def publisher_id(client: httpx.Client, homily: LiveHomily) -> str:
-    admin = httpx.Client(base_url=homily.base_url, headers=homily.admin_headers())
-    listed = admin.get("/admin/v1/publishers", params={"org_id": homily.credential.org_id}).json()
-    admin.close()
-    rows = listed["data"] if isinstance(listed, dict) else listed
-    return str(next(row["publisher_id"] for row in rows if row["name"] == "Fuzz Press"))
+@pytest.fixture(scope="module")
+def publisher_id(homily: LiveHomily) -> str:
+    """The organisation's "Fuzz Press" publisher (the search body's tenant)."""
+    with httpx.Client(base_url=homily.base_url, headers=homily.admin_headers()) as admin:
+        created = admin.post("/admin/v1/publishers", json={"org_id": homily.credential.org_id, "name": "Fuzz Press"})
+    created.raise_for_status()
+    return str(created.json()["publisher_id"])
 
 
 def check(response: httpx.Response, endpoint: Endpoint, body: bytes) -> None:
@@ -177,11 +175,11 @@ def check(response: httpx.Response, endpoint: Endpoint, body: bytes) -> None:
 
 
 def test_no_mutated_body_gets_a_server_error(
-    homily: LiveHomily, client: httpx.Client, upstream: FakeOpenAIUpstream
+    client: httpx.Client, publisher_id: str, upstream: FakeOpenAIUpstream
 ) -> None:
     rng = random.Random(SEED)
     statuses: dict[int, int] = {}
-    for endpoint in endpoints(publisher_id(client, homily)):
+    for endpoint in endpoints(publisher_id):
         for body in variants(endpoint, rng):
             response = client.request(
                 endpoint.method, endpoint.path, content=body, headers={"content-type": "application/json"}
