@@ -37,15 +37,7 @@ def test_small_talk_and_lookups_are_tier_1(text: str) -> None:
         "Write a Python function that parses Bible references like 'John 3:16-18' and explain step by step:\n"
         "```python\ndef parse(ref):\n    pass\n```",
         "Prove that the sum of the first n odd numbers is n^2, step by step, and explain why induction works.",
-    ],
-)
-def test_analysis_code_and_reasoning_are_tier_3(text: str) -> None:
-    assert tier_of(text) == 3
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
+        # Short ones: code requests without code, comparative theology, multi-step word problems.
         "Write a TypeScript function that groups our volunteers by serving team.",
         "Create a SQL query that totals offerings per month.",
         "How do Methodists and Presbyterians differ on predestination?",
@@ -54,7 +46,7 @@ def test_analysis_code_and_reasoning_are_tier_3(text: str) -> None:
         "days a week, what is its profit over 4 weeks?",
     ],
 )
-def test_code_requests_comparative_theology_and_multi_step_problems_are_tier_3(text: str) -> None:
+def test_analysis_code_reasoning_comparisons_and_multi_step_problems_are_tier_3(text: str) -> None:
     assert tier_of(text) == 3
 
 
