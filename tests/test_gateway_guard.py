@@ -58,6 +58,25 @@ def test_blocked_stream_is_declined_in_sse_without_an_upstream(
     assert upstream.stats().requests == 0
 
 
+def test_blocked_stream_honours_include_usage(homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream) -> None:
+    """API.md section 2: with include_usage a final chunk has `choices: []` and `usage`, whoever answered."""
+    body = {
+        "messages": [{"role": "user", "content": HARMFUL}],
+        "auto_routing": True,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    response = httpx.post(homily.base_url + "/ai/v2/chat/completions", json=body, headers=auth_headers(token))
+    events = [block[6:] for block in response.content.split(b"\n\n") if block.startswith(b"data: ")]
+    assert events[-1] == b"[DONE]"
+    chunks = [orjson.loads(e) for e in events[:-1]]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "content_filter"
+    assert chunks[-1]["choices"] == []
+    usage = chunks[-1]["usage"]
+    assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (0, 0, 0)
+    assert upstream.stats().requests == 0
+
+
 @pytest.mark.parametrize("text", PASTORAL)
 def test_honest_pastoral_questions_pass(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, text: str

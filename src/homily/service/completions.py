@@ -199,7 +199,7 @@ class CompletionService:
         guard = screened.guard
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         if guard is not None and guard.blocked:
-            return self._local_stream(request, screened, guard.decline(), "content_filter")
+            return self._local_stream(request, screened, guard.decline(), "content_filter", include_usage)
         try:
             decision = self._router.decide(request, grounded=grounded, query_embedding=screened.embedding)
             first, candidates = self._candidates(decision)
@@ -207,7 +207,7 @@ class CompletionService:
             answered = await self._executor.stream(upstream, candidates)
         except HomilyError as exc:
             if guard is not None and guard.crisis and exc.fault == "provider":
-                return self._local_stream(request, screened, guard.crisis_fallback(), "stop")
+                return self._local_stream(request, screened, guard.crisis_fallback(), "stop", include_usage)
             raise
         self._count_skipped(answered.skipped)
         model = self._answered_model(answered.model)
@@ -246,7 +246,12 @@ class CompletionService:
         return CompletionResult(body=body, headers=local_headers(screened.mechanism, request.tradition))
 
     def _local_stream(
-        self, request: ChatCompletionRequest, screened: _Screened, text: str, finish: FinishReason
+        self,
+        request: ChatCompletionRequest,
+        screened: _Screened,
+        text: str,
+        finish: FinishReason,
+        include_usage: bool,
     ) -> StreamResult:
         assert screened.guard is not None
         guardrail = screened.guard.wire()
@@ -256,6 +261,8 @@ class CompletionService:
             encoder = ChunkEncoder(generation_id(), int(time.time()), None)
             yield encoder.delta(StreamDelta(content=completion.content), guardrail=guardrail)
             yield encoder.delta(StreamDelta(finish_reason=completion.finish_reason))
+            if include_usage:
+                yield encoder.usage(completion.usage.to_openai())
             yield encoder.done()
 
         return StreamResult(headers=local_headers(screened.mechanism, request.tradition), events=events())
@@ -292,6 +299,6 @@ class CompletionService:
             await upstream.aclose()
         if not finished:
             yield encoder.delta(StreamDelta(finish_reason="stop"))
-        if include_usage and usage is not None:
-            yield encoder.usage(usage)
+        if include_usage:  # an upstream that reported no usage still gets the promised chunk (zeros)
+            yield encoder.usage(usage if usage is not None else Usage().to_openai())
         yield encoder.done()
