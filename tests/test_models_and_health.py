@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+from openapi_spec_validator import validate
 
 from homily.api.openapi import build_openapi
 from tests.support.http import assert_envelope, auth_headers
@@ -83,6 +84,11 @@ def test_health_and_readiness(homily: LiveHomily) -> None:
         "embeddings": "ready",
         "providers": ["open_source", "openai"],
     }
+
+
+def test_openapi_document_is_valid_openapi_3_1() -> None:
+    """Tools that generate clients from /openapi.json refuse an invalid document (e.g. undeclared path parameters)."""
+    validate(build_openapi())
 
 
 def test_openapi_document_matches_the_served_routes(homily: LiveHomily) -> None:

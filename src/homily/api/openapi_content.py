@@ -65,6 +65,19 @@ def content_paths(ref_template: str, errors: dict[str, Any]) -> dict[str, Any]:
             }
         },
     }
+    def parameter(name: str, where: str, description: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": where,
+            "required": where == "path",
+            "schema": {"type": "string"},
+            "description": description,
+        }
+
+    upload_query = [
+        parameter("producer_id", "query", "The caller's own id for the item (single-file uploads)"),
+        parameter("update", "query", "item_id of an item whose content this file replaces (single-file uploads)"),
+    ]
     too_large = access | {"413": access["404"] | {"description": "Upload over HOMILY_MAX_UPLOAD_BYTES"}}
     return {
         "/ai/v2/chat/completions/grounded": {
@@ -77,12 +90,22 @@ def content_paths(ref_template: str, errors: dict[str, Any]) -> dict[str, Any]:
             "post": operation(
                 "Upload files (txt, md, html, pdf, docx, json, jsonl) for background ingestion",
                 requestBody=multipart,
+                parameters=upload_query,
                 responses={"200": _JSON_OK, **too_large},
             )
         },
         "/ingestion/v1/real_time_upload": {"post": operation("Upload text content", RealTimeUploadRequest)},
-        "/engine/v2/publisher/{publisher_id}/items": {"get": operation("List a publisher's items and statuses")},
-        "/engine/v2/items/{item_id}": {"get": operation("An item's metadata and ingestion status")},
+        "/engine/v2/publisher/{publisher_id}/items": {
+            "get": operation(
+                "List a publisher's items and statuses",
+                parameters=[parameter("publisher_id", "path", "The publisher's UUID")],
+            )
+        },
+        "/engine/v2/items/{item_id}": {
+            "get": operation(
+                "An item's metadata and ingestion status", parameters=[parameter("item_id", "path", "The item's id")]
+            )
+        },
         "/engine/v2/item": {"patch": operation("Change an item's metadata", PatchItemRequest)},
         "/engine/v2/items": {"delete": operation("Delete 1-1000 items (per-item results)", DeleteItemsRequest)},
         "/ai/data/v1/search": {"post": operation("Hybrid search in a publisher", SearchRequest)},
