@@ -224,6 +224,41 @@ def test_tools_to_a_model_that_cannot_call_tools_is_400(homily: LiveHomily, toke
     assert error["param"] == "tools"
 
 
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"tool_choice": {"type": "function", "function": {"name": "lookup_verse"}}}, "tool_choice"),
+        ({"tools": [], "tool_choice": "required"}, "tool_choice"),
+        ({"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "other"}}}, "tool_choice"),
+    ],
+    ids=["required-without-tools", "named-without-tools", "required-with-empty-tools", "named-not-in-tools"],
+)
+def test_tool_choice_that_no_tool_can_satisfy_is_400(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, fields: dict[str, Any], param: str
+) -> None:
+    """OpenAI refuses these; the gateway says so itself instead of relaying an upstream failure."""
+    body = {"messages": USER, "model": "gloo-openai-gpt-5-mini", **fields}
+    for path in ("/ai/v2/chat/completions", "/ai/v2/chat/completions/grounded"):
+        response = httpx.post(homily.base_url + path, json=body, headers=auth_headers(token))
+        error = assert_envelope(response, 400, 1001)
+        assert error["param"].startswith(param)
+        assert "tool" in error["message"]
+    assert upstream.stats().requests == 0
+
+
+@pytest.mark.parametrize("choice", ["auto", "none"])
+def test_harmless_tool_choice_without_tools_is_not_forwarded(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, choice: str
+) -> None:
+    """Upstreams reject `tool_choice` without `tools`; `auto`/`none` mean nothing then, so they are dropped."""
+    body = {"messages": USER, "model": "gloo-openai-gpt-5-mini", "tool_choice": choice, "parallel_tool_calls": False}
+    assert complete(homily, token, body).status_code == 200
+    sent = upstream.requests[-1].json()
+    assert "tool_choice" not in sent
+    assert "parallel_tool_calls" not in sent
+
+
 def test_tool_calls_round_trip(homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream) -> None:
     upstream.enqueue(
         Behaviour(

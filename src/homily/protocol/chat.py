@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from homily.errors import InvalidRequestError
+
 Tradition = Literal["evangelical", "catholic", "mainline", "not_faith_specific"]
 ModelFamily = Literal["OpenAI", "Anthropic", "Google", "Open Source"]
 
@@ -124,3 +126,18 @@ class ChatCompletionRequest(WireModel):
     def output_limit(self) -> int | None:
         """`max_tokens`, or the newer `max_completion_tokens` spelling some SDKs send."""
         return self.max_tokens if self.max_tokens is not None else self.max_completion_tokens
+
+
+def check_tool_choice(request: ChatCompletionRequest) -> None:
+    """400 for a `tool_choice` no tool can satisfy (`required` or a named function without that tool), as OpenAI
+    answers; `auto` and `none` without tools are harmless and simply not forwarded."""
+    choice = request.tool_choice
+    names = {tool.function.name for tool in request.tools or ()}
+    if choice == "required" and not names:
+        raise InvalidRequestError("tool_choice 'required' needs at least one tool in 'tools'.", param="tool_choice")
+    if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+        raise InvalidRequestError(
+            f"tool_choice names the function '{choice.function.name}', which is not among the tools given "
+            f"({', '.join(sorted(names)) or 'none'}).",
+            param="tool_choice.function.name",
+        )

@@ -74,8 +74,9 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, system
         max_tokens=min(limit, model.max_output_tokens) if limit is not None else None,
         temperature=request.temperature,
         tools=request.tools,
-        tool_choice=request.tool_choice,
-        parallel_tool_calls=request.parallel_tool_calls,
+        # Upstreams refuse tool settings without tools; check_tool_choice already refused the meaningful ones.
+        tool_choice=request.tool_choice if request.tools else None,
+        parallel_tool_calls=request.parallel_tool_calls if request.tools else None,
         options={name: value for name in _PASS_THROUGH if (value := getattr(request, name)) is not None},
     )
 
