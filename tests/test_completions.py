@@ -123,6 +123,20 @@ def test_exactly_one_routing_mechanism(homily: LiveHomily, token: str, body: Any
 @pytest.mark.parametrize(
     ("body", "param"),
     [
+        ({"messages": USER}, "auto_routing,model,model_family"),
+        ({"messages": USER, "auto_routing": False}, "auto_routing,model,model_family"),
+        ({"messages": USER, "auto_routing": True, "model": "gloo-openai-gpt-5-mini"}, "auto_routing,model"),
+        ({"messages": USER, "model": "gloo-openai-gpt-5-mini", "model_family": "openai"}, "model,model_family"),
+    ],
+)
+def test_routing_mechanism_error_names_the_fields(homily: LiveHomily, token: str, body: Any, param: str) -> None:
+    """API.md section 2: `param` names the fields: the ones in conflict, or all three when none was given."""
+    assert assert_envelope(complete(homily, token, body), 400, 1001)["param"] == param
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
         ({"auto_routing": True}, "messages"),
         ({"messages": [], "auto_routing": True}, "messages"),
         ({"messages": "hello", "auto_routing": True}, "messages"),

@@ -41,7 +41,8 @@ def resolve_mechanism(request: ChatCompletionRequest) -> tuple[RoutingMechanism,
     ]
     if len(given) != 1:
         detail = "none was given" if not given else f"got {', '.join(given)}"
-        raise InvalidRequestError(f"{_MECHANISM_HELP} ({detail}).", param=",".join(given) or "auto_routing")
+        named = given or ["auto_routing", "model", "model_family"]
+        raise InvalidRequestError(f"{_MECHANISM_HELP} ({detail}).", param=",".join(named))
     if given[0] == "auto_routing":
         return "auto_routing", None
     if given[0] == "model":
