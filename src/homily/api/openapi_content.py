@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from homily.api.openapi_responses import completion_ok
 from homily.protocol.content import (
     DeleteItemsRequest,
     GroundedCompletionRequest,
@@ -38,7 +39,7 @@ def _json_body(ref_template: str, model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref}}}
 
 
-def content_paths(ref_template: str, errors: dict[str, Any]) -> dict[str, Any]:
+def content_paths(ref_template: str, errors: dict[str, Any], completion_errors: dict[str, Any]) -> dict[str, Any]:
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     access = {**errors, "403": errors.get("401", {}) | {"description": "Another organisation's publisher"}}
     access["404"] = errors.get("401", {}) | {"description": "Unknown publisher or item"}
@@ -65,6 +66,7 @@ def content_paths(ref_template: str, errors: dict[str, Any]) -> dict[str, Any]:
             }
         },
     }
+
     def parameter(name: str, where: str, description: str) -> dict[str, Any]:
         return {
             "name": name,
@@ -84,6 +86,12 @@ def content_paths(ref_template: str, errors: dict[str, Any]) -> dict[str, Any]:
             "post": operation(
                 "Grounded completion: answers from a publisher's content with sources_returned and citations",
                 GroundedCompletionRequest,
+                responses={
+                    "200": completion_ok("GroundedChatCompletion", grounded=True),
+                    **completion_errors,
+                    "403": access["403"],
+                    "404": access["404"],
+                },
             )
         },
         "/ingestion/v2/files": {
