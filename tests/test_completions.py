@@ -261,6 +261,46 @@ def test_tool_choice_that_no_tool_can_satisfy_is_400(
     assert upstream.stats().requests == 0
 
 
+CALL = {"id": "call_1", "type": "function", "function": {"name": "lookup_verse", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize(
+    ("messages", "param"),
+    [
+        ([*USER, {"role": "tool", "content": "John 3:16"}], "messages[1].tool_call_id"),
+        ([*USER, {"role": "tool", "content": "John 3:16", "tool_call_id": "call_9"}], "messages[1].tool_call_id"),
+        (
+            [{"role": "tool", "content": "x", "tool_call_id": "call_1"}, {"role": "assistant", "tool_calls": [CALL]}],
+            "messages[0].tool_call_id",
+        ),
+        ([{"role": "user", "content": None}], "messages[0].content"),
+        ([{"role": "system", "content": None}, *USER], "messages[0].content"),
+        ([*USER, {"role": "assistant", "content": None}], "messages[1].content"),
+    ],
+    ids=["tool-without-id", "tool-answering-no-call", "tool-before-its-call", "user-null", "system-null", "no-reply"],
+)
+def test_messages_the_chat_format_forbids_are_400(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, messages: list[dict[str, Any]], param: str
+) -> None:
+    """OpenAI refuses these conversations; the gateway says so (400) instead of a retryable 502 from upstream."""
+    for path in ("/ai/v2/chat/completions", "/ai/v2/chat/completions/grounded"):
+        body = {"messages": messages, "model": "gloo-openai-gpt-5-mini"}
+        response = httpx.post(homily.base_url + path, json=body, headers=auth_headers(token))
+        assert assert_envelope(response, 400, 1001)["param"] == param
+    assert upstream.stats().requests == 0
+
+
+def test_a_tool_result_answering_an_earlier_call_is_accepted(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream
+) -> None:
+    messages = [
+        *USER,
+        {"role": "assistant", "content": None, "tool_calls": [CALL]},
+        {"role": "tool", "content": "For God so loved the world", "tool_call_id": "call_1"},
+    ]
+    assert complete(homily, token, {"messages": messages, "model": "gloo-openai-gpt-5-mini"}).status_code == 200
+
+
 @pytest.mark.parametrize("choice", ["auto", "none"])
 def test_harmless_tool_choice_without_tools_is_not_forwarded(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, choice: str

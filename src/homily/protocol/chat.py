@@ -128,6 +128,35 @@ class ChatCompletionRequest(WireModel):
         return self.max_tokens if self.max_tokens is not None else self.max_completion_tokens
 
 
+def check_request(request: ChatCompletionRequest) -> None:
+    """The chat-format rules a per-field schema cannot express: 400 here rather than a retryable 502 when the
+    upstream refuses the conversation."""
+    check_messages(request.messages)
+    check_tool_choice(request)
+
+
+def check_messages(messages: list[ChatMessage]) -> None:
+    """System, developer and user turns have content; an assistant turn has content or tool calls; a tool result
+    answers a tool call of an earlier assistant turn."""
+    called: set[str] = set()
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if message.role == "tool":
+            if message.tool_call_id is None:
+                raise InvalidRequestError(
+                    "A tool message needs the tool_call_id it answers.", param=f"{where}.tool_call_id"
+                )
+            if message.tool_call_id not in called:
+                raise InvalidRequestError(
+                    f"The tool message answers '{message.tool_call_id}', which no earlier assistant tool call has.",
+                    param=f"{where}.tool_call_id",
+                )
+        elif message.content is None and not (message.role == "assistant" and message.tool_calls):
+            needs = "content or tool_calls" if message.role == "assistant" else "content"
+            raise InvalidRequestError(f"A {message.role} message needs {needs}.", param=f"{where}.content")
+        called.update(call.id for call in message.tool_calls or ())
+
+
 def check_tool_choice(request: ChatCompletionRequest) -> None:
     """400 for a `tool_choice` no tool can satisfy (`required` or a named function without that tool), as OpenAI
     answers; `auto` and `none` without tools are harmless and simply not forwarded."""
