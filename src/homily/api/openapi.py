@@ -26,7 +26,10 @@ def _error(description: str) -> dict[str, Any]:
 
 _ERRORS = {
     "400": _error("Malformed request (error envelope, code 1001)"),
-    "401": _error("Missing, invalid or expired token"),
+    "401": {
+        **_error("Missing, invalid or expired token"),
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="homily"'}},
+    },
     "422": _error("A value out of range or not in an enum"),
     "502": _error("The upstream failed"),
     "503": _error("No configured upstream can serve the request"),
