@@ -91,6 +91,14 @@ def test_openapi_document_is_valid_openapi_3_1() -> None:
     validate(build_openapi())
 
 
+def test_openapi_only_401_responses_document_a_challenge() -> None:
+    for path, methods in build_openapi()["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                has_challenge = "WWW-Authenticate" in response.get("headers", {})
+                assert has_challenge == (status == "401"), (path, method, status)
+
+
 def test_openapi_document_matches_the_served_routes(homily: LiveHomily) -> None:
     served = httpx.get(homily.base_url + "/openapi.json").json()
     assert served == build_openapi()

@@ -41,8 +41,10 @@ def _json_body(ref_template: str, model: type[BaseModel]) -> dict[str, Any]:
 
 def content_paths(ref_template: str, errors: dict[str, Any], completion_errors: dict[str, Any]) -> dict[str, Any]:
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
-    access = {**errors, "403": errors.get("401", {}) | {"description": "Another organisation's publisher"}}
-    access["404"] = errors.get("401", {}) | {"description": "Unknown publisher or item"}
+    def error(description: str) -> dict[str, Any]:
+        return {"description": description, "content": errors["400"]["content"]}
+
+    access = {**errors, "403": error("Another organisation's publisher"), "404": error("Unknown publisher or item")}
 
     def operation(summary: str, body: type[BaseModel] | None = None, **extra: Any) -> dict[str, Any]:
         spec: dict[str, Any] = {"summary": summary, "security": bearer, "responses": {"200": _JSON_OK, **access}}
@@ -80,7 +82,7 @@ def content_paths(ref_template: str, errors: dict[str, Any], completion_errors: 
         parameter("producer_id", "query", "The caller's own id for the item (single-file uploads)"),
         parameter("update", "query", "item_id of an item whose content this file replaces (single-file uploads)"),
     ]
-    too_large = access | {"413": access["404"] | {"description": "Upload over HOMILY_MAX_UPLOAD_BYTES"}}
+    too_large = access | {"413": error("Upload over HOMILY_MAX_UPLOAD_BYTES")}
     return {
         "/ai/v2/chat/completions/grounded": {
             "post": operation(
