@@ -140,3 +140,36 @@ def test_token_responses_match_the_document(document: dict[str, Any], homily: Li
     assert refused.status_code == 401
     assert_documented(document, "/oauth2/token", "post", refused)
     assert_documented(document, "/oauth2/token", "post", httpx.post(url, data={"grant_type": "password"}))
+
+
+def test_content_responses_match_the_document(
+    document: dict[str, Any], homily: LiveHomily, client: httpx.Client, publisher: str
+) -> None:
+    publishers = httpx.get(homily.base_url + "/admin/v1/publishers", headers=homily.admin_headers()).json()["data"]
+    publisher_id = next(p["publisher_id"] for p in publishers if p["name"] == publisher)
+    upload = client.post(
+        "/ingestion/v2/files",
+        data={"publisher_id": publisher_id},
+        files=[("files", ("hymn.md", b"# Hymn\n\nAmazing grace, how sweet the sound."))],
+    )
+    assert_documented(document, "/ingestion/v2/files", "post", upload)
+    item_id = upload.json()["ingesting"][0]
+    real_time = client.post(
+        "/ingestion/v1/real_time_upload",
+        json={"content": "Be still, and know that I am God.", "publisher_id": publisher_id, "tradition": "catholic"},
+    )
+    assert_documented(document, "/ingestion/v1/real_time_upload", "post", real_time)
+    wait_for_statuses(client, publisher_id, [item_id, real_time.json()["item_id"]])
+    items_path = "/engine/v2/publisher/{publisher_id}/items"
+    assert_documented(document, items_path, "get", client.get(f"/engine/v2/publisher/{publisher_id}/items"))
+    assert_documented(document, "/engine/v2/items/{item_id}", "get", client.get(f"/engine/v2/items/{item_id}"))
+    patched = client.patch(
+        "/engine/v2/item",
+        json={"publisher_id": publisher_id, "item_id": item_id, "publication_date": "1779-01-01"},
+    )
+    assert_documented(document, "/engine/v2/item", "patch", patched)
+    search = client.post("/ai/data/v1/search", json={"query": "amazing grace", "tenant": publisher})
+    assert search.json()["data"]
+    assert_documented(document, "/ai/data/v1/search", "post", search)
+    deleted = client.request("DELETE", "/engine/v2/items", json={"item_ids": [item_id, "no-such-item"]})
+    assert_documented(document, "/engine/v2/items", "delete", deleted)
