@@ -173,3 +173,8 @@ def test_content_responses_match_the_document(
     assert_documented(document, "/ai/data/v1/search", "post", search)
     deleted = client.request("DELETE", "/engine/v2/items", json={"item_ids": [item_id, "no-such-item"]})
     assert_documented(document, "/engine/v2/items", "delete", deleted)
+
+
+def test_model_lists_match_the_document(document: dict[str, Any], homily: LiveHomily, client: httpx.Client) -> None:
+    assert_documented(document, "/platform/v2/models", "get", httpx.get(homily.base_url + "/platform/v2/models"))
+    assert_documented(document, "/ai/v2/models", "get", client.get("/ai/v2/models"))

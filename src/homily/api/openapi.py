@@ -141,11 +141,17 @@ def build_openapi() -> dict[str, Any]:
                 "get": {
                     "summary": "Models (OpenAI models.list shape)",
                     "security": bearer,
-                    "responses": {"200": json_ok},
+                    "responses": {
+                        "200": {"description": "OK", "content": _json_content("ModelList")},
+                        "401": _ERRORS["401"],
+                    },
                 }
             },
             "/platform/v2/models": {
-                "get": {"summary": "Model catalog with availability", "responses": {"200": json_ok}}
+                "get": {
+                    "summary": "Model catalog with availability",
+                    "responses": {"200": {"description": "OK", "content": _json_content("PlatformModelList")}},
+                }
             },
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": json_ok}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
