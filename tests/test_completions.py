@@ -31,6 +31,24 @@ def complete(homily: LiveHomily, token: str, body: Any) -> httpx.Response:
     return post_completion(homily, token, body)
 
 
+# The Grounded Completions seed's response example: its OpenAI fields (OpenRouter's own `native_finish_reason` and
+# `message.reasoning` are left out, see the report of the conformance audit).
+SEED_TOP_LEVEL = {"id", "choices", "created", "model", "object", "service_tier", "system_fingerprint", "usage"}
+SEED_CHOICE = {"finish_reason", "index", "logprobs", "message"}
+SEED_MESSAGE = {"content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls"}
+
+
+@pytest.mark.parametrize("body", SEED_V2_BODIES, ids=["auto_routing", "model_family", "model"])
+def test_response_has_the_seed_example_fields(homily: LiveHomily, token: str, body: Any) -> None:
+    data = complete(homily, token, body).json()
+    assert set(data) >= SEED_TOP_LEVEL | {"provider", "model_family", "auto_routing", "routing_mechanism"}
+    choice = data["choices"][0]
+    assert set(choice) >= SEED_CHOICE
+    assert set(choice["message"]) >= SEED_MESSAGE
+    assert choice["logprobs"] is None
+    assert choice["message"]["refusal"] is None
+
+
 @pytest.mark.parametrize("body", SEED_V2_BODIES, ids=["auto_routing", "model_family", "model"])
 def test_seed_request_bodies_succeed(homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, body: Any) -> None:
     response = complete(homily, token, body)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
+_NULL = {"type": "null", "description": "Always null (an OpenAI field Homily does not fill)"}
 FAMILIES = ["OpenAI", "Anthropic", "Google", "Open Source", "Local"]
 """`Local`: Homily answered by itself (`homily-guard` for a guardrail decline, `homily-extractive` for a grounded
 answer quoted from the sources when no model could answer); no provider family was involved."""
@@ -86,15 +87,19 @@ CHAT_COMPLETION = {
                             "role": {"const": "assistant"},
                             "content": _NULLABLE_STRING,
                             "tool_calls": {"anyOf": [{"type": "array", "items": _TOOL_CALL}, {"type": "null"}]},
+                            **dict.fromkeys(("refusal", "annotations", "audio", "function_call"), _NULL),
                         },
-                        "required": ["role", "content"],
+                        "required": ["role", "content", "tool_calls", "refusal"],
                     },
+                    "logprobs": _NULL,
                     "finish_reason": {"enum": FINISH_REASONS},
                 },
-                "required": ["index", "message", "finish_reason"],
+                "required": ["index", "message", "logprobs", "finish_reason"],
             },
         },
         "usage": _USAGE,
+        "service_tier": _NULL,
+        "system_fingerprint": _NULL,
         **_ROUTING_METADATA,
     },
     "required": [

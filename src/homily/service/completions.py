@@ -23,7 +23,7 @@ from homily.providers.types import Completion, FinishReason, ProviderRequest, St
 from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism
 from homily.routing.features import last_user_text
 from homily.routing.router import Router, resolve_mechanism
-from homily.service.guarding import GuardOutcome, GuardStage
+from homily.service.guarding import GUARD_MODEL_ID, GuardOutcome, GuardStage
 from homily.service.wire import (
     ChunkEncoder,
     completion_body,
@@ -185,7 +185,7 @@ class CompletionService:
         metadata = routing_fields(decision, model, request.tradition)
         if guard is not None and (wire := guard.wire()) is not None:
             metadata["guardrail"] = wire
-        body = completion_body(generation_id(), int(time.time()), model, answered.result, metadata)
+        body = completion_body(generation_id(), int(time.time()), model.id, answered.result, metadata)
         return CompletionResult(body=body, headers=routing_headers(decision, model, request.tradition))
 
     async def open_stream(
@@ -243,7 +243,7 @@ class CompletionService:
         assert screened.guard is not None
         metadata = {**local_fields(screened.mechanism, request.tradition), "guardrail": screened.guard.wire()}
         completion = self._local_completion(text, finish)
-        body = completion_body(generation_id(), int(time.time()), None, completion, metadata)
+        body = completion_body(generation_id(), int(time.time()), GUARD_MODEL_ID, completion, metadata)
         return CompletionResult(body=body, headers=local_headers(screened.mechanism, request.tradition))
 
     def _local_stream(

@@ -20,10 +20,10 @@ from homily.grounding.embedder import FloatMatrix
 from homily.ids import generation_id
 from homily.protocol.chat import ChatMessage
 from homily.protocol.content import GroundedCompletionRequest
-from homily.providers.types import StreamDelta
+from homily.providers.types import Completion, StreamDelta, Usage
 from homily.routing.router import resolve_mechanism
 from homily.service.completions import CompletionResult, CompletionService, StreamResult
-from homily.service.wire import PROVIDER_CONSTANT, ChunkEncoder
+from homily.service.wire import PROVIDER_CONSTANT, ChunkEncoder, completion_body
 
 log = logging.getLogger("homily.grounded")
 
@@ -123,23 +123,11 @@ class GroundedService:
         self, request: GroundedCompletionRequest, grounding: Grounding, headers: dict[str, str]
     ) -> CompletionResult:
         text = extractive_answer(grounding.question, grounding.publisher, grounding.sources)
-        completion_tokens = len(text.split())
-        body: dict[str, Any] = {
-            "id": generation_id(),
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": EXTRACTIVE_MODEL_ID,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "tool_calls": None},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 0, "completion_tokens": completion_tokens, "total_tokens": completion_tokens},
-            **_extractive_metadata(request),
-            **self._extra_fields(request, grounding),
-        }
+        completion = Completion(
+            content=text, tool_calls=[], finish_reason="stop", usage=Usage(completion_tokens=len(text.split()))
+        )
+        metadata = {**_extractive_metadata(request), **self._extra_fields(request, grounding)}
+        body = completion_body(generation_id(), int(time.time()), EXTRACTIVE_MODEL_ID, completion, metadata)
         return CompletionResult(body=body, headers={**_extractive_headers(request), **headers})
 
     async def open_stream(

@@ -67,26 +67,31 @@ def local_headers(mechanism: RoutingMechanism, tradition: Tradition | None) -> d
 
 
 def completion_body(
-    completion_id: str, created: int, model: CatalogModel | None, completion: Completion, metadata: dict[str, Any]
+    completion_id: str, created: int, model_id: str, completion: Completion, metadata: dict[str, Any]
 ) -> dict[str, Any]:
-    """A `chat.completion`; `model=None` means Homily answered by itself (`homily-guard`)."""
+    """A `chat.completion` with every OpenAI field of the seed's response example (unused ones null)."""
     tool_calls = [
         {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
         for call in completion.tool_calls
     ]
+    message = {
+        "role": "assistant",
+        "content": completion.content,
+        "refusal": None,
+        "annotations": None,
+        "audio": None,
+        "function_call": None,
+        "tool_calls": tool_calls or None,
+    }
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
-        "model": model.id if model is not None else GUARD_MODEL_ID,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": completion.content, "tool_calls": tool_calls or None},
-                "finish_reason": completion.finish_reason,
-            }
-        ],
+        "model": model_id,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": completion.finish_reason}],
         "usage": completion.usage.to_openai(),
+        "service_tier": None,
+        "system_fingerprint": None,
         **metadata,
     }
 
