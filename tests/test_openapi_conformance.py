@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import jsonschema
+import orjson
 import pytest
 
 from homily.fakes.openai_script import Behaviour, FakeToolCall
@@ -178,3 +179,60 @@ def test_content_responses_match_the_document(
 def test_model_lists_match_the_document(document: dict[str, Any], homily: LiveHomily, client: httpx.Client) -> None:
     assert_documented(document, "/platform/v2/models", "get", httpx.get(homily.base_url + "/platform/v2/models"))
     assert_documented(document, "/ai/v2/models", "get", client.get("/ai/v2/models"))
+
+
+def sse_events(response: httpx.Response) -> list[Any]:
+    blocks = [block[6:] for block in response.content.split(b"\n\n") if block.startswith(b"data: ")]
+    assert blocks[-1] == b"[DONE]"
+    return [orjson.loads(block) for block in blocks[:-1]]
+
+
+def assert_event_documented(document: dict[str, Any], event: Any) -> None:
+    """Each SSE event validates against the schema the document names for stream events."""
+    name = "CitationsEvent" if event.get("object") == "chat.completion.citations" else "ChatCompletionChunk"
+    root = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    jsonschema.Draft202012Validator(root).validate(event)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (COMPLETIONS, {"auto_routing": True}),
+        (COMPLETIONS, {"model": "gloo-openai-gpt-5-mini", "tools": TOOLS}),
+        (COMPLETIONS, {"auto_routing": True, "messages": [{"role": "user", "content": HARMFUL}]}),
+        (GROUNDED, {"auto_routing": True, "include_citations": True}),
+    ],
+    ids=["auto_routing", "tool-calls", "guard-declined", "grounded-citations"],
+)
+def test_stream_events_match_the_document(
+    document: dict[str, Any],
+    client: httpx.Client,
+    upstream: FakeOpenAIUpstream,
+    publisher: str,
+    case: tuple[str, dict[str, Any]],
+) -> None:
+    path, fields = case
+    if "tools" in fields:
+        upstream.enqueue(Behaviour(tool_calls=(FakeToolCall(name="lookup_verse", arguments="{}", id="call_1"),)))
+    body = {"messages": USER, "stream": True, "stream_options": {"include_usage": True}, **fields}
+    if path == GROUNDED:
+        body["rag_publisher"] = publisher
+    response = client.post(path, json=body)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(response)
+    assert events[-1]["usage"]
+    for event in events:
+        assert_event_documented(document, event)
+    assert "text/event-stream" in document["paths"][path]["post"]["responses"]["200"]["content"]
+
+
+def test_in_band_stream_error_matches_the_document(
+    document: dict[str, Any], client: httpx.Client, upstream: FakeOpenAIUpstream
+) -> None:
+    upstream.enqueue(Behaviour(content="word " * 20, chunks=10, abort_after_chunks=3))
+    response = client.post(COMPLETIONS, json={"messages": USER, "model": "gloo-openai-gpt-5-mini", "stream": True})
+    blocks = [block[6:] for block in response.content.split(b"\n\n") if block.startswith(b"data: ")]
+    last = orjson.loads(blocks[-1])
+    assert last["choices"][0]["finish_reason"] == "error"
+    for block in blocks:
+        assert_event_documented(document, orjson.loads(block))

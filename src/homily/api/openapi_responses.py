@@ -108,6 +108,63 @@ CHAT_COMPLETION = {
     ],
 }
 
+_DELTA_TOOL_CALL = {
+    "type": "object",
+    "properties": {
+        "index": {"type": "integer", "minimum": 0},
+        "id": {"type": "string"},
+        "type": {"const": "function"},
+        "function": {"type": "object", "properties": {"name": {"type": "string"}, "arguments": {"type": "string"}}},
+    },
+    "required": ["index", "function"],
+}
+
+CHAT_COMPLETION_CHUNK = {
+    "type": "object",
+    "description": "One `data:` event of a stream (the stream ends with `data: [DONE]`). The first chunk's delta "
+    "has `role`; the last content chunk a finish_reason; with include_usage a final chunk has `choices: []` and "
+    "`usage`. An error after streaming began is a chunk with finish_reason `error` and an `error` object.",
+    "properties": {
+        "id": {"type": "string", "pattern": "^gen-[0-9]+-[A-Za-z0-9]{20}$"},
+        "object": {"const": "chat.completion.chunk"},
+        "created": {"type": "integer"},
+        "model": {"type": "string"},
+        "choices": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "delta": {
+                        "type": "object",
+                        "properties": {
+                            "role": {"const": "assistant"},
+                            "content": _NULLABLE_STRING,
+                            "tool_calls": {"type": "array", "items": _DELTA_TOOL_CALL},
+                        },
+                    },
+                    "finish_reason": {"anyOf": [{"enum": FINISH_REASONS}, {"type": "null"}]},
+                },
+                "required": ["index", "delta", "finish_reason"],
+            },
+        },
+        "usage": _USAGE,
+        "guardrail": _GUARDRAIL,
+        "error": {"$ref": "#/components/schemas/Error/properties/error"},
+    },
+    "required": ["id", "object", "created", "model", "choices"],
+}
+
+CITATIONS_EVENT = {
+    "type": "object",
+    "description": "Grounded streams with include_citations: the first event, before any chunk.",
+    "properties": {
+        "object": {"const": "chat.completion.citations"},
+        "citations": {"type": "array", "items": {"$ref": "#/components/schemas/Citation"}},
+    },
+    "required": ["object", "citations"],
+}
+
 CITATION = {
     "type": "object",
     "properties": {
@@ -249,7 +306,14 @@ def completion_ok(schema: str, grounded: bool) -> dict[str, Any]:
         "headers": routing_headers(grounded),
         "content": {
             "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}},
-            "text/event-stream": {"schema": {"type": "string"}},
+            "text/event-stream": {
+                "schema": {
+                    "type": "string",
+                    "description": "`data: <event JSON>` lines: ChatCompletionChunk events"
+                    + (" (after a first CitationsEvent with include_citations)" if grounded else "")
+                    + ", then `data: [DONE]`",
+                }
+            },
         },
     }
 
@@ -259,6 +323,8 @@ def response_schemas() -> dict[str, Any]:
         "ChatCompletion": CHAT_COMPLETION,
         "GroundedChatCompletion": GROUNDED_COMPLETION,
         "Citation": CITATION,
+        "ChatCompletionChunk": CHAT_COMPLETION_CHUNK,
+        "CitationsEvent": CITATIONS_EVENT,
         "TokenResponse": TOKEN_RESPONSE,
         "OAuthError": OAUTH_ERROR,
         "PlatformModelList": PLATFORM_MODEL_LIST,
