@@ -67,6 +67,19 @@ _ROUTING_METADATA: dict[str, Any] = {
     "guardrail": _GUARDRAIL,
 }
 
+
+def _choices(properties: dict[str, Any]) -> dict[str, Any]:
+    """The `choices` array: objects with an `index` and all of `properties`, each required."""
+    return {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"index": {"type": "integer"}, **properties},
+            "required": ["index", *properties],
+        },
+    }
+
+
 CHAT_COMPLETION = {
     "type": "object",
     "description": "An OpenAI chat.completion plus the Completions V2 routing metadata.",
@@ -75,28 +88,22 @@ CHAT_COMPLETION = {
         "object": {"const": "chat.completion"},
         "created": {"type": "integer"},
         "model": {"type": "string", "description": "The catalog id that answered (after any fallback)"},
-        "choices": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "index": {"type": "integer"},
-                    "message": {
-                        "type": "object",
-                        "properties": {
-                            "role": {"const": "assistant"},
-                            "content": _NULLABLE_STRING,
-                            "tool_calls": {"anyOf": [{"type": "array", "items": _TOOL_CALL}, {"type": "null"}]},
-                            **dict.fromkeys(("refusal", "annotations", "audio", "function_call"), _NULL),
-                        },
-                        "required": ["role", "content", "tool_calls", "refusal"],
+        "choices": _choices(
+            {
+                "message": {
+                    "type": "object",
+                    "properties": {
+                        "role": {"const": "assistant"},
+                        "content": _NULLABLE_STRING,
+                        "tool_calls": {"anyOf": [{"type": "array", "items": _TOOL_CALL}, {"type": "null"}]},
+                        **dict.fromkeys(("refusal", "annotations", "audio", "function_call"), _NULL),
                     },
-                    "logprobs": _NULL,
-                    "finish_reason": {"enum": FINISH_REASONS},
+                    "required": ["role", "content", "tool_calls", "refusal"],
                 },
-                "required": ["index", "message", "logprobs", "finish_reason"],
-            },
-        },
+                "logprobs": _NULL,
+                "finish_reason": {"enum": FINISH_REASONS},
+            }
+        ),
         "usage": _USAGE,
         "service_tier": _NULL,
         "system_fingerprint": _NULL,
@@ -129,25 +136,19 @@ CHAT_COMPLETION_CHUNK = {
         "object": {"const": "chat.completion.chunk"},
         "created": {"type": "integer"},
         "model": {"type": "string"},
-        "choices": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "index": {"type": "integer"},
-                    "delta": {
-                        "type": "object",
-                        "properties": {
-                            "role": {"const": "assistant"},
-                            "content": _NULLABLE_STRING,
-                            "tool_calls": {"type": "array", "items": _DELTA_TOOL_CALL},
-                        },
+        "choices": _choices(
+            {
+                "delta": {
+                    "type": "object",
+                    "properties": {
+                        "role": {"const": "assistant"},
+                        "content": _NULLABLE_STRING,
+                        "tool_calls": {"type": "array", "items": _DELTA_TOOL_CALL},
                     },
-                    "finish_reason": {"anyOf": [{"enum": FINISH_REASONS}, {"type": "null"}]},
                 },
-                "required": ["index", "delta", "finish_reason"],
-            },
-        },
+                "finish_reason": {"anyOf": [{"enum": FINISH_REASONS}, {"type": "null"}]},
+            }
+        ),
         "usage": _USAGE,
         "guardrail": _GUARDRAIL,
         "error": {"$ref": "#/components/schemas/Error/properties/error"},
