@@ -236,3 +236,13 @@ def test_in_band_stream_error_matches_the_document(
     assert last["choices"][0]["finish_reason"] == "error"
     for block in blocks:
         assert_event_documented(document, orjson.loads(block))
+
+
+def test_request_schema_explains_the_routing_fields(document: dict[str, Any]) -> None:
+    """`model_family` is case-insensitive (so not a JSON enum): the document lists the values it accepts."""
+    properties = document["components"]["schemas"]["ChatCompletionRequest"]["properties"]
+    family = properties["model_family"]["description"]
+    for value in ("openai", "anthropic", "google", "open source", "open_source", "open-source"):
+        assert value in family
+    for field in ("auto_routing", "model", "model_family"):
+        assert "Exactly one" in properties[field]["description"]

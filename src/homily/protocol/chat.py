@@ -30,6 +30,9 @@ def canonical_family(value: str) -> ModelFamily | None:
     return _FAMILY_ALIASES.get(value.strip().lower())
 
 
+_ONE = "Exactly one routing mechanism: auto_routing (true), model or model_family."
+
+
 class WireModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
@@ -100,9 +103,15 @@ class ChatCompletionRequest(WireModel):
     """`POST /ai/v2/chat/completions`. Routing-mechanism rules are checked by the service, not here."""
 
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
-    auto_routing: bool | None = None
-    model: str | None = None
-    model_family: str | None = None
+    auto_routing: Annotated[bool | None, Field(description="AI Core: true lets Homily pick the model. " + _ONE)] = None
+    model: Annotated[str | None, Field(description="AI Select: a catalog model id. " + _ONE)] = None
+    model_family: Annotated[
+        str | None,
+        Field(
+            description="AI Core Select: openai, anthropic, google or open source (case-insensitive; open_source and "
+            "open-source too). " + _ONE
+        ),
+    ] = None
     tradition: Tradition | None = None
     max_tokens: Annotated[int, Field(ge=1)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
