@@ -6,8 +6,10 @@ import time
 
 import httpx
 from openapi_spec_validator import validate
+from starlette.routing import Mount, Route
 
 from homily.api.openapi import build_openapi
+from homily.app import create_app
 from tests.support.http import assert_envelope, auth_headers
 from tests.support.live import LiveHomily
 
@@ -124,3 +126,22 @@ def test_metrics_count_requests_and_completions(homily: LiveHomily) -> None:
     line = next(row for row in text.splitlines() if row.startswith(prefix))
     assert float(line.rsplit(" ", 1)[1]) >= 1
     assert 'homily_http_request_seconds_bucket{method="POST",le="+Inf"}' in text
+
+
+def test_every_served_route_is_documented(homily: LiveHomily) -> None:
+    """The reverse of the check above: nothing the server answers is missing from /openapi.json."""
+    documented = build_openapi()["paths"]
+    app = create_app(homily.settings)
+    served: list[tuple[str, str]] = []
+    for route in app.routes:
+        children = route.routes if isinstance(route, Mount) else [route]
+        prefix = route.path if isinstance(route, Mount) else ""
+        served.extend(
+            (prefix + child.path, method.lower())
+            for child in children
+            if isinstance(child, Route)
+            for method in child.methods or ()
+            if method != "HEAD"
+        )
+    missing = [f"{method.upper()} {path}" for path, method in served if method not in documented.get(path, {})]
+    assert missing == []

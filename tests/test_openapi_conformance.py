@@ -246,3 +246,40 @@ def test_request_schema_explains_the_routing_fields(document: dict[str, Any]) ->
         assert value in family
     for field in ("auto_routing", "model", "model_family"):
         assert "Exactly one" in properties[field]["description"]
+
+
+def test_admin_responses_match_the_document(document: dict[str, Any], homily: LiveHomily) -> None:
+    with httpx.Client(base_url=homily.base_url + "/admin/v1", headers=homily.admin_headers()) as admin:
+        org = admin.post("/organisations", json={"name": "OpenAPI parish"})
+        assert org.status_code == 201
+        assert_documented(document, "/admin/v1/organisations", "post", org)
+        org_id = org.json()["org_id"]
+        credential = admin.post("/credentials", json={"org_id": org_id})
+        assert_documented(document, "/admin/v1/credentials", "post", credential)
+        client_id = credential.json()["client_id"]
+        publisher = admin.post("/publishers", json={"org_id": org_id, "name": "OpenApiAdmin"})
+        assert_documented(document, "/admin/v1/publishers", "post", publisher)
+        checks = [
+            ("/admin/v1/organisations", "get", admin.get("/organisations")),
+            ("/admin/v1/organisations/{org_id}", "get", admin.get(f"/organisations/{org_id}")),
+            ("/admin/v1/credentials", "get", admin.get("/credentials", params={"org_id": org_id})),
+            ("/admin/v1/credentials/{client_id}", "get", admin.get(f"/credentials/{client_id}")),
+            (
+                "/admin/v1/credentials/{client_id}",
+                "patch",
+                admin.patch(f"/credentials/{client_id}", json={"disabled": True}),
+            ),
+            ("/admin/v1/publishers", "get", admin.get("/publishers")),
+            (
+                "/admin/v1/publishers/{publisher_id}",
+                "delete",
+                admin.delete(f"/publishers/{publisher.json()['publisher_id']}"),
+            ),
+            ("/admin/v1/credentials/{client_id}", "delete", admin.delete(f"/credentials/{client_id}")),
+            ("/admin/v1/organisations/{org_id}", "delete", admin.delete(f"/organisations/{org_id}")),
+            ("/admin/v1/organisations/{org_id}", "get", admin.get(f"/organisations/{org_id}")),
+        ]
+    for path, method, response in checks:
+        assert_documented(document, path, method, response)
+    refused = httpx.get(homily.base_url + "/admin/v1/organisations")
+    assert_documented(document, "/admin/v1/organisations", "get", refused)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from homily import __version__
+from homily.api.openapi_admin import admin_paths, admin_schemas
 from homily.api.openapi_content import content_paths, content_schemas
 from homily.api.openapi_responses import completion_ok, response_schemas
 from homily.api.responses import json_response
@@ -79,6 +80,7 @@ def build_openapi() -> dict[str, Any]:
     components["ChatCompletionRequest"] = chat_schema
     components["Error"] = _ERROR_SCHEMA
     components.update(response_schemas())
+    components.update(admin_schemas(_REF))
     components.update(content_schemas(_REF))
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     json_ok = {"description": "OK", "content": {"application/json": {}}}
@@ -90,6 +92,7 @@ def build_openapi() -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "basic": {"type": "http", "scheme": "basic"},
+                "admin": {"type": "http", "scheme": "bearer", "description": "The server's HOMILY_ADMIN_SECRET"},
             },
         },
         "paths": {
@@ -161,7 +164,9 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {"200": json_ok, "503": json_ok},
                 }
             },
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": json_ok}}},
             **content_paths(_REF, _ERRORS, _COMPLETION_ERRORS),
+            **admin_paths(_REF, _error("")),
         },
     }
 
