@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import jsonschema
 import orjson
 import pytest
+from openapi_schema_validator import OAS31Validator
 
 from homily.fakes.openai_script import Behaviour, FakeToolCall
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
@@ -57,7 +57,7 @@ def assert_documented(document: dict[str, Any], path: str, method: str, response
     schema = content.get("application/json", {}).get("schema")
     assert schema, f"{method.upper()} {path} -> {response.status_code} documents no JSON schema"
     root = {**schema, "components": document["components"]}
-    jsonschema.Draft202012Validator(root).validate(response.json())
+    OAS31Validator(root).validate(response.json())
     for header, spec in responses[str(response.status_code)].get("headers", {}).items():
         if header.lower() in response.headers and "enum" in spec["schema"]:
             assert response.headers[header] in spec["schema"]["enum"], header
@@ -191,7 +191,7 @@ def assert_event_documented(document: dict[str, Any], event: Any) -> None:
     """Each SSE event validates against the schema the document names for stream events."""
     name = "CitationsEvent" if event.get("object") == "chat.completion.citations" else "ChatCompletionChunk"
     root = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
-    jsonschema.Draft202012Validator(root).validate(event)
+    OAS31Validator(root).validate(event)
 
 
 @pytest.mark.parametrize(
