@@ -77,6 +77,30 @@ def test_blocked_stream_honours_include_usage(homily: LiveHomily, token: str, up
     assert upstream.stats().requests == 0
 
 
+@pytest.mark.parametrize("mode", [{"auto_routing": True}, {"model_family": "openai"}])
+def test_declined_request_still_reports_the_routing_tier(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, mode: dict[str, object]
+) -> None:
+    """API.md section 2: routing_tier and routing_confidence are present in auto_routing and model_family mode, so
+    clients that read them do not break on a decline (the tier is the request's estimated complexity)."""
+    body = {"messages": [{"role": "user", "content": HARMFUL}], **mode}
+    response = post_completion(homily, token, body)
+    data = response.json()
+    assert data["choices"][0]["finish_reason"] == "content_filter"
+    assert data["routing_tier"] in {"tier_1", "tier_2", "tier_3"}
+    assert 0.0 <= data["routing_confidence"] <= 1.0
+    assert response.headers["x-routing-tier"] == data["routing_tier"]
+    assert float(response.headers["x-routing-confidence"]) == pytest.approx(data["routing_confidence"], abs=1e-3)
+    streamed = httpx.post(
+        homily.base_url + "/ai/v2/chat/completions", json={**body, "stream": True}, headers=auth_headers(token)
+    )
+    assert streamed.headers["x-routing-tier"] == data["routing_tier"]
+    direct = post_completion(homily, token, {**body, **dict.fromkeys(mode), "model": "gloo-openai-gpt-5-mini"})
+    assert "routing_tier" not in direct.json()
+    assert "x-routing-tier" not in direct.headers
+    assert upstream.stats().requests == 0
+
+
 @pytest.mark.parametrize("text", PASTORAL)
 def test_honest_pastoral_questions_pass(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, text: str

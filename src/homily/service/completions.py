@@ -26,7 +26,9 @@ from homily.routing.router import Router, resolve_mechanism
 from homily.service.guarding import GUARD_MODEL_ID, GuardOutcome, GuardStage
 from homily.service.wire import (
     ChunkEncoder,
+    Graded,
     completion_body,
+    graded,
     local_fields,
     local_headers,
     routing_fields,
@@ -92,6 +94,7 @@ class _Screened:
     mechanism: RoutingMechanism
     embedding: QueryEmbedding | None
     guard: GuardOutcome | None
+    grounded: bool = False
 
 
 class CompletionService:
@@ -119,18 +122,21 @@ class CompletionService:
         self._guidance = guidance_messages()
         self._query_embedder = query_embedder
 
-    async def _screen(self, request: ChatCompletionRequest, request_id: str) -> _Screened:
+    async def _embed(self, request: ChatCompletionRequest) -> QueryEmbedding | None:
+        text = last_user_text(request.messages)
+        if self._query_embedder is None or not text:
+            return None
+        with contextlib.suppress(EmbedderLoadError):  # logged at load; screen and route without it
+            return await self._query_embedder.embed_one(text)
+        return None
+
+    async def _screen(self, request: ChatCompletionRequest, request_id: str, grounded: bool = False) -> _Screened:
         """Validate the routing fields, embed the last user turn once, and run the guard before any model."""
         mechanism, _ = resolve_mechanism(request)
         guarding = self._guard is not None and self._guard.enabled
-        embedding: QueryEmbedding | None = None
-        if self._query_embedder is not None and (guarding or mechanism != "direct_model_selection"):
-            text = last_user_text(request.messages)
-            if text:
-                with contextlib.suppress(EmbedderLoadError):  # logged at load; screen and route without it
-                    embedding = await self._query_embedder.embed_one(text)
+        embedding = await self._embed(request) if guarding or mechanism != "direct_model_selection" else None
         outcome = self._guard.check(list(request.messages), embedding, request_id) if guarding and self._guard else None
-        return _Screened(mechanism, embedding, outcome)
+        return _Screened(mechanism, embedding, outcome, grounded)
 
     async def route(self, request: ChatCompletionRequest, request_id: str = "") -> RoutingDecision:
         """The routing decision alone (with the shared embedding), as `homily route` and tests see it."""
@@ -165,7 +171,7 @@ class CompletionService:
         *,
         grounded: bool = False,
     ) -> CompletionResult:
-        screened = await self._screen(request, request_id)
+        screened = await self._screen(request, request_id, grounded)
         guard = screened.guard
         if guard is not None and guard.blocked:
             return self._local_result(request, screened, guard.decline(), "content_filter")
@@ -196,7 +202,7 @@ class CompletionService:
         *,
         grounded: bool = False,
     ) -> StreamResult:
-        screened = await self._screen(request, request_id)
+        screened = await self._screen(request, request_id, grounded)
         guard = screened.guard
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         if guard is not None and guard.blocked:
@@ -236,15 +242,27 @@ class CompletionService:
     def _local_completion(text: str, finish: FinishReason) -> Completion:
         return Completion(content=text, tool_calls=[], finish_reason=finish, usage=Usage())
 
+    async def grade(self, request: ChatCompletionRequest, *, grounded: bool = False) -> Graded:
+        """The routing tier and confidence an answer no model gave reports (None for direct model selection)."""
+        if resolve_mechanism(request)[0] == "direct_model_selection":
+            return None
+        embedding = await self._embed(request)
+        return graded(self._router.estimate(request, grounded=grounded, query_embedding=embedding))
+
+    def _local_grade(self, request: ChatCompletionRequest, screened: _Screened) -> Graded:
+        estimate = self._router.estimate(request, grounded=screened.grounded, query_embedding=screened.embedding)
+        return graded(estimate)
+
     def _local_result(
         self, request: ChatCompletionRequest, screened: _Screened, text: str, finish: FinishReason
     ) -> CompletionResult:
         """Homily answers by itself (blocked request, or a crisis with no model): no upstream is called."""
         assert screened.guard is not None
-        metadata = {**local_fields(screened.mechanism, request.tradition), "guardrail": screened.guard.wire()}
+        grade = self._local_grade(request, screened)
+        metadata = {**local_fields(screened.mechanism, request.tradition, grade), "guardrail": screened.guard.wire()}
         completion = self._local_completion(text, finish)
         body = completion_body(generation_id(), int(time.time()), GUARD_MODEL_ID, completion, metadata)
-        return CompletionResult(body=body, headers=local_headers(screened.mechanism, request.tradition))
+        return CompletionResult(body=body, headers=local_headers(screened.mechanism, request.tradition, grade))
 
     def _local_stream(
         self,
@@ -256,6 +274,7 @@ class CompletionService:
     ) -> StreamResult:
         assert screened.guard is not None
         guardrail = screened.guard.wire()
+        headers = local_headers(screened.mechanism, request.tradition, self._local_grade(request, screened))
         completion = self._local_completion(text, finish)
 
         async def events() -> AsyncIterator[bytes]:
@@ -266,7 +285,7 @@ class CompletionService:
                 yield encoder.usage(completion.usage.to_openai())
             yield encoder.done()
 
-        return StreamResult(headers=local_headers(screened.mechanism, request.tradition), events=events())
+        return StreamResult(headers=headers, events=events())
 
     async def _events(
         self,
