@@ -31,6 +31,24 @@ def complete(homily: LiveHomily, token: str, body: Any) -> httpx.Response:
     return post_completion(homily, token, body)
 
 
+# The Grounded Completions seed's response example: its OpenAI fields (OpenRouter's own `native_finish_reason` and
+# `message.reasoning` are left out, see the report of the conformance audit).
+SEED_TOP_LEVEL = {"id", "choices", "created", "model", "object", "service_tier", "system_fingerprint", "usage"}
+SEED_CHOICE = {"finish_reason", "index", "logprobs", "message"}
+SEED_MESSAGE = {"content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls"}
+
+
+@pytest.mark.parametrize("body", SEED_V2_BODIES, ids=["auto_routing", "model_family", "model"])
+def test_response_has_the_seed_example_fields(homily: LiveHomily, token: str, body: Any) -> None:
+    data = complete(homily, token, body).json()
+    assert set(data) >= SEED_TOP_LEVEL | {"provider", "model_family", "auto_routing", "routing_mechanism"}
+    choice = data["choices"][0]
+    assert set(choice) >= SEED_CHOICE
+    assert set(choice["message"]) >= SEED_MESSAGE
+    assert choice["logprobs"] is None
+    assert choice["message"]["refusal"] is None
+
+
 @pytest.mark.parametrize("body", SEED_V2_BODIES, ids=["auto_routing", "model_family", "model"])
 def test_seed_request_bodies_succeed(homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, body: Any) -> None:
     response = complete(homily, token, body)
@@ -118,6 +136,20 @@ def test_exactly_one_routing_mechanism(homily: LiveHomily, token: str, body: Any
     assert error["name"] == "INVALID_REQUEST"
     assert error["fault"] == "client"
     assert error["retryable"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"messages": USER}, "auto_routing,model,model_family"),
+        ({"messages": USER, "auto_routing": False}, "auto_routing,model,model_family"),
+        ({"messages": USER, "auto_routing": True, "model": "gloo-openai-gpt-5-mini"}, "auto_routing,model"),
+        ({"messages": USER, "model": "gloo-openai-gpt-5-mini", "model_family": "openai"}, "model,model_family"),
+    ],
+)
+def test_routing_mechanism_error_names_the_fields(homily: LiveHomily, token: str, body: Any, param: str) -> None:
+    """API.md section 2: `param` names the fields: the ones in conflict, or all three when none was given."""
+    assert assert_envelope(complete(homily, token, body), 400, 1001)["param"] == param
 
 
 @pytest.mark.parametrize(
@@ -222,6 +254,81 @@ def test_tools_to_a_model_that_cannot_call_tools_is_400(homily: LiveHomily, toke
     body = {"messages": USER, "model": "gloo-meta-llama-3.1-8b-instruct", "tools": TOOLS}
     error = assert_envelope(complete(homily, token, body), 400, 1001)
     assert error["param"] == "tools"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"tool_choice": {"type": "function", "function": {"name": "lookup_verse"}}}, "tool_choice"),
+        ({"tools": [], "tool_choice": "required"}, "tool_choice"),
+        ({"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "other"}}}, "tool_choice"),
+    ],
+    ids=["required-without-tools", "named-without-tools", "required-with-empty-tools", "named-not-in-tools"],
+)
+def test_tool_choice_that_no_tool_can_satisfy_is_400(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, fields: dict[str, Any], param: str
+) -> None:
+    """OpenAI refuses these; the gateway says so itself instead of relaying an upstream failure."""
+    body = {"messages": USER, "model": "gloo-openai-gpt-5-mini", **fields}
+    for path in ("/ai/v2/chat/completions", "/ai/v2/chat/completions/grounded"):
+        response = httpx.post(homily.base_url + path, json=body, headers=auth_headers(token))
+        error = assert_envelope(response, 400, 1001)
+        assert error["param"].startswith(param)
+        assert "tool" in error["message"]
+    assert upstream.stats().requests == 0
+
+
+CALL = {"id": "call_1", "type": "function", "function": {"name": "lookup_verse", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize(
+    ("messages", "param"),
+    [
+        ([*USER, {"role": "tool", "content": "John 3:16"}], "messages[1].tool_call_id"),
+        ([*USER, {"role": "tool", "content": "John 3:16", "tool_call_id": "call_9"}], "messages[1].tool_call_id"),
+        (
+            [{"role": "tool", "content": "x", "tool_call_id": "call_1"}, {"role": "assistant", "tool_calls": [CALL]}],
+            "messages[0].tool_call_id",
+        ),
+        ([{"role": "user", "content": None}], "messages[0].content"),
+        ([{"role": "system", "content": None}, *USER], "messages[0].content"),
+        ([*USER, {"role": "assistant", "content": None}], "messages[1].content"),
+    ],
+    ids=["tool-without-id", "tool-answering-no-call", "tool-before-its-call", "user-null", "system-null", "no-reply"],
+)
+def test_messages_the_chat_format_forbids_are_400(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, messages: list[dict[str, Any]], param: str
+) -> None:
+    """OpenAI refuses these conversations; the gateway says so (400) instead of a retryable 502 from upstream."""
+    for path in ("/ai/v2/chat/completions", "/ai/v2/chat/completions/grounded"):
+        body = {"messages": messages, "model": "gloo-openai-gpt-5-mini"}
+        response = httpx.post(homily.base_url + path, json=body, headers=auth_headers(token))
+        assert assert_envelope(response, 400, 1001)["param"] == param
+    assert upstream.stats().requests == 0
+
+
+def test_a_tool_result_answering_an_earlier_call_is_accepted(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream
+) -> None:
+    messages = [
+        *USER,
+        {"role": "assistant", "content": None, "tool_calls": [CALL]},
+        {"role": "tool", "content": "For God so loved the world", "tool_call_id": "call_1"},
+    ]
+    assert complete(homily, token, {"messages": messages, "model": "gloo-openai-gpt-5-mini"}).status_code == 200
+
+
+@pytest.mark.parametrize("choice", ["auto", "none"])
+def test_harmless_tool_choice_without_tools_is_not_forwarded(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, choice: str
+) -> None:
+    """Upstreams reject `tool_choice` without `tools`; `auto`/`none` mean nothing then, so they are dropped."""
+    body = {"messages": USER, "model": "gloo-openai-gpt-5-mini", "tool_choice": choice, "parallel_tool_calls": False}
+    assert complete(homily, token, body).status_code == 200
+    sent = upstream.requests[-1].json()
+    assert "tool_choice" not in sent
+    assert "parallel_tool_calls" not in sent
 
 
 def test_tool_calls_round_trip(homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream) -> None:

@@ -289,8 +289,12 @@ def test_errors_use_the_envelope(setup: Setup, tmp_path: Path) -> None:
     assert_envelope(own.request("DELETE", "/engine/v2/items", json={"item_ids": []}), 400, 1001)
     too_many = {"item_ids": [f"id-{n}" for n in range(1001)]}
     assert_envelope(own.request("DELETE", "/engine/v2/items", json=too_many), 400, 1001)
-    bad_date = {"content": "x", "publication_date": "2024-13-45"}
-    assert_envelope(own.post("/ingestion/v1/real_time_upload", json=bad_date), 400, 1001)
+    # A string that is not a real date is a value problem (422, like an enum miss); a number is a type error (400).
+    for bad in ("2024-13-45", "2024/01/01", "yesterday"):
+        bad_date = {"content": "x", "publication_date": bad}
+        assert_envelope(own.post("/ingestion/v1/real_time_upload", json=bad_date), 422, 1001)
+    numeric_date = {"content": "x", "publication_date": 2024}
+    assert_envelope(own.post("/ingestion/v1/real_time_upload", json=numeric_date), 400, 1001)
     assert_envelope(
         own.post("/ai/data/v1/search", json={"query": "x", "tenant": setup.publisher_name, "limit": 0}), 422, 1001
     )

@@ -58,6 +58,49 @@ def test_blocked_stream_is_declined_in_sse_without_an_upstream(
     assert upstream.stats().requests == 0
 
 
+def test_blocked_stream_honours_include_usage(homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream) -> None:
+    """API.md section 2: with include_usage a final chunk has `choices: []` and `usage`, whoever answered."""
+    body = {
+        "messages": [{"role": "user", "content": HARMFUL}],
+        "auto_routing": True,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    response = httpx.post(homily.base_url + "/ai/v2/chat/completions", json=body, headers=auth_headers(token))
+    events = [block[6:] for block in response.content.split(b"\n\n") if block.startswith(b"data: ")]
+    assert events[-1] == b"[DONE]"
+    chunks = [orjson.loads(e) for e in events[:-1]]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "content_filter"
+    assert chunks[-1]["choices"] == []
+    usage = chunks[-1]["usage"]
+    assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (0, 0, 0)
+    assert upstream.stats().requests == 0
+
+
+@pytest.mark.parametrize("mode", [{"auto_routing": True}, {"model_family": "openai"}])
+def test_declined_request_still_reports_the_routing_tier(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, mode: dict[str, object]
+) -> None:
+    """API.md section 2: routing_tier and routing_confidence are present in auto_routing and model_family mode, so
+    clients that read them do not break on a decline (the tier is the request's estimated complexity)."""
+    body = {"messages": [{"role": "user", "content": HARMFUL}], **mode}
+    response = post_completion(homily, token, body)
+    data = response.json()
+    assert data["choices"][0]["finish_reason"] == "content_filter"
+    assert data["routing_tier"] in {"tier_1", "tier_2", "tier_3"}
+    assert 0.0 <= data["routing_confidence"] <= 1.0
+    assert response.headers["x-routing-tier"] == data["routing_tier"]
+    assert float(response.headers["x-routing-confidence"]) == pytest.approx(data["routing_confidence"], abs=1e-3)
+    streamed = httpx.post(
+        homily.base_url + "/ai/v2/chat/completions", json={**body, "stream": True}, headers=auth_headers(token)
+    )
+    assert streamed.headers["x-routing-tier"] == data["routing_tier"]
+    direct = post_completion(homily, token, {**body, **dict.fromkeys(mode), "model": "gloo-openai-gpt-5-mini"})
+    assert "routing_tier" not in direct.json()
+    assert "x-routing-tier" not in direct.headers
+    assert upstream.stats().requests == 0
+
+
 @pytest.mark.parametrize("text", PASTORAL)
 def test_honest_pastoral_questions_pass(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, text: str

@@ -153,6 +153,26 @@ def test_failing_upstream_falls_back_to_the_extractive_answer(
     assert "melted cannon" in body["choices"][0]["message"]["content"]
 
 
+
+def test_extractive_answer_in_auto_routing_mode_reports_the_routing_tier(
+    grounded_client: tuple[httpx.Client, str], upstream: FakeOpenAIUpstream
+) -> None:
+    client, _ = grounded_client
+    upstream.set_default(Behaviour(status=503))
+    body = {
+        "messages": [{"role": "user", "content": "What was the bell of Saint Odran's chapel cast from?"}],
+        "auto_routing": True,
+        "rag_publisher": "Odran",
+    }
+    response = client.post("/ai/v2/chat/completions/grounded", json=body)
+    data = response.json()
+    assert data["model"] == "homily-extractive"
+    assert data["routing_mechanism"] == "auto_routing"
+    assert data["routing_tier"] in {"tier_1", "tier_2", "tier_3"}
+    assert 0.0 <= data["routing_confidence"] <= 1.0
+    assert response.headers["x-routing-tier"] == data["routing_tier"]
+
+
 def _source(text: str) -> Source:
     return Source(
         index=1,

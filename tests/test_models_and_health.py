@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 
 import httpx
+from openapi_spec_validator import validate
+from starlette.routing import Mount, Route
 
 from homily.api.openapi import build_openapi
+from homily.app import create_app
 from tests.support.http import assert_envelope, auth_headers
 from tests.support.live import LiveHomily
 
@@ -85,6 +88,19 @@ def test_health_and_readiness(homily: LiveHomily) -> None:
     }
 
 
+def test_openapi_document_is_valid_openapi_3_1() -> None:
+    """Tools that generate clients from /openapi.json refuse an invalid document (e.g. undeclared path parameters)."""
+    validate(build_openapi())
+
+
+def test_openapi_only_401_responses_document_a_challenge() -> None:
+    for path, methods in build_openapi()["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                has_challenge = "WWW-Authenticate" in response.get("headers", {})
+                assert has_challenge == (status == "401"), (path, method, status)
+
+
 def test_openapi_document_matches_the_served_routes(homily: LiveHomily) -> None:
     served = httpx.get(homily.base_url + "/openapi.json").json()
     assert served == build_openapi()
@@ -110,3 +126,22 @@ def test_metrics_count_requests_and_completions(homily: LiveHomily) -> None:
     line = next(row for row in text.splitlines() if row.startswith(prefix))
     assert float(line.rsplit(" ", 1)[1]) >= 1
     assert 'homily_http_request_seconds_bucket{method="POST",le="+Inf"}' in text
+
+
+def test_every_served_route_is_documented(homily: LiveHomily) -> None:
+    """The reverse of the check above: nothing the server answers is missing from /openapi.json."""
+    documented = build_openapi()["paths"]
+    app = create_app(homily.settings)
+    served: list[tuple[str, str]] = []
+    for route in app.routes:
+        children = route.routes if isinstance(route, Mount) else [route]
+        prefix = route.path if isinstance(route, Mount) else ""
+        served.extend(
+            (prefix + child.path, method.lower())
+            for child in children
+            if isinstance(child, Route)
+            for method in child.methods or ()
+            if method != "HEAD"
+        )
+    missing = [f"{method.upper()} {path}" for path, method in served if method not in documented.get(path, {})]
+    assert missing == []

@@ -163,6 +163,8 @@ def test_missing_or_malformed_bearer_is_401(homily: LiveHomily, authorization: s
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = httpx.get(homily.base_url + "/ai/v2/models", headers=headers)
     assert_envelope(response, 401, 1002)
+    # RFC 6750 section 3: a 401 from a bearer-protected resource names the scheme, so clients know what to send.
+    assert response.headers["www-authenticate"].startswith("Bearer ")
 
 
 def test_deleting_a_credential_revokes_its_tokens_within_seconds(homily: LiveHomily) -> None:

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from homily.api.deps import authenticate, read_body, request_id, services
 from homily.api.responses import json_response
-from homily.protocol.chat import ChatCompletionRequest
+from homily.protocol.chat import ChatCompletionRequest, check_request
 from homily.protocol.validation import decode_json_object, parse_model
 from homily.ratelimit import enforce
 
@@ -21,6 +21,7 @@ async def chat_completions(request: Request) -> Response:
     rate_headers = enforce(found.rate_limiter, principal.client_id)
     body = await read_body(request, found.settings.max_request_bytes)
     chat = parse_model(ChatCompletionRequest, decode_json_object(body))
+    check_request(chat)
     if chat.stream:
         stream = await found.completions.open_stream(chat, request_id(request))
         return StreamingResponse(

@@ -19,8 +19,23 @@ def request_id(request: Request) -> str:
     return rid
 
 
+_CHALLENGE = 'Bearer realm="homily"'
+
+
 async def authenticate(request: Request) -> Principal:
-    """Verify `Authorization: Bearer <token>` (pure CPU) and that its credential is still live (in memory)."""
+    """Verify `Authorization: Bearer <token>` (pure CPU) and that its credential is still live (in memory).
+
+    A refusal is 401 with `WWW-Authenticate: Bearer ...` (RFC 6750 section 3): `error="invalid_token"` when a token
+    was presented."""
+    try:
+        return await _principal(request)
+    except UnauthorizedError as exc:
+        presented = request.headers.get("authorization", "").lower().startswith("bearer ")
+        exc.headers.setdefault("WWW-Authenticate", _CHALLENGE + (', error="invalid_token"' if presented else ""))
+        raise
+
+
+async def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         raise UnauthorizedError(

@@ -12,6 +12,7 @@ from homily.api.completions import SSE_HEADERS
 from homily.api.deps import authenticate, read_body, request_id, services
 from homily.api.responses import json_response
 from homily.errors import InternalError
+from homily.protocol.chat import check_request
 from homily.protocol.content import GroundedCompletionRequest
 from homily.protocol.validation import decode_json_object, parse_model
 from homily.ratelimit import enforce
@@ -31,6 +32,7 @@ async def grounded_completions(request: Request) -> Response:
     rate_headers = enforce(found.rate_limiter, principal.client_id)
     body = await read_body(request, found.settings.max_request_bytes)
     chat = parse_model(GroundedCompletionRequest, decode_json_object(body))
+    check_request(chat)
     grounded = grounded_service(request)
     if chat.stream:
         stream = await grounded.open_stream(chat, principal, request_id(request))

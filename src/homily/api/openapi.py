@@ -9,7 +9,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from homily import __version__
+from homily.api.openapi_admin import admin_paths, admin_schemas
 from homily.api.openapi_content import content_paths, content_schemas
+from homily.api.openapi_responses import completion_ok, response_schemas
 from homily.api.responses import json_response
 from homily.protocol.chat import ChatCompletionRequest
 
@@ -25,10 +27,26 @@ def _error(description: str) -> dict[str, Any]:
 
 _ERRORS = {
     "400": _error("Malformed request (error envelope, code 1001)"),
-    "401": _error("Missing, invalid or expired token"),
+    "401": {
+        **_error("Missing, invalid or expired token"),
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="homily"'}},
+    },
     "422": _error("A value out of range or not in an enum"),
     "502": _error("The upstream failed"),
     "503": _error("No configured upstream can serve the request"),
+}
+_COMPLETION_ERRORS = {
+    **_ERRORS,
+    "408": _error("The upstream timed out (PROVIDER_TIMEOUT)"),
+    "413": _error("The request body is over HOMILY_MAX_REQUEST_BYTES"),
+    "429": {
+        **_error("Rate limited (RATE_LIMITED)"),
+        "headers": {
+            name: {"schema": {"type": "integer"}}
+            for name in ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+        },
+    },
+    "500": _error("Internal error (INTERNAL_ERROR)"),
 }
 
 _ERROR_SCHEMA = {
@@ -52,11 +70,17 @@ _ERROR_SCHEMA = {
 }
 
 
+def _json_content(model: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": _REF.format(model=model)}}}
+
+
 def build_openapi() -> dict[str, Any]:
     chat_schema = ChatCompletionRequest.model_json_schema(ref_template=_REF)
     components: dict[str, Any] = dict(chat_schema.pop("$defs", {}))
     components["ChatCompletionRequest"] = chat_schema
     components["Error"] = _ERROR_SCHEMA
+    components.update(response_schemas())
+    components.update(admin_schemas(_REF))
     components.update(content_schemas(_REF))
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     json_ok = {"description": "OK", "content": {"application/json": {}}}
@@ -68,6 +92,7 @@ def build_openapi() -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "basic": {"type": "http", "scheme": "basic"},
+                "admin": {"type": "http", "scheme": "bearer", "description": "The server's HOMILY_ADMIN_SECRET"},
             },
         },
         "paths": {
@@ -92,9 +117,13 @@ def build_openapi() -> dict[str, Any]:
                         }
                     },
                     "responses": {
-                        "200": json_ok,
-                        "400": {"description": "RFC 6749 error"},
-                        "401": {"description": "invalid_client"},
+                        "200": {"description": "An access token", "content": _json_content("TokenResponse")},
+                        "400": {"description": "RFC 6749 error", "content": _json_content("OAuthError")},
+                        "401": {
+                            "description": "invalid_client",
+                            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                            "content": _json_content("OAuthError"),
+                        },
                     },
                 }
             },
@@ -108,24 +137,24 @@ def build_openapi() -> dict[str, Any]:
                             "application/json": {"schema": {"$ref": _REF.format(model="ChatCompletionRequest")}}
                         },
                     },
-                    "responses": {
-                        "200": {
-                            "description": "chat.completion, or an SSE stream of chat.completion.chunk (stream=true)",
-                            "content": {"application/json": {}, "text/event-stream": {}},
-                        },
-                        **_ERRORS,
-                    },
+                    "responses": {"200": completion_ok("ChatCompletion", grounded=False), **_COMPLETION_ERRORS},
                 }
             },
             "/ai/v2/models": {
                 "get": {
                     "summary": "Models (OpenAI models.list shape)",
                     "security": bearer,
-                    "responses": {"200": json_ok},
+                    "responses": {
+                        "200": {"description": "OK", "content": _json_content("ModelList")},
+                        "401": _ERRORS["401"],
+                    },
                 }
             },
             "/platform/v2/models": {
-                "get": {"summary": "Model catalog with availability", "responses": {"200": json_ok}}
+                "get": {
+                    "summary": "Model catalog with availability",
+                    "responses": {"200": {"description": "OK", "content": _json_content("PlatformModelList")}},
+                }
             },
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": json_ok}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
@@ -135,7 +164,9 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {"200": json_ok, "503": json_ok},
                 }
             },
-            **content_paths(_REF, _ERRORS),
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": json_ok}}},
+            **content_paths(_REF, _ERRORS, _COMPLETION_ERRORS),
+            **admin_paths(_REF, _error("")),
         },
     }
 

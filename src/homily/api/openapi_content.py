@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from homily.api.openapi_content_responses import content_response_schemas
+from homily.api.openapi_responses import completion_ok
 from homily.protocol.content import (
     DeleteItemsRequest,
     GroundedCompletionRequest,
@@ -21,7 +23,6 @@ _MODELS: tuple[type[BaseModel], ...] = (
     DeleteItemsRequest,
     SearchRequest,
 )
-_JSON_OK = {"description": "OK", "content": {"application/json": {}}}
 
 
 def content_schemas(ref_template: str) -> dict[str, Any]:
@@ -30,6 +31,7 @@ def content_schemas(ref_template: str) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template=ref_template)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    schemas.update(content_response_schemas())
     return schemas
 
 
@@ -38,52 +40,104 @@ def _json_body(ref_template: str, model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref}}}
 
 
-def content_paths(ref_template: str, errors: dict[str, Any]) -> dict[str, Any]:
-    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
-    access = {**errors, "403": errors.get("401", {}) | {"description": "Another organisation's publisher"}}
-    access["404"] = errors.get("401", {}) | {"description": "Unknown publisher or item"}
+_MULTIPART = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "publisher_id": {"type": "string"},
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                },
+                "required": ["publisher_id", "files"],
+            }
+        }
+    },
+}
 
-    def operation(summary: str, body: type[BaseModel] | None = None, **extra: Any) -> dict[str, Any]:
-        spec: dict[str, Any] = {"summary": summary, "security": bearer, "responses": {"200": _JSON_OK, **access}}
+
+def _parameter(name: str, where: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+def content_paths(ref_template: str, errors: dict[str, Any], completion_errors: dict[str, Any]) -> dict[str, Any]:
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+
+    def error(description: str) -> dict[str, Any]:
+        return {"description": description, "content": errors["400"]["content"]}
+
+    access = {**errors, "403": error("Another organisation's publisher"), "404": error("Unknown publisher or item")}
+
+    def operation(
+        summary: str,
+        ok: str,
+        body: type[BaseModel] | None = None,
+        extra_errors: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        success = {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": ref_template.format(model=ok)}}},
+        }
+        spec: dict[str, Any] = {
+            "summary": summary,
+            "security": bearer,
+            "responses": {"200": success, **access, **(extra_errors or {})},
+        }
         if body is not None:
             spec["requestBody"] = _json_body(ref_template, body)
         spec.update(extra)
         return spec
 
-    multipart = {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "publisher_id": {"type": "string"},
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                    },
-                    "required": ["publisher_id", "files"],
-                }
-            }
-        },
-    }
-    too_large = access | {"413": access["404"] | {"description": "Upload over HOMILY_MAX_UPLOAD_BYTES"}}
+    grounded = operation(
+        "Grounded completion: answers from a publisher's content with sources_returned and citations",
+        "GroundedChatCompletion",
+        GroundedCompletionRequest,
+        extra_errors=completion_errors,
+    )
+    grounded["responses"].update({"200": completion_ok("GroundedChatCompletion", grounded=True), **access})
+    upload_query = [
+        _parameter("producer_id", "query", "The caller's own id for the item (single-file uploads)"),
+        _parameter("update", "query", "item_id of an item whose content this file replaces (single-file uploads)"),
+    ]
     return {
-        "/ai/v2/chat/completions/grounded": {
-            "post": operation(
-                "Grounded completion: answers from a publisher's content with sources_returned and citations",
-                GroundedCompletionRequest,
-            )
-        },
+        "/ai/v2/chat/completions/grounded": {"post": grounded},
         "/ingestion/v2/files": {
             "post": operation(
                 "Upload files (txt, md, html, pdf, docx, json, jsonl) for background ingestion",
-                requestBody=multipart,
-                responses={"200": _JSON_OK, **too_large},
+                "UploadResponse",
+                extra_errors={"413": error("Upload over HOMILY_MAX_UPLOAD_BYTES")},
+                requestBody=_MULTIPART,
+                parameters=upload_query,
             )
         },
-        "/ingestion/v1/real_time_upload": {"post": operation("Upload text content", RealTimeUploadRequest)},
-        "/engine/v2/publisher/{publisher_id}/items": {"get": operation("List a publisher's items and statuses")},
-        "/engine/v2/items/{item_id}": {"get": operation("An item's metadata and ingestion status")},
-        "/engine/v2/item": {"patch": operation("Change an item's metadata", PatchItemRequest)},
-        "/engine/v2/items": {"delete": operation("Delete 1-1000 items (per-item results)", DeleteItemsRequest)},
-        "/ai/data/v1/search": {"post": operation("Hybrid search in a publisher", SearchRequest)},
+        "/ingestion/v1/real_time_upload": {
+            "post": operation("Upload text content", "RealTimeUploadResponse", RealTimeUploadRequest)
+        },
+        "/engine/v2/publisher/{publisher_id}/items": {
+            "get": operation(
+                "List a publisher's items and statuses",
+                "ItemSummaryList",
+                parameters=[_parameter("publisher_id", "path", "The publisher's UUID")],
+            )
+        },
+        "/engine/v2/items/{item_id}": {
+            "get": operation(
+                "An item's metadata and ingestion status",
+                "Item",
+                parameters=[_parameter("item_id", "path", "The item's id")],
+            )
+        },
+        "/engine/v2/item": {"patch": operation("Change an item's metadata", "Item", PatchItemRequest)},
+        "/engine/v2/items": {
+            "delete": operation("Delete 1-1000 items (per-item results)", "DeleteItemsResponse", DeleteItemsRequest)
+        },
+        "/ai/data/v1/search": {"post": operation("Hybrid search in a publisher", "SearchResponse", SearchRequest)},
     }

@@ -11,7 +11,6 @@ from homily.content.sources import Source
 from homily.grounding.keyword import query_terms
 
 EXTRACTIVE_MODEL_ID = "homily-extractive"
-EXTRACTIVE_FAMILY = "Local"
 
 _SENTENCE = re.compile(r"[^.!?;:\n]+(?:[.!?;:]+[\"'\u201d\u2019)\]]*|$)")
 _MAX_SOURCES = 3

@@ -59,10 +59,14 @@ def screen(
     signals: list[str] = []
 
     user_turns = [message for message in messages if message.role == "user"]
-    screened = user_turns[-(policy.screen_history_turns + 1) :]
+    # A blank turn carries nothing to screen (and scoring it would only measure the model's bias); the embedding
+    # belongs to the very last user turn, so it is used only when that turn is the one screened first.
+    last_is_blank = bool(user_turns) and not user_turns[-1].text().strip()
+    worded = [message for message in user_turns if message.text().strip()]
+    screened = worded[-(policy.screen_history_turns + 1) :]
     for position, message in enumerate(reversed(screened)):
         latest = position == 0
-        turn_embedding = embedding if latest else None
+        turn_embedding = embedding if latest and not last_is_blank else None
         features = lexical_features(message.text())
         turn_scores = guard_model.category_scores(features, turn_embedding)
         defaults = guard_model.default_thresholds(with_embedding=turn_embedding is not None)

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from homily.errors import InvalidRequestError
+
 Tradition = Literal["evangelical", "catholic", "mainline", "not_faith_specific"]
 ModelFamily = Literal["OpenAI", "Anthropic", "Google", "Open Source"]
 
@@ -26,6 +28,9 @@ _FAMILY_ALIASES: dict[str, ModelFamily] = {
 def canonical_family(value: str) -> ModelFamily | None:
     """`openai`/`OpenAI`/`open_source`/`open-source`… to the canonical family name, or None if unknown."""
     return _FAMILY_ALIASES.get(value.strip().lower())
+
+
+_ONE = "Exactly one routing mechanism: auto_routing (true), model or model_family."
 
 
 class WireModel(BaseModel):
@@ -98,9 +103,15 @@ class ChatCompletionRequest(WireModel):
     """`POST /ai/v2/chat/completions`. Routing-mechanism rules are checked by the service, not here."""
 
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
-    auto_routing: bool | None = None
-    model: str | None = None
-    model_family: str | None = None
+    auto_routing: Annotated[bool | None, Field(description="AI Core: true lets Homily pick the model. " + _ONE)] = None
+    model: Annotated[str | None, Field(description="AI Select: a catalog model id. " + _ONE)] = None
+    model_family: Annotated[
+        str | None,
+        Field(
+            description="AI Core Select: openai, anthropic, google or open source (case-insensitive; open_source and "
+            "open-source too). " + _ONE
+        ),
+    ] = None
     tradition: Tradition | None = None
     max_tokens: Annotated[int, Field(ge=1)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
@@ -124,3 +135,47 @@ class ChatCompletionRequest(WireModel):
     def output_limit(self) -> int | None:
         """`max_tokens`, or the newer `max_completion_tokens` spelling some SDKs send."""
         return self.max_tokens if self.max_tokens is not None else self.max_completion_tokens
+
+
+def check_request(request: ChatCompletionRequest) -> None:
+    """The chat-format rules a per-field schema cannot express: 400 here rather than a retryable 502 when the
+    upstream refuses the conversation."""
+    check_messages(request.messages)
+    check_tool_choice(request)
+
+
+def check_messages(messages: list[ChatMessage]) -> None:
+    """System, developer and user turns have content; an assistant turn has content or tool calls; a tool result
+    answers a tool call of an earlier assistant turn."""
+    called: set[str] = set()
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if message.role == "tool":
+            if message.tool_call_id is None:
+                raise InvalidRequestError(
+                    "A tool message needs the tool_call_id it answers.", param=f"{where}.tool_call_id"
+                )
+            if message.tool_call_id not in called:
+                raise InvalidRequestError(
+                    f"The tool message answers '{message.tool_call_id}', which no earlier assistant tool call has.",
+                    param=f"{where}.tool_call_id",
+                )
+        elif message.content is None and not (message.role == "assistant" and message.tool_calls):
+            needs = "content or tool_calls" if message.role == "assistant" else "content"
+            raise InvalidRequestError(f"A {message.role} message needs {needs}.", param=f"{where}.content")
+        called.update(call.id for call in message.tool_calls or ())
+
+
+def check_tool_choice(request: ChatCompletionRequest) -> None:
+    """400 for a `tool_choice` no tool can satisfy (`required` or a named function without that tool), as OpenAI
+    answers; `auto` and `none` without tools are harmless and simply not forwarded."""
+    choice = request.tool_choice
+    names = {tool.function.name for tool in request.tools or ()}
+    if choice == "required" and not names:
+        raise InvalidRequestError("tool_choice 'required' needs at least one tool in 'tools'.", param="tool_choice")
+    if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+        raise InvalidRequestError(
+            f"tool_choice names the function '{choice.function.name}', which is not among the tools given "
+            f"({', '.join(sorted(names)) or 'none'}).",
+            param="tool_choice.function.name",
+        )

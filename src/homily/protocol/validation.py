@@ -26,6 +26,8 @@ _VALUE_ERROR_TYPES = frozenset(
         "string_pattern_mismatch",
         "finite_number",
         "multiple_of",
+        # A custom field validator (e.g. publication_date's calendar check) judges a value of the right type.
+        "value_error",
     }
 )
 

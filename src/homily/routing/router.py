@@ -41,7 +41,8 @@ def resolve_mechanism(request: ChatCompletionRequest) -> tuple[RoutingMechanism,
     ]
     if len(given) != 1:
         detail = "none was given" if not given else f"got {', '.join(given)}"
-        raise InvalidRequestError(f"{_MECHANISM_HELP} ({detail}).", param=",".join(given) or "auto_routing")
+        named = given or ["auto_routing", "model", "model_family"]
+        raise InvalidRequestError(f"{_MECHANISM_HELP} ({detail}).", param=",".join(named))
     if given[0] == "auto_routing":
         return "auto_routing", None
     if given[0] == "model":
@@ -77,6 +78,21 @@ class Router:
         self._estimator = estimator
         self._preference: RoutingPreference = preference
 
+    def estimate(
+        self,
+        request: ChatCompletionRequest,
+        *,
+        grounded: bool = False,
+        query_embedding: QueryEmbedding | None = None,
+    ) -> TierEstimate | None:
+        """The request's complexity tier in auto_routing and model_family mode; None for direct model selection.
+        Pure: no catalog selection, so it also serves answers no model gave (a guard decline)."""
+        mechanism, _ = resolve_mechanism(request)
+        if mechanism == "direct_model_selection":
+            return None
+        features = extract_features(request.messages, has_tools=bool(request.tools), grounded=grounded)
+        return self._estimator.decide_tier(features, query_embedding)
+
     def decide(
         self,
         request: ChatCompletionRequest,
@@ -87,11 +103,10 @@ class Router:
         """The decision for `request`; `query_embedding` is the shared embedding of its last user turn."""
         mechanism, family = resolve_mechanism(request)
         needs = Requirements(needs_tools=bool(request.tools), estimated_tokens=estimate_tokens(request))
-        if mechanism == "direct_model_selection":
+        estimate = self.estimate(request, grounded=grounded, query_embedding=query_embedding)
+        if estimate is None:
             model = select_direct(self._catalog, self._availability, request.model or "", needs)
             return RoutingDecision(mechanism=mechanism, model=model.id, fallbacks=[])
-        features = extract_features(request.messages, has_tools=bool(request.tools), grounded=grounded)
-        estimate = self._estimator.decide_tier(features, query_embedding)
         families = [family] if family is not None else list(self._catalog.family_order)
         ranked = rank_candidates(
             self._catalog,

@@ -23,10 +23,12 @@ from homily.providers.types import Completion, FinishReason, ProviderRequest, St
 from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism
 from homily.routing.features import last_user_text
 from homily.routing.router import Router, resolve_mechanism
-from homily.service.guarding import GuardOutcome, GuardStage
+from homily.service.guarding import GUARD_MODEL_ID, GuardOutcome, GuardStage
 from homily.service.wire import (
     ChunkEncoder,
+    Graded,
     completion_body,
+    graded,
     local_fields,
     local_headers,
     routing_fields,
@@ -74,8 +76,9 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, system
         max_tokens=min(limit, model.max_output_tokens) if limit is not None else None,
         temperature=request.temperature,
         tools=request.tools,
-        tool_choice=request.tool_choice,
-        parallel_tool_calls=request.parallel_tool_calls,
+        # Upstreams refuse tool settings without tools; check_tool_choice already refused the meaningful ones.
+        tool_choice=request.tool_choice if request.tools else None,
+        parallel_tool_calls=request.parallel_tool_calls if request.tools else None,
         options={name: value for name in _PASS_THROUGH if (value := getattr(request, name)) is not None},
     )
 
@@ -91,6 +94,7 @@ class _Screened:
     mechanism: RoutingMechanism
     embedding: QueryEmbedding | None
     guard: GuardOutcome | None
+    grounded: bool = False
 
 
 class CompletionService:
@@ -118,18 +122,21 @@ class CompletionService:
         self._guidance = guidance_messages()
         self._query_embedder = query_embedder
 
-    async def _screen(self, request: ChatCompletionRequest, request_id: str) -> _Screened:
+    async def _embed(self, request: ChatCompletionRequest) -> QueryEmbedding | None:
+        text = last_user_text(request.messages)
+        if self._query_embedder is None or not text:
+            return None
+        with contextlib.suppress(EmbedderLoadError):  # logged at load; screen and route without it
+            return await self._query_embedder.embed_one(text)
+        return None
+
+    async def _screen(self, request: ChatCompletionRequest, request_id: str, grounded: bool = False) -> _Screened:
         """Validate the routing fields, embed the last user turn once, and run the guard before any model."""
         mechanism, _ = resolve_mechanism(request)
         guarding = self._guard is not None and self._guard.enabled
-        embedding: QueryEmbedding | None = None
-        if self._query_embedder is not None and (guarding or mechanism != "direct_model_selection"):
-            text = last_user_text(request.messages)
-            if text:
-                with contextlib.suppress(EmbedderLoadError):  # logged at load; screen and route without it
-                    embedding = await self._query_embedder.embed_one(text)
+        embedding = await self._embed(request) if guarding or mechanism != "direct_model_selection" else None
         outcome = self._guard.check(list(request.messages), embedding, request_id) if guarding and self._guard else None
-        return _Screened(mechanism, embedding, outcome)
+        return _Screened(mechanism, embedding, outcome, grounded)
 
     async def route(self, request: ChatCompletionRequest, request_id: str = "") -> RoutingDecision:
         """The routing decision alone (with the shared embedding), as `homily route` and tests see it."""
@@ -164,7 +171,7 @@ class CompletionService:
         *,
         grounded: bool = False,
     ) -> CompletionResult:
-        screened = await self._screen(request, request_id)
+        screened = await self._screen(request, request_id, grounded)
         guard = screened.guard
         if guard is not None and guard.blocked:
             return self._local_result(request, screened, guard.decline(), "content_filter")
@@ -184,7 +191,7 @@ class CompletionService:
         metadata = routing_fields(decision, model, request.tradition)
         if guard is not None and (wire := guard.wire()) is not None:
             metadata["guardrail"] = wire
-        body = completion_body(generation_id(), int(time.time()), model, answered.result, metadata)
+        body = completion_body(generation_id(), int(time.time()), model.id, answered.result, metadata)
         return CompletionResult(body=body, headers=routing_headers(decision, model, request.tradition))
 
     async def open_stream(
@@ -195,11 +202,11 @@ class CompletionService:
         *,
         grounded: bool = False,
     ) -> StreamResult:
-        screened = await self._screen(request, request_id)
+        screened = await self._screen(request, request_id, grounded)
         guard = screened.guard
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         if guard is not None and guard.blocked:
-            return self._local_stream(request, screened, guard.decline(), "content_filter")
+            return self._local_stream(request, screened, guard.decline(), "content_filter", include_usage)
         try:
             decision = self._router.decide(request, grounded=grounded, query_embedding=screened.embedding)
             first, candidates = self._candidates(decision)
@@ -207,7 +214,7 @@ class CompletionService:
             answered = await self._executor.stream(upstream, candidates)
         except HomilyError as exc:
             if guard is not None and guard.crisis and exc.fault == "provider":
-                return self._local_stream(request, screened, guard.crisis_fallback(), "stop")
+                return self._local_stream(request, screened, guard.crisis_fallback(), "stop", include_usage)
             raise
         self._count_skipped(answered.skipped)
         model = self._answered_model(answered.model)
@@ -235,30 +242,50 @@ class CompletionService:
     def _local_completion(text: str, finish: FinishReason) -> Completion:
         return Completion(content=text, tool_calls=[], finish_reason=finish, usage=Usage())
 
+    async def grade(self, request: ChatCompletionRequest, *, grounded: bool = False) -> Graded:
+        """The routing tier and confidence an answer no model gave reports (None for direct model selection)."""
+        if resolve_mechanism(request)[0] == "direct_model_selection":
+            return None
+        embedding = await self._embed(request)
+        return graded(self._router.estimate(request, grounded=grounded, query_embedding=embedding))
+
+    def _local_grade(self, request: ChatCompletionRequest, screened: _Screened) -> Graded:
+        estimate = self._router.estimate(request, grounded=screened.grounded, query_embedding=screened.embedding)
+        return graded(estimate)
+
     def _local_result(
         self, request: ChatCompletionRequest, screened: _Screened, text: str, finish: FinishReason
     ) -> CompletionResult:
         """Homily answers by itself (blocked request, or a crisis with no model): no upstream is called."""
         assert screened.guard is not None
-        metadata = {**local_fields(screened.mechanism, request.tradition), "guardrail": screened.guard.wire()}
+        grade = self._local_grade(request, screened)
+        metadata = {**local_fields(screened.mechanism, request.tradition, grade), "guardrail": screened.guard.wire()}
         completion = self._local_completion(text, finish)
-        body = completion_body(generation_id(), int(time.time()), None, completion, metadata)
-        return CompletionResult(body=body, headers=local_headers(screened.mechanism, request.tradition))
+        body = completion_body(generation_id(), int(time.time()), GUARD_MODEL_ID, completion, metadata)
+        return CompletionResult(body=body, headers=local_headers(screened.mechanism, request.tradition, grade))
 
     def _local_stream(
-        self, request: ChatCompletionRequest, screened: _Screened, text: str, finish: FinishReason
+        self,
+        request: ChatCompletionRequest,
+        screened: _Screened,
+        text: str,
+        finish: FinishReason,
+        include_usage: bool,
     ) -> StreamResult:
         assert screened.guard is not None
         guardrail = screened.guard.wire()
+        headers = local_headers(screened.mechanism, request.tradition, self._local_grade(request, screened))
         completion = self._local_completion(text, finish)
 
         async def events() -> AsyncIterator[bytes]:
             encoder = ChunkEncoder(generation_id(), int(time.time()), None)
             yield encoder.delta(StreamDelta(content=completion.content), guardrail=guardrail)
             yield encoder.delta(StreamDelta(finish_reason=completion.finish_reason))
+            if include_usage:
+                yield encoder.usage(completion.usage.to_openai())
             yield encoder.done()
 
-        return StreamResult(headers=local_headers(screened.mechanism, request.tradition), events=events())
+        return StreamResult(headers=headers, events=events())
 
     async def _events(
         self,
@@ -292,6 +319,6 @@ class CompletionService:
             await upstream.aclose()
         if not finished:
             yield encoder.delta(StreamDelta(finish_reason="stop"))
-        if include_usage and usage is not None:
-            yield encoder.usage(usage)
+        if include_usage:  # an upstream that reported no usage still gets the promised chunk (zeros)
+            yield encoder.usage(usage if usage is not None else Usage().to_openai())
         yield encoder.done()

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from homily.auth.tokens import Principal
-from homily.content.extractive import EXTRACTIVE_FAMILY, EXTRACTIVE_MODEL_ID, extractive_answer
+from homily.content.extractive import EXTRACTIVE_MODEL_ID, extractive_answer
 from homily.content.service import ContentService
 from homily.content.sources import Source, citation_json, grounding_message, select_sources
 from homily.errors import HomilyError
@@ -20,10 +20,10 @@ from homily.grounding.embedder import FloatMatrix
 from homily.ids import generation_id
 from homily.protocol.chat import ChatMessage
 from homily.protocol.content import GroundedCompletionRequest
-from homily.providers.types import StreamDelta
+from homily.providers.types import Completion, StreamDelta, Usage
 from homily.routing.router import resolve_mechanism
 from homily.service.completions import CompletionResult, CompletionService, StreamResult
-from homily.service.wire import PROVIDER_CONSTANT, ChunkEncoder
+from homily.service.wire import ChunkEncoder, completion_body, local_fields, local_headers
 
 log = logging.getLogger("homily.grounded")
 
@@ -115,32 +115,25 @@ class GroundedService:
             if exc.fault != "provider":
                 raise
             log.warning("no generative model answered (%s); answering extractively", exc.message)
-            return self._extractive(request, grounding, headers)
+            return await self._extractive(request, grounding, headers)
         body = {**result.body, **self._extra_fields(request, grounding)}
         return CompletionResult(body=body, headers={**result.headers, **headers})
 
-    def _extractive(
+    async def _extractive(
         self, request: GroundedCompletionRequest, grounding: Grounding, headers: dict[str, str]
     ) -> CompletionResult:
+        """The answer quoted from the sources; in auto_routing and model_family mode it still reports the request's
+        estimated tier, as every response in those modes does (API.md section 2)."""
         text = extractive_answer(grounding.question, grounding.publisher, grounding.sources)
-        completion_tokens = len(text.split())
-        body: dict[str, Any] = {
-            "id": generation_id(),
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": EXTRACTIVE_MODEL_ID,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "tool_calls": None},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 0, "completion_tokens": completion_tokens, "total_tokens": completion_tokens},
-            **_extractive_metadata(request),
-            **self._extra_fields(request, grounding),
-        }
-        return CompletionResult(body=body, headers={**_extractive_headers(request), **headers})
+        completion = Completion(
+            content=text, tool_calls=[], finish_reason="stop", usage=Usage(completion_tokens=len(text.split()))
+        )
+        mechanism, _ = resolve_mechanism(request)
+        grade = await self._completions.grade(request, grounded=True)
+        metadata = {**local_fields(mechanism, request.tradition, grade), **self._extra_fields(request, grounding)}
+        body = completion_body(generation_id(), int(time.time()), EXTRACTIVE_MODEL_ID, completion, metadata)
+        extractive_headers = local_headers(mechanism, request.tradition, grade, model_id=EXTRACTIVE_MODEL_ID)
+        return CompletionResult(body=body, headers={**extractive_headers, **headers})
 
     async def open_stream(
         self, request: GroundedCompletionRequest, principal: Principal, request_id: str
@@ -156,7 +149,7 @@ class GroundedService:
             if exc.fault != "provider":
                 raise
             log.warning("no generative model streamed (%s); answering extractively", exc.message)
-            result = self._extractive(request, grounding, headers)
+            result = await self._extractive(request, grounding, headers)
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
             return StreamResult(headers=result.headers, events=_extractive_events(result.body, prefix, include_usage))
         return StreamResult(headers={**stream.headers, **headers}, events=_prefixed(prefix, stream.events))
@@ -187,28 +180,3 @@ async def _extractive_events(body: dict[str, Any], prefix: bytes | None, include
     if include_usage:
         yield encoder.usage(body["usage"])
     yield encoder.done()
-
-
-def _extractive_metadata(request: GroundedCompletionRequest) -> dict[str, Any]:
-    mechanism, _ = resolve_mechanism(request)
-    fields: dict[str, Any] = {
-        "provider": PROVIDER_CONSTANT,
-        "model_family": EXTRACTIVE_FAMILY,
-        "auto_routing": mechanism == "auto_routing",
-        "routing_mechanism": mechanism,
-    }
-    if request.tradition is not None:
-        fields["tradition"] = request.tradition
-    return fields
-
-
-def _extractive_headers(request: GroundedCompletionRequest) -> dict[str, str]:
-    mechanism, _ = resolve_mechanism(request)
-    headers = {
-        "X-Routing-Mechanism": mechanism,
-        "X-Selected-Model": EXTRACTIVE_MODEL_ID,
-        "X-Model-Family": EXTRACTIVE_FAMILY,
-    }
-    if request.tradition is not None:
-        headers["X-Tradition"] = request.tradition
-    return headers

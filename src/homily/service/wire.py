@@ -9,84 +9,104 @@ import orjson
 from homily.catalog.loader import CatalogModel
 from homily.protocol.chat import Tradition
 from homily.providers.types import Completion, StreamDelta, ToolCallDelta
-from homily.routing.decision import RoutingDecision, RoutingMechanism, tier_name
+from homily.routing.decision import RoutingDecision, RoutingMechanism, Tier, TierEstimate, tier_name
 from homily.service.guarding import GUARD_MODEL_ID, LOCAL_FAMILY
 
 PROVIDER_CONSTANT = "Gloo AI"
 
 
-def routing_fields(decision: RoutingDecision, model: CatalogModel, tradition: Tradition | None) -> dict[str, Any]:
-    """The V2 metadata added to a completion body (API.md section 2)."""
+Graded = tuple[Tier, float] | None
+"""The routing tier and confidence to report, or None (direct model selection)."""
+
+
+def graded(estimate: TierEstimate | None) -> Graded:
+    return (estimate.tier, estimate.confidence) if estimate is not None else None
+
+
+def _fields(mechanism: RoutingMechanism, family: str, grade: Graded, tradition: Tradition | None) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "provider": PROVIDER_CONSTANT,
-        "model_family": model.family,
-        "auto_routing": decision.mechanism == "auto_routing",
-        "routing_mechanism": decision.mechanism,
+        "model_family": family,
+        "auto_routing": mechanism == "auto_routing",
+        "routing_mechanism": mechanism,
     }
-    if decision.tier is not None and decision.confidence is not None:
-        fields["routing_tier"] = tier_name(decision.tier)
-        fields["routing_confidence"] = decision.confidence
+    if grade is not None:
+        fields["routing_tier"] = tier_name(grade[0])
+        fields["routing_confidence"] = grade[1]
     if tradition is not None:
         fields["tradition"] = tradition
     return fields
+
+
+def _headers(
+    mechanism: RoutingMechanism, model_id: str, family: str, grade: Graded, tradition: Tradition | None
+) -> dict[str, str]:
+    headers = {"X-Routing-Mechanism": mechanism, "X-Selected-Model": model_id, "X-Model-Family": family}
+    if tradition is not None:
+        headers["X-Tradition"] = tradition
+    if grade is not None:
+        headers["X-Routing-Tier"] = tier_name(grade[0])
+        headers["X-Routing-Confidence"] = f"{grade[1]:.3f}"
+    return headers
+
+
+def routing_fields(decision: RoutingDecision, model: CatalogModel, tradition: Tradition | None) -> dict[str, Any]:
+    """The V2 metadata added to a completion body (API.md section 2)."""
+    return _fields(decision.mechanism, model.family, _grade(decision), tradition)
 
 
 def routing_headers(decision: RoutingDecision, model: CatalogModel, tradition: Tradition | None) -> dict[str, str]:
     """The same metadata as response headers, as streaming clients read it."""
-    headers = {
-        "X-Routing-Mechanism": decision.mechanism,
-        "X-Selected-Model": model.id,
-        "X-Model-Family": model.family,
-    }
-    if tradition is not None:
-        headers["X-Tradition"] = tradition
-    if decision.tier is not None and decision.confidence is not None:
-        headers["X-Routing-Tier"] = tier_name(decision.tier)
-        headers["X-Routing-Confidence"] = f"{decision.confidence:.3f}"
-    return headers
+    return _headers(decision.mechanism, model.id, model.family, _grade(decision), tradition)
 
 
-def local_fields(mechanism: RoutingMechanism, tradition: Tradition | None) -> dict[str, Any]:
-    """Metadata of an answer Homily gave by itself (guard decline or crisis fallback): no model was routed to."""
-    fields: dict[str, Any] = {
-        "provider": PROVIDER_CONSTANT,
-        "model_family": LOCAL_FAMILY,
-        "auto_routing": mechanism == "auto_routing",
-        "routing_mechanism": mechanism,
-    }
-    if tradition is not None:
-        fields["tradition"] = tradition
-    return fields
+def _grade(decision: RoutingDecision) -> Graded:
+    if decision.tier is None or decision.confidence is None:
+        return None
+    return decision.tier, decision.confidence
 
 
-def local_headers(mechanism: RoutingMechanism, tradition: Tradition | None) -> dict[str, str]:
-    headers = {"X-Routing-Mechanism": mechanism, "X-Selected-Model": GUARD_MODEL_ID, "X-Model-Family": LOCAL_FAMILY}
-    if tradition is not None:
-        headers["X-Tradition"] = tradition
-    return headers
+def local_fields(mechanism: RoutingMechanism, tradition: Tradition | None, grade: Graded) -> dict[str, Any]:
+    """Metadata of an answer Homily gave by itself (guard decline, crisis fallback, extractive answer): no model was
+    called, but in auto_routing and model_family mode the request's estimated tier is still reported."""
+    return _fields(mechanism, LOCAL_FAMILY, grade, tradition)
+
+
+def local_headers(
+    mechanism: RoutingMechanism,
+    tradition: Tradition | None,
+    grade: Graded,
+    model_id: str = GUARD_MODEL_ID,
+) -> dict[str, str]:
+    return _headers(mechanism, model_id, LOCAL_FAMILY, grade, tradition)
 
 
 def completion_body(
-    completion_id: str, created: int, model: CatalogModel | None, completion: Completion, metadata: dict[str, Any]
+    completion_id: str, created: int, model_id: str, completion: Completion, metadata: dict[str, Any]
 ) -> dict[str, Any]:
-    """A `chat.completion`; `model=None` means Homily answered by itself (`homily-guard`)."""
+    """A `chat.completion` with every OpenAI field of the seed's response example (unused ones null)."""
     tool_calls = [
         {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
         for call in completion.tool_calls
     ]
+    message = {
+        "role": "assistant",
+        "content": completion.content,
+        "refusal": None,
+        "annotations": None,
+        "audio": None,
+        "function_call": None,
+        "tool_calls": tool_calls or None,
+    }
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
-        "model": model.id if model is not None else GUARD_MODEL_ID,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": completion.content, "tool_calls": tool_calls or None},
-                "finish_reason": completion.finish_reason,
-            }
-        ],
+        "model": model_id,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": completion.finish_reason}],
         "usage": completion.usage.to_openai(),
+        "service_tier": None,
+        "system_fingerprint": None,
         **metadata,
     }
 
