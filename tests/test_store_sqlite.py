@@ -170,7 +170,11 @@ def test_corrupt_allow_list_is_a_store_error(tmp_path: Path) -> None:
             organisation = await store.create_organisation("o")
             sql = "UPDATE organisations SET allowed_models = ? WHERE org_id = ?"
             for corrupt in ("not json", '{"a": 1}', "[1, 2]"):
-                await store._run(lambda db, value=corrupt: db.execute(sql, (value, organisation.org_id)))
+
+                def write(db: sqlite3.Connection, value: str = corrupt) -> None:
+                    db.execute(sql, (value, organisation.org_id))
+
+                await store._run(write)
                 with pytest.raises(StoreError, match="allow-list"):
                     await store.get_organisation(organisation.org_id)
         finally:
