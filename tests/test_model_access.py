@@ -127,6 +127,15 @@ def test_registry_loads_refreshes_and_resolves_allow_lists(tmp_path: Path) -> No
             assert registry.allowed_models(newcomer.org_id) is None
             assert await registry.resolve("hc_new") == newcomer.org_id
             assert registry.allowed_models(newcomer.org_id) == frozenset({"m-4"})
+            # So does one verified at token issuance.
+            issuer = await store.create_organisation("issuer")
+            await store.set_allowed_models(issuer.org_id, ["m-5"])
+            await store.create_credential(issuer.org_id, "c", "hc_issuer", "hash")
+            await registry.remember("hc_issuer", issuer.org_id)
+            assert registry.allowed_models(issuer.org_id) == frozenset({"m-5"})
+            assert registry.org_of("hc_issuer") == issuer.org_id
+            await registry.remember("hc_gone", "org_deleted")
+            assert registry.org_of("hc_gone") is None
         finally:
             await store.close()
 

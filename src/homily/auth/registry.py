@@ -29,7 +29,8 @@ log = logging.getLogger("homily.auth")
 
 class CredentialRegistry:
     """Invariant: every organisation with a live credential in `_active` has its allow-list (if any) in `_allowed`,
-    because both are loaded together (at refresh, or when `resolve` looks up a credential it had not seen), so a
+    because both are loaded together (at refresh, at token issuance, or when `resolve` looks up a credential it had
+    not seen), so a
     restricted organisation is never served as unrestricted."""
 
     _MISS_LIMIT = 10_000
@@ -72,7 +73,13 @@ class CredentialRegistry:
         else:
             self._allowed[org_id] = frozenset(models)
 
-    def remember(self, client_id: str, org_id: str) -> None:
+    async def remember(self, client_id: str, org_id: str) -> None:
+        """A credential just verified against the store (token issuance) is live from now on; its organisation's
+        allow-list is loaded with it, which may be newer than the last refresh."""
+        organisation = await self._store.get_organisation(org_id)
+        if organisation is None:  # deleted a moment ago, with its credentials
+            return
+        self.set_allowed_models(org_id, organisation.allowed_models)
         self._active[client_id] = org_id
         self._misses.discard(client_id)
 
