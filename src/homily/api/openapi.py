@@ -143,7 +143,7 @@ def build_openapi() -> dict[str, Any]:
             },
             "/ai/v2/models": {
                 "get": {
-                    "summary": "Models (OpenAI models.list shape)",
+                    "summary": "The models the caller's organisation may use (OpenAI models.list shape)",
                     "security": bearer,
                     "responses": {
                         "200": {"description": "OK", "content": _json_content("ModelList")},
