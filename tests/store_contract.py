@@ -78,6 +78,32 @@ class StoreContract:
         assert present(run(store.get_organisation(organisation.org_id))).name == name
         assert len(run(store.list_organisations())) == 1
 
+    def test_new_organisation_may_use_every_model(self, store: Store, run: RunCoroutine) -> None:
+        organisation = run(store.create_organisation("open"))
+        assert organisation.allowed_models is None
+        assert present(run(store.get_organisation(organisation.org_id))).allowed_models is None
+
+    def test_set_and_clear_allowed_models(self, store: Store, run: RunCoroutine) -> None:
+        limited = run(store.create_organisation("limited"))
+        other = run(store.create_organisation("other"))
+        assert run(store.set_allowed_models(limited.org_id, ["m-2", "m-1"])) is True
+        assert present(run(store.get_organisation(limited.org_id))).allowed_models == ("m-2", "m-1")
+        assert [o.allowed_models for o in run(store.list_organisations())] == [("m-2", "m-1"), None]
+        assert run(store.set_allowed_models(limited.org_id, ["m-3"])) is True
+        assert present(run(store.get_organisation(limited.org_id))).allowed_models == ("m-3",)
+        assert run(store.set_allowed_models(limited.org_id, None)) is True
+        assert present(run(store.get_organisation(limited.org_id))).allowed_models is None
+        assert present(run(store.get_organisation(other.org_id))).allowed_models is None
+
+    def test_empty_allow_list_is_distinct_from_none(self, store: Store, run: RunCoroutine) -> None:
+        organisation = run(store.create_organisation("closed"))
+        assert run(store.set_allowed_models(organisation.org_id, [])) is True
+        assert present(run(store.get_organisation(organisation.org_id))).allowed_models == ()
+
+    def test_allowed_models_of_unknown_organisation(self, store: Store, run: RunCoroutine) -> None:
+        assert run(store.set_allowed_models("org_missing", ["m-1"])) is False
+        assert run(store.list_organisations()) == []
+
     # -- credentials -----------------------------------------------------------------------------------
 
     def test_create_get_list_credentials(self, store: Store, run: RunCoroutine) -> None:

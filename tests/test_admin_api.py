@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,20 @@ async def render_error(request: Request, exc: Exception) -> Response:
     return json_response(exc.envelope("req_test"), status=exc.status, headers=exc.headers)
 
 
-def build_app(settings: Settings, revoked: list[str]) -> Starlette:
+AllowListChange = tuple[str, list[str] | None]
+
+
+def build_app(settings: Settings, revoked: list[str], allow_lists: list[AllowListChange] | None = None) -> Starlette:
+    changes = allow_lists if allow_lists is not None else []
+
+    def record(org_id: str, models: Sequence[str] | None) -> None:
+        changes.append((org_id, None if models is None else list(models)))
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_store(settings)
         app.state.settings = settings
-        app.state.admin = AdminService(store, on_revoke=revoked.append)
+        app.state.admin = AdminService(store, on_revoke=revoked.append, on_allowed_models=record)
         app.state.store = store
         try:
             yield
@@ -51,9 +59,16 @@ def revoked() -> list[str]:
 
 
 @pytest.fixture
-def client(tmp_path: Path, revoked: list[str]) -> Iterator[TestClient]:
+def allow_lists() -> list[AllowListChange]:
+    return []
+
+
+@pytest.fixture
+def client(tmp_path: Path, revoked: list[str], allow_lists: list[AllowListChange]) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path / "data", admin_secret=SecretStr(ADMIN_SECRET))
-    with TestClient(build_app(settings, revoked), headers={"Authorization": f"Bearer {ADMIN_SECRET}"}) as client:
+    with TestClient(
+        build_app(settings, revoked, allow_lists), headers={"Authorization": f"Bearer {ADMIN_SECRET}"}
+    ) as client:
         yield client
 
 
@@ -121,6 +136,79 @@ def test_organisation_crud(client: TestClient) -> None:
     assert again.status_code == 404
     assert error_of(again)["code"] == 1004
     assert client.get(f"/admin/v1/organisations/{org['org_id']}").status_code == 404
+
+
+def test_new_organisation_may_use_every_model(client: TestClient) -> None:
+    assert create_org(client)["allowed_models"] is None
+
+
+def test_set_and_clear_allowed_models(client: TestClient, allow_lists: list[AllowListChange]) -> None:
+    org = create_org(client)
+    path = f"/admin/v1/organisations/{org['org_id']}"
+    models = [" gloo-openai-gpt-5-mini", "gloo-anthropic-claude-haiku-4.5", "gloo-openai-gpt-5-mini"]
+    response = client.patch(path, json={"allowed_models": models})
+    assert response.status_code == 200, response.text
+    limited = response.json()
+    assert limited == {**org, "allowed_models": ["gloo-openai-gpt-5-mini", "gloo-anthropic-claude-haiku-4.5"]}
+    assert client.get(path).json() == limited
+    assert client.get("/admin/v1/organisations").json()["data"] == [limited]
+    cleared = client.patch(path, json={"allowed_models": None})
+    assert cleared.status_code == 200
+    assert cleared.json() == org
+    # The running process is told at once (the app passes these to the in-memory registry).
+    assert allow_lists == [
+        (org["org_id"], ["gloo-openai-gpt-5-mini", "gloo-anthropic-claude-haiku-4.5"]),
+        (org["org_id"], None),
+    ]
+
+
+def test_unknown_model_ids_are_refused_naming_where_to_find_valid_ones(
+    client: TestClient, allow_lists: list[AllowListChange]
+) -> None:
+    org = create_org(client)
+    path = f"/admin/v1/organisations/{org['org_id']}"
+    response = client.patch(path, json={"allowed_models": ["gloo-openai-gpt-5-mini", "gpt-4o", "gloo-nope"]})
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["param"] == "allowed_models"
+    assert "'gpt-4o', 'gloo-nope'" in error["message"]
+    assert "GET /platform/v2/models" in error["message"]
+    assert "gloo-openai-gpt-5-mini'" not in error["message"]
+    assert client.get(path).json()["allowed_models"] is None
+    assert allow_lists == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"allowed_models": []}, 422, "send null"),
+        ({}, 400, "allowed_models"),
+        ({"allowed_models": "gloo-openai-gpt-5-mini"}, 400, "allowed_models"),
+        ({"allowed_models": [""]}, 422, "allowed_models"),
+        ({"allowed_models": [1]}, 400, "allowed_models"),
+    ],
+)
+def test_malformed_allow_lists_are_refused(
+    client: TestClient, body: dict[str, Any], status: int, fragment: str
+) -> None:
+    org = create_org(client)
+    response = client.patch(f"/admin/v1/organisations/{org['org_id']}", json=body)
+    assert response.status_code == status, response.text
+    assert fragment in error_of(response)["message"]
+    assert error_of(response)["param"].startswith("allowed_models")  # "allowed_models[0]" for an item
+
+
+def test_allowed_models_of_unknown_organisation_is_404(client: TestClient) -> None:
+    response = client.patch("/admin/v1/organisations/org_missing", json={"allowed_models": None})
+    assert response.status_code == 404
+    assert error_of(response)["param"] == "org_id"
+
+
+def test_setting_allowed_models_needs_the_admin_secret(client: TestClient) -> None:
+    org = create_org(client)
+    client.headers.pop("Authorization")
+    response = client.patch(f"/admin/v1/organisations/{org['org_id']}", json={"allowed_models": None})
+    assert response.status_code == 401
 
 
 def test_credential_lifecycle_and_revocation(client: TestClient, revoked: list[str]) -> None:

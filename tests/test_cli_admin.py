@@ -131,6 +131,38 @@ def test_org_delete_cascades_to_credentials(data_dir: Path, capsys: pytest.Captu
     assert run_json(capsys, "admin", "credential", "list", "--data-dir", str(data_dir))["data"] == []
 
 
+def test_org_models_sets_shows_and_clears_the_allow_list(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    issued = run_json(capsys, "init", "--data-dir", str(data_dir))
+    where = ("--data-dir", str(data_dir))
+    org_id = issued["org_id"]
+    limited = run_json(capsys, "admin", "org", "models", org_id, "gloo-openai-gpt-5-mini", "gloo-deepseek-v3.2", *where)
+    assert limited["allowed_models"] == ["gloo-openai-gpt-5-mini", "gloo-deepseek-v3.2"]
+    assert run_json(capsys, "admin", "org", "list", *where)["data"] == [limited]
+    status, out, _ = run_cli(capsys, "admin", "org", "list", *where)
+    assert status == 0
+    assert "gloo-openai-gpt-5-mini, gloo-deepseek-v3.2" in out
+    status, out, _ = run_cli(capsys, "admin", "org", "models", org_id, "--all", *where)
+    assert status == 0
+    assert "may use every model" in out
+    assert run_json(capsys, "admin", "org", "list", *where)["data"][0]["allowed_models"] is None
+    status, out, _ = run_cli(capsys, "admin", "org", "list", *where)
+    assert "all" in out.split()
+
+
+def test_org_models_refuses_unknown_ids_and_bad_usage(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    issued = run_json(capsys, "init", "--data-dir", str(data_dir))
+    where = ("--data-dir", str(data_dir))
+    status, out, err = run_cli(capsys, "admin", "org", "models", issued["org_id"], "gpt-4o", *where)
+    assert (status, out) == (1, "")
+    assert err.startswith("homily: error: Unknown model id(s): 'gpt-4o'.")
+    assert "GET /platform/v2/models" in err
+    assert run_json(capsys, "admin", "org", "list", *where)["data"][0]["allowed_models"] is None
+    for argv in (["models", issued["org_id"]], ["models", issued["org_id"], "gloo-openai-gpt-5-mini", "--all"]):
+        status, _, err = run_cli(capsys, "admin", "org", *argv, *where)
+        assert status == 2, argv
+        assert "--all" in err
+
+
 def test_client_errors_are_one_line_with_exit_1(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run_cli(capsys, "admin", "org", "list", "--data-dir", str(data_dir))
     assert status == 1
@@ -183,6 +215,7 @@ def test_configuration_errors_name_the_setting(
         ["admin", "org", "create"],
         ["admin", "org", "list"],
         ["admin", "org", "delete"],
+        ["admin", "org", "models"],
         ["admin", "credential"],
         ["admin", "credential", "create"],
         ["admin", "credential", "list"],

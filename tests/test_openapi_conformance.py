@@ -11,6 +11,7 @@ import orjson
 import pytest
 from openapi_schema_validator import OAS31Validator
 
+from homily.admin.service import IssuedCredential
 from homily.fakes.openai_script import Behaviour, FakeToolCall
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.content import wait_for_statuses
@@ -283,3 +284,22 @@ def test_admin_responses_match_the_document(document: dict[str, Any], homily: Li
         assert_documented(document, path, method, response)
     refused = httpx.get(homily.base_url + "/admin/v1/organisations")
     assert_documented(document, "/admin/v1/organisations", "get", refused)
+
+
+def test_model_allow_list_responses_match_the_document(document: dict[str, Any], homily: LiveHomily) -> None:
+    with httpx.Client(base_url=homily.base_url + "/admin/v1", headers=homily.admin_headers()) as admin:
+        org_id = admin.post("/organisations", json={"name": "OpenAPI allow-list"}).json()["org_id"]
+        issued = admin.post("/credentials", json={"org_id": org_id}).json()
+        path = f"/organisations/{org_id}"
+        limited = admin.patch(path, json={"allowed_models": ["gloo-openai-gpt-5-mini"]})
+        assert limited.status_code == 200
+        unknown = admin.patch(path, json={"allowed_models": ["gpt-4o"]})
+        assert unknown.status_code == 422
+        for response in (limited, unknown):
+            assert_documented(document, "/admin/v1/organisations/{org_id}", "patch", response)
+    token = homily.token(IssuedCredential(**issued))
+    body = {"messages": USER, "model": "gloo-openai-gpt-5-pro"}
+    for path in (COMPLETIONS, GROUNDED):
+        refused = httpx.post(homily.base_url + path, json=body, headers=auth_headers(token), timeout=60)
+        assert refused.status_code == 403
+        assert_documented(document, path, "post", refused)

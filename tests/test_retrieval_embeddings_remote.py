@@ -187,6 +187,7 @@ def test_a_database_from_before_the_space_was_recorded_knows_its_vectors_are_loc
         await old.close()
         with sqlite3.connect(path) as connection:  # back to what a Homily of schema version 2 left behind
             connection.execute("DROP TABLE embedding_space")
+            connection.execute("ALTER TABLE organisations DROP COLUMN allowed_models")  # added by migration 4
             connection.execute(f"PRAGMA user_version = {len(MIGRATIONS[:2])}")
         content = SqliteContentStore(path)
         upgraded = SqliteStore(path)

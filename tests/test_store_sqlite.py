@@ -115,7 +115,9 @@ def test_data_survives_reopen_and_upgrade_to_a_new_version(tmp_path: Path) -> No
         store = SqliteStore(path, migrations=(*MIGRATIONS[:1], _V2_ADDS_A_COLUMN_AND_TABLE))
         await store.open()
         try:
-            assert present(await store.get_organisation(org_id)).name == "kept"
+            # Store methods assume the latest schema, which this test's made-up v2 is not: read the row directly.
+            names = await store._run(lambda db: db.execute("SELECT org_id, name FROM organisations").fetchall())
+            assert names == [(org_id, "kept")]
             assert await store.active_credentials() == {"hc_kept": org_id}
             assert present(await store.get_publisher(publisher_id)).shared is True
             description = await store._run(lambda db: db.execute("SELECT description FROM publishers").fetchall())
@@ -128,6 +130,57 @@ def test_data_survives_reopen_and_upgrade_to_a_new_version(tmp_path: Path) -> No
     assert "notes" in _tables(path)
     asyncio.run(reopen_v2())  # opening again at the same version is a no-op
     assert _user_version(path) == 2
+
+
+def test_version_3_database_migrates_in_place_to_allow_lists(tmp_path: Path) -> None:
+    """A data directory written before allow-lists existed keeps its rows; every organisation may use every model."""
+    path = tmp_path / "homily.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert apply_migrations(connection, MIGRATIONS[:3]) == 3
+        connection.execute("INSERT INTO organisations (org_id, name, created_at) VALUES ('org_old', 'Old', 1.0)")
+        connection.execute(
+            "INSERT INTO credentials (client_id, org_id, name, secret_hash, created_at) "
+            "VALUES ('hc_old', 'org_old', 'c', 'hash', 1.0)"
+        )
+    finally:
+        connection.close()
+
+    async def scenario() -> None:
+        store = SqliteStore(path)
+        await store.open()
+        try:
+            old = present(await store.get_organisation("org_old"))
+            assert (old.name, old.created_at, old.allowed_models) == ("Old", 1.0, None)
+            assert await store.active_credentials() == {"hc_old": "org_old"}
+            assert await store.set_allowed_models("org_old", ["gpt-x"]) is True
+            assert present(await store.get_organisation("org_old")).allowed_models == ("gpt-x",)
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+    assert _user_version(path) == len(MIGRATIONS)
+
+
+def test_corrupt_allow_list_is_a_store_error(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SqliteStore(tmp_path / "homily.db")
+        await store.open()
+        try:
+            organisation = await store.create_organisation("o")
+            sql = "UPDATE organisations SET allowed_models = ? WHERE org_id = ?"
+            for corrupt in ("not json", '{"a": 1}', "[1, 2]"):
+
+                def write(db: sqlite3.Connection, value: str = corrupt) -> None:
+                    db.execute(sql, (value, organisation.org_id))
+
+                await store._run(write)
+                with pytest.raises(StoreError, match="allow-list"):
+                    await store.get_organisation(organisation.org_id)
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
 
 
 def test_failed_migration_rolls_back_completely(tmp_path: Path) -> None:

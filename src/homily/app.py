@@ -34,7 +34,12 @@ def create_app(settings: Settings) -> Starlette:
             services = await build_services(settings, stack)
             app.state.settings = settings
             app.state.services = services
-            app.state.admin = AdminService(services.store, on_revoke=services.credentials.revoke)
+            app.state.admin = AdminService(
+                services.store,
+                on_revoke=services.credentials.revoke,
+                catalog=services.catalog,
+                on_allowed_models=services.credentials.set_allowed_models,
+            )
             local = services.local_embedder
             content = await ContentRuntime.start(
                 settings,

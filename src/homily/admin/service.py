@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from homily.auth.keys import load_or_create_signing_key
 from homily.auth.secrets import hash_secret, new_client_id, new_client_secret
+from homily.catalog.loader import Catalog, load_catalog
 from homily.errors import InvalidRequestError, NotFoundError
 from homily.protocol.admin import MAX_NAME_LENGTH
 from homily.settings import Settings
@@ -48,12 +49,23 @@ class AdminService:
     Invariants: names are trimmed, non-empty and free of control characters; client-facing failures are raised
     as `homily.errors` types (404 for unknown ids, 400 for duplicates) so both the CLI and the HTTP API report
     them the same way; every credential that stops being usable (deleted, disabled, or removed with its
-    organisation) is passed to `on_revoke` so in-process token caches drop it at once.
+    organisation) is passed to `on_revoke` so in-process token caches drop it at once; every model allow-list
+    change is passed to `on_allowed_models` so in-process routing applies it at once; an allow-list names only
+    ids of `catalog` (default: the catalog shipped with Homily).
     """
 
-    def __init__(self, store: Store, on_revoke: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        on_revoke: Callable[[str], None] | None = None,
+        *,
+        catalog: Catalog | None = None,
+        on_allowed_models: Callable[[str, Sequence[str] | None], None] | None = None,
+    ) -> None:
         self.store = store
         self._on_revoke = on_revoke
+        self._catalog = catalog
+        self._on_allowed_models = on_allowed_models
 
     # -- organisations ---------------------------------------------------------------------------------
 
@@ -74,6 +86,40 @@ class AdminService:
         if organisation is None:
             raise NotFoundError(f"No organisation with id {org_id!r}.", param="org_id")
         return organisation
+
+    async def set_allowed_models(self, org_id: str, models: Sequence[str] | None) -> Organisation:
+        """Restrict the organisation's credentials to these catalog model ids, or (None) allow every model.
+
+        Ids are trimmed and repeats dropped, keeping the order given. An unknown id or an empty list is refused
+        (422): an empty list would make every completion fail, which disabling the credentials says more plainly.
+        """
+        cleaned = None if models is None else self._catalog_ids(models)
+        if not await self.store.set_allowed_models(org_id, cleaned):
+            raise NotFoundError(f"No organisation with id {org_id!r}.", param="org_id")
+        if self._on_allowed_models is not None:
+            self._on_allowed_models(org_id, cleaned)
+        log.info("organisation model allow-list set", extra={"org_id": org_id, "allowed_models": cleaned})
+        return await self.get_organisation(org_id)
+
+    def _catalog_ids(self, models: Sequence[str]) -> list[str]:
+        cleaned = list(dict.fromkeys(model.strip() for model in models))
+        if not cleaned:
+            raise InvalidRequestError(
+                "allowed_models must name at least one model. To allow every model, send null (CLI: --all); to stop "
+                "an organisation from calling any model, disable its credentials.",
+                param="allowed_models",
+                status=422,
+            )
+        catalog = self._catalog if self._catalog is not None else load_catalog()
+        unknown = [model for model in cleaned if catalog.get(model) is None]
+        if unknown:
+            raise InvalidRequestError(
+                f"Unknown model id(s): {', '.join(repr(m) for m in unknown)}. GET /platform/v2/models lists the "
+                "model ids this server offers (the `id` of each entry).",
+                param="allowed_models",
+                status=422,
+            )
+        return cleaned
 
     async def delete_organisation(self, org_id: str) -> None:
         """Delete the organisation with its credentials and publishers; its credentials are revoked."""

@@ -21,6 +21,7 @@ from homily.protocol.admin import (
     CreateOrganisationRequest,
     CreatePublisherRequest,
     UpdateCredentialRequest,
+    UpdateOrganisationRequest,
     credential_json,
     deleted_json,
     list_json,
@@ -42,6 +43,7 @@ def admin_routes() -> list[BaseRoute]:
                 Route("/organisations", _guarded(create_organisation), methods=["POST"]),
                 Route("/organisations", _guarded(list_organisations), methods=["GET"]),
                 Route("/organisations/{org_id}", _guarded(get_organisation), methods=["GET"]),
+                Route("/organisations/{org_id}", _guarded(update_organisation), methods=["PATCH"]),
                 Route("/organisations/{org_id}", _guarded(delete_organisation), methods=["DELETE"]),
                 Route("/credentials", _guarded(create_credential), methods=["POST"]),
                 Route("/credentials", _guarded(list_credentials), methods=["GET"]),
@@ -109,6 +111,12 @@ async def list_organisations(request: Request) -> Response:
 
 async def get_organisation(request: Request) -> Response:
     organisation = await _service(request).get_organisation(request.path_params["org_id"])
+    return json_response(organisation_json(organisation))
+
+
+async def update_organisation(request: Request) -> Response:
+    body = parse_model(UpdateOrganisationRequest, decode_json_object(await request.body()))
+    organisation = await _service(request).set_allowed_models(request.path_params["org_id"], body.allowed_models)
     return json_response(organisation_json(organisation))
 
 

@@ -22,12 +22,13 @@ async def chat_completions(request: Request) -> Response:
     body = await read_body(request, found.settings.max_request_bytes)
     chat = parse_model(ChatCompletionRequest, decode_json_object(body))
     check_request(chat)
+    allowed = found.credentials.allowed_models(principal.org_id)
     if chat.stream:
-        stream = await found.completions.open_stream(chat, request_id(request))
+        stream = await found.completions.open_stream(chat, request_id(request), allowed=allowed)
         return StreamingResponse(
             stream.events, media_type="text/event-stream", headers={**SSE_HEADERS, **stream.headers, **rate_headers}
         )
-    result = await found.completions.complete(chat, request_id(request))
+    result = await found.completions.complete(chat, request_id(request), allowed=allowed)
     return json_response(result.body, headers={**result.headers, **rate_headers})
 
 

@@ -34,12 +34,13 @@ async def grounded_completions(request: Request) -> Response:
     chat = parse_model(GroundedCompletionRequest, decode_json_object(body))
     check_request(chat)
     grounded = grounded_service(request)
+    allowed = found.credentials.allowed_models(principal.org_id)
     if chat.stream:
-        stream = await grounded.open_stream(chat, principal, request_id(request))
+        stream = await grounded.open_stream(chat, principal, request_id(request), allowed)
         return StreamingResponse(
             stream.events, media_type="text/event-stream", headers={**SSE_HEADERS, **stream.headers, **rate_headers}
         )
-    result = await grounded.complete(chat, principal, request_id(request))
+    result = await grounded.complete(chat, principal, request_id(request), allowed)
     return json_response(result.body, headers={**result.headers, **rate_headers})
 
 

@@ -1,4 +1,5 @@
-"""`GET /platform/v2/models` (platform shape, no auth) and `GET /ai/v2/models` (OpenAI `models.list` shape)."""
+"""`GET /platform/v2/models` (the whole catalog, no auth) and `GET /ai/v2/models` (OpenAI `models.list` shape: the
+models the caller's organisation may use)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.routing import Route
 
 from homily.api.deps import authenticate, services
 from homily.api.responses import json_response
+from homily.routing.access import permits
 
 _CREATED = 1_735_689_600  # 2025-01-01: catalog entries have no real creation date; a fixed one keeps lists stable.
 
@@ -36,8 +38,10 @@ async def platform_models(request: Request) -> Response:
 
 
 async def openai_models(request: Request) -> Response:
-    await authenticate(request)
+    """The models the caller's organisation may use (all of the catalog unless an administrator restricted it)."""
+    principal = await authenticate(request)
     found = services(request)
+    allowed = found.credentials.allowed_models(principal.org_id)
     data = [
         {
             "id": m.id,
@@ -47,6 +51,7 @@ async def openai_models(request: Request) -> Response:
             "available": found.availability.is_available(m),
         }
         for m in found.catalog.models
+        if permits(allowed, m)
     ]
     return json_response({"object": "list", "data": data})
 

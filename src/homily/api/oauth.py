@@ -85,7 +85,7 @@ async def token(request: Request) -> Response:
     valid = await asyncio.to_thread(verify_secret, secret, stored_hash)
     if credential is None or credential.disabled or not valid:
         return oauth_error("invalid_client", "unknown client or wrong secret")
-    found.credentials.remember(credential.client_id, credential.org_id)
+    await found.credentials.remember(credential.client_id, credential.org_id)
     issued = found.tokens.issue(credential.client_id, credential.org_id)
     return json_response(
         {"access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in},

@@ -37,6 +37,7 @@ _ERRORS = {
 }
 _COMPLETION_ERRORS = {
     **_ERRORS,
+    "403": _error("A model the organisation may not use (FORBIDDEN, code 1003, param model/model_family/auto_routing)"),
     "408": _error("The upstream timed out (PROVIDER_TIMEOUT)"),
     "413": _error("The request body is over HOMILY_MAX_REQUEST_BYTES"),
     "429": {
@@ -142,7 +143,7 @@ def build_openapi() -> dict[str, Any]:
             },
             "/ai/v2/models": {
                 "get": {
-                    "summary": "Models (OpenAI models.list shape)",
+                    "summary": "The models the caller's organisation may use (OpenAI models.list shape)",
                     "security": bearer,
                     "responses": {
                         "200": {"description": "OK", "content": _json_content("ModelList")},

@@ -11,10 +11,12 @@ from homily.protocol.admin import (
     CreateOrganisationRequest,
     CreatePublisherRequest,
     UpdateCredentialRequest,
+    UpdateOrganisationRequest,
 )
 
 _REQUESTS: tuple[type[BaseModel], ...] = (
     CreateOrganisationRequest,
+    UpdateOrganisationRequest,
     CreateCredentialRequest,
     UpdateCredentialRequest,
     CreatePublisherRequest,
@@ -30,7 +32,18 @@ def _object(kind: str | None, properties: dict[str, Any]) -> dict[str, Any]:
 
 
 _RESOURCES: dict[str, dict[str, Any]] = {
-    "Organisation": _object("organisation", {"org_id": _STRING, "name": _STRING, "created_at": _CREATED}),
+    "Organisation": _object(
+        "organisation",
+        {
+            "org_id": _STRING,
+            "name": _STRING,
+            "allowed_models": {
+                "anyOf": [{"type": "array", "items": _STRING}, {"type": "null"}],
+                "description": "catalog model ids the organisation may use; null: every model",
+            },
+            "created_at": _CREATED,
+        },
+    ),
     "Credential": _object(
         "credential",
         {
@@ -111,6 +124,12 @@ def admin_paths(ref_template: str, error: dict[str, Any]) -> dict[str, Any]:
         },
         "/admin/v1/organisations/{org_id}": {
             "get": operation("An organisation", "Organisation", path_parameter="org_id"),
+            "patch": operation(
+                "Set the models an organisation may use (null: every model); others are refused with 403",
+                "Organisation",
+                "UpdateOrganisationRequest",
+                path_parameter="org_id",
+            ),
             "delete": operation(
                 "Delete an organisation with its credentials and publishers", "Deleted", path_parameter="org_id"
             ),

@@ -103,6 +103,7 @@ def content_paths(ref_template: str, errors: dict[str, Any], completion_errors: 
         extra_errors=completion_errors,
     )
     grounded["responses"].update({"200": completion_ok("GroundedChatCompletion", grounded=True), **access})
+    grounded["responses"]["403"] = error("Another organisation's publisher, or a model the organisation may not use")
     upload_query = [
         _parameter("producer_id", "query", "The caller's own id for the item (single-file uploads)"),
         _parameter("update", "query", "item_id of an item whose content this file replaces (single-file uploads)"),

@@ -1,7 +1,9 @@
-"""Which credentials are live, held in memory so bearer verification never reads the database.
+"""Which credentials are live and which models each organisation may use, held in memory so neither bearer
+verification nor routing reads the database.
 
-A background task refreshes the set from the store every few seconds, so a credential deleted on any replica stops
-working everywhere within that interval; deletions made through this process take effect immediately.
+A background task refreshes both from the store every few seconds, so a credential deleted, or an allow-list
+changed, on any replica takes effect everywhere within that interval; changes made through this process take
+effect immediately.
 """
 
 from __future__ import annotations
@@ -9,19 +11,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
+from typing import Protocol
 
-from homily.storage.base import CredentialStore
+from homily.storage.base import CredentialStore, Organisation
+
+
+class AccessStore(CredentialStore, Protocol):
+    """The store reads the registry needs: credentials, and organisations for their allow-lists."""
+
+    async def get_organisation(self, org_id: str) -> Organisation | None: ...
+    async def list_organisations(self) -> list[Organisation]: ...
+
 
 log = logging.getLogger("homily.auth")
 
 
 class CredentialRegistry:
+    """Invariant: every organisation with a live credential in `_active` has its allow-list (if any) in `_allowed`,
+    because both are loaded together (at refresh, at token issuance, or when `resolve` looks up a credential it had
+    not seen), so a
+    restricted organisation is never served as unrestricted."""
+
     _MISS_LIMIT = 10_000
 
-    def __init__(self, store: CredentialStore, refresh_seconds: float) -> None:
+    def __init__(self, store: AccessStore, refresh_seconds: float) -> None:
         self._store = store
         self._refresh_seconds = refresh_seconds
         self._active: dict[str, str] = {}
+        self._allowed: dict[str, frozenset[str]] = {}
         self._misses: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -36,14 +54,32 @@ class CredentialRegistry:
         if org_id is not None or client_id in self._misses:
             return org_id
         credential = await self._store.get_credential(client_id)
-        if credential is None or credential.disabled:
+        organisation = await self._store.get_organisation(credential.org_id) if credential is not None else None
+        if credential is None or credential.disabled or organisation is None:
             if len(self._misses) < self._MISS_LIMIT:
                 self._misses.add(client_id)
             return None
+        self.set_allowed_models(organisation.org_id, organisation.allowed_models)
         self._active[client_id] = credential.org_id
         return credential.org_id
 
-    def remember(self, client_id: str, org_id: str) -> None:
+    def allowed_models(self, org_id: str) -> frozenset[str] | None:
+        """The model ids the organisation may use, or None for every model (`homily.routing.access` applies it)."""
+        return self._allowed.get(org_id)
+
+    def set_allowed_models(self, org_id: str, models: Sequence[str] | None) -> None:
+        if models is None:
+            self._allowed.pop(org_id, None)
+        else:
+            self._allowed[org_id] = frozenset(models)
+
+    async def remember(self, client_id: str, org_id: str) -> None:
+        """A credential just verified against the store (token issuance) is live from now on; its organisation's
+        allow-list is loaded with it, which may be newer than the last refresh."""
+        organisation = await self._store.get_organisation(org_id)
+        if organisation is None:  # deleted a moment ago, with its credentials
+            return
+        self.set_allowed_models(org_id, organisation.allowed_models)
         self._active[client_id] = org_id
         self._misses.discard(client_id)
 
@@ -52,7 +88,11 @@ class CredentialRegistry:
         self._misses.add(client_id)
 
     async def refresh(self) -> None:
-        self._active = await self._store.active_credentials()
+        # Credentials first: an organisation outlives its credentials, so each one read has its organisation below.
+        active = await self._store.active_credentials()
+        organisations = await self._store.list_organisations()
+        self._allowed = {o.org_id: frozenset(o.allowed_models) for o in organisations if o.allowed_models is not None}
+        self._active = active
         self._misses = set()
 
     async def start(self) -> None:
@@ -72,4 +112,4 @@ class CredentialRegistry:
             try:
                 await self.refresh()
             except Exception:
-                log.exception("credential refresh failed; keeping the previous set")
+                log.exception("credential and allow-list refresh failed; keeping the previous ones")

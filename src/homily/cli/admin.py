@@ -11,6 +11,7 @@ from typing import Any
 from rich.table import Table
 
 from homily.admin.service import AdminService, IssuedCredential
+from homily.catalog.loader import load_catalog
 from homily.cli.common import opened_store, print_json, settings_from_args, stdout_console
 from homily.protocol.admin import credential_json, deleted_json, list_json, organisation_json, publisher_json
 
@@ -30,8 +31,10 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
     areas = admin.add_subparsers(dest="area", required=True, metavar="{org,credential,publisher}")
     leaf: list[argparse.ArgumentParser] = [common, json_flag]
 
-    org = areas.add_parser("org", help="organisations", description="Create, list and delete organisations.")
-    org_actions = org.add_subparsers(dest="action", required=True, metavar="{create,list,delete}")
+    org = areas.add_parser(
+        "org", help="organisations", description="Create, list and delete organisations; set the models they may use."
+    )
+    org_actions = org.add_subparsers(dest="action", required=True, metavar="{create,list,delete,models}")
     created = org_actions.add_parser("create", parents=leaf, help="create an organisation")
     created.add_argument("name", help="organisation name (unique)")
     created.set_defaults(admin_action=_create_org)
@@ -45,6 +48,23 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
     )
     deleted.add_argument("org_id", metavar="ORG_ID")
     deleted.set_defaults(admin_action=_delete_org)
+    models = org_actions.add_parser(
+        "models",
+        parents=leaf,
+        help="set the models an organisation may use (or --all)",
+        description="Restrict an organisation to the given catalog model ids, or with --all let it use every "
+        "model (the default).\nA request naming another model is refused with 403; auto_routing and model_family "
+        "choose only among the allowed models.\nThe model ids are those of GET /platform/v2/models. A running "
+        "server applies the change within HOMILY_REVOCATION_REFRESH_SECONDS.\n\n"
+        "examples:\n  homily admin org models org_... gloo-openai-gpt-5-mini gloo-anthropic-claude-haiku-4.5\n"
+        "  homily admin org models org_... --all",
+        formatter_class=Formatter,
+    )
+    models.add_argument("org_id", metavar="ORG_ID")
+    chosen = models.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("model_ids", nargs="*", default=[], metavar="MODEL_ID", help="the models it may use")
+    chosen.add_argument("--all", action="store_true", help="allow every model (clear the list)")
+    models.set_defaults(admin_action=_set_org_models)
 
     credential = areas.add_parser(
         "credential",
@@ -108,7 +128,7 @@ def run_admin(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         async with opened_store(settings) as store:
-            return await action(AdminService(store), args)
+            return await action(AdminService(store, catalog=load_catalog(settings.catalog_path)), args)
 
     return asyncio.run(run())
 
@@ -161,8 +181,24 @@ async def _list_orgs(service: AdminService, args: argparse.Namespace) -> int:
     if args.json:
         print_json(list_json(organisations))
     else:
-        rows = [[o["org_id"], o["name"], _when(o["created_at"])] for o in organisations]
-        _table("Organisations", ["org_id", "name", "created"], rows)
+        rows = [[o["org_id"], o["name"], _models(o["allowed_models"]), _when(o["created_at"])] for o in organisations]
+        _table("Organisations", ["org_id", "name", "models", "created"], rows)
+    return 0
+
+
+def _models(allowed: list[str] | None) -> str:
+    return "all" if allowed is None else ", ".join(allowed)
+
+
+async def _set_org_models(service: AdminService, args: argparse.Namespace) -> int:
+    models = None if args.all else list(args.model_ids)
+    organisation = organisation_json(await service.set_allowed_models(args.org_id, models))
+    if args.json:
+        print_json(organisation)
+    elif models is None:
+        stdout_console().print(f"Organisation {args.org_id} may use every model.")
+    else:
+        stdout_console().print(f"Organisation {args.org_id} may use: {_models(organisation['allowed_models'])}.")
     return 0
 
 

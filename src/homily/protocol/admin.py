@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from homily.storage.base import Credential, Organisation, Publisher
 
@@ -15,6 +15,7 @@ MAX_NAME_LENGTH = 200
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)]
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MAX_ALLOWED_MODELS = 200
 
 
 class AdminRequest(BaseModel):
@@ -23,6 +24,13 @@ class AdminRequest(BaseModel):
 
 class CreateOrganisationRequest(AdminRequest):
     name: Name
+
+
+class UpdateOrganisationRequest(AdminRequest):
+    """`allowed_models`: the catalog model ids the organisation may use, or null for every model (required, so an
+    empty body is an error rather than a silent no-op)."""
+
+    allowed_models: Annotated[list[Identifier], Field(max_length=MAX_ALLOWED_MODELS)] | None
 
 
 class CreateCredentialRequest(AdminRequest):
@@ -45,6 +53,7 @@ def organisation_json(organisation: Organisation) -> dict[str, Any]:
         "object": "organisation",
         "org_id": organisation.org_id,
         "name": organisation.name,
+        "allowed_models": None if organisation.allowed_models is None else list(organisation.allowed_models),
         "created_at": int(organisation.created_at),
     }
 

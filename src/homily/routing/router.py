@@ -8,10 +8,11 @@ from homily.catalog.availability import Availability
 from homily.catalog.loader import Catalog
 from homily.errors import InvalidRequestError
 from homily.protocol.chat import ChatCompletionRequest, ModelFamily, canonical_family
+from homily.routing.access import AllowList, check_direct, check_families, permits, restriction_error
 from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism, TierEstimate
 from homily.routing.features import RequestFeatures, extract_features
 from homily.routing.policy import RoutingPreference
-from homily.routing.selection import Requirements, rank_candidates, select_direct, unavailable_error
+from homily.routing.selection import Requirements, fits, rank_candidates, select_direct, unavailable_error
 
 _MECHANISM_HELP = (
     "Exactly one routing mechanism is required: auto_routing (true), model (a model id) or model_family "
@@ -93,21 +94,36 @@ class Router:
         features = extract_features(request.messages, has_tools=bool(request.tools), grounded=grounded)
         return self._estimator.decide_tier(features, query_embedding)
 
+    def check_access(self, request: ChatCompletionRequest, allowed: AllowList) -> None:
+        """403 unless the organisation's allow-list leaves a model the request may name or be routed to. Cheap and
+        pure, so the service runs it before any embedding, guard or retrieval work."""
+        mechanism, family = resolve_mechanism(request)
+        if mechanism == "direct_model_selection":
+            check_direct(self._catalog, request.model or "", allowed)
+        else:
+            check_families(self._catalog, mechanism, self._families(family), allowed)
+
+    def _families(self, family: ModelFamily | None) -> list[ModelFamily]:
+        return [family] if family is not None else list(self._catalog.family_order)
+
     def decide(
         self,
         request: ChatCompletionRequest,
         *,
         grounded: bool = False,
         query_embedding: QueryEmbedding | None = None,
+        allowed: AllowList = None,
     ) -> RoutingDecision:
-        """The decision for `request`; `query_embedding` is the shared embedding of its last user turn."""
+        """The decision for `request`; `query_embedding` is the shared embedding of its last user turn. `allowed`
+        is the caller's organisation allow-list: only those models are chosen, tried or fallen back to."""
+        self.check_access(request, allowed)
         mechanism, family = resolve_mechanism(request)
         needs = Requirements(needs_tools=bool(request.tools), estimated_tokens=estimate_tokens(request))
         estimate = self.estimate(request, grounded=grounded, query_embedding=query_embedding)
         if estimate is None:
             model = select_direct(self._catalog, self._availability, request.model or "", needs)
             return RoutingDecision(mechanism=mechanism, model=model.id, fallbacks=[])
-        families = [family] if family is not None else list(self._catalog.family_order)
+        families = self._families(family)
         ranked = rank_candidates(
             self._catalog,
             self._availability,
@@ -116,9 +132,11 @@ class Router:
             families,
             confidence=estimate.confidence,
             preference=request.routing_preference or self._preference,
+            permitted=lambda model: permits(allowed, model),
         )
         if not ranked:
-            raise unavailable_error(self._catalog, families, needs)
+            forbidden = restriction_error(self._catalog, mechanism, families, allowed, lambda m: fits(m, needs))
+            raise forbidden or unavailable_error(self._catalog, families, needs)
         return RoutingDecision(
             mechanism=mechanism,
             model=ranked[0].id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from homily.catalog.availability import Availability
@@ -20,7 +21,7 @@ class Requirements:
     estimated_tokens: int
 
 
-def _fits(model: CatalogModel, needs: Requirements) -> bool:
+def fits(model: CatalogModel, needs: Requirements) -> bool:
     if needs.needs_tools and not model.supports_tools:
         return False
     return needs.estimated_tokens <= model.context_window
@@ -35,11 +36,20 @@ def rank_candidates(
     *,
     confidence: float | None = None,
     preference: RoutingPreference = "balanced",
+    permitted: Callable[[CatalogModel], bool] | None = None,
 ) -> list[CatalogModel]:
-    """Available, capable models in the order `preference` tries them (see `homily.routing.policy`); with the
-    default `balanced` policy: tier distance (stronger first), then family preference, then rank within the tier."""
+    """Available, capable (and `permitted`: the caller's allow-list) models in the order `preference` tries them
+    (see `homily.routing.policy`); with the default `balanced` policy: tier distance (stronger first), then family
+    preference, then rank within the tier."""
     allowed = set(families)
-    candidates = [m for m in catalog.models if m.family in allowed and availability.is_available(m) and _fits(m, needs)]
+    candidates = [
+        m
+        for m in catalog.models
+        if m.family in allowed
+        and availability.is_available(m)
+        and fits(m, needs)
+        and (permitted is None or permitted(m))
+    ]
     return order_models(candidates, tier, confidence, families, preference)
 
 

@@ -20,6 +20,7 @@ from homily.providers.circuit import CircuitBreakers
 from homily.providers.fallback import Candidate, FallbackExecutor, Skipped
 from homily.providers.pool import ProviderPool
 from homily.providers.types import Completion, FinishReason, ProviderRequest, StreamDelta, UpstreamModel, Usage
+from homily.routing.access import AllowList
 from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism
 from homily.routing.features import last_user_text
 from homily.routing.router import Router, resolve_mechanism
@@ -130,9 +131,17 @@ class CompletionService:
             return await self._query_embedder.embed_one(text)
         return None
 
-    async def _screen(self, request: ChatCompletionRequest, request_id: str, grounded: bool = False) -> _Screened:
-        """Validate the routing fields, embed the last user turn once, and run the guard before any model."""
+    def check_access(self, request: ChatCompletionRequest, allowed: AllowList) -> None:
+        """403 when the organisation's allow-list leaves the request no model (see `Router.check_access`)."""
+        self._router.check_access(request, allowed)
+
+    async def _screen(
+        self, request: ChatCompletionRequest, request_id: str, grounded: bool, allowed: AllowList
+    ) -> _Screened:
+        """Validate the routing fields and model access, embed the last user turn once, and run the guard before
+        any model."""
         mechanism, _ = resolve_mechanism(request)
+        self.check_access(request, allowed)
         guarding = self._guard is not None and self._guard.enabled
         embedding = await self._embed(request) if guarding or mechanism != "direct_model_selection" else None
         outcome = self._guard.check(list(request.messages), embedding, request_id) if guarding and self._guard else None
@@ -140,7 +149,7 @@ class CompletionService:
 
     async def route(self, request: ChatCompletionRequest, request_id: str = "") -> RoutingDecision:
         """The routing decision alone (with the shared embedding), as `homily route` and tests see it."""
-        screened = await self._screen(request, request_id)
+        screened = await self._screen(request, request_id, False, None)
         return self._router.decide(request, query_embedding=screened.embedding)
 
     def _system(self, request: ChatCompletionRequest, screened: _Screened) -> list[ChatMessage]:
@@ -170,13 +179,16 @@ class CompletionService:
         extra_system: list[ChatMessage] | None = None,
         *,
         grounded: bool = False,
+        allowed: AllowList = None,
     ) -> CompletionResult:
-        screened = await self._screen(request, request_id, grounded)
+        screened = await self._screen(request, request_id, grounded, allowed)
         guard = screened.guard
         if guard is not None and guard.blocked:
             return self._local_result(request, screened, guard.decline(), "content_filter")
         try:
-            decision = self._router.decide(request, grounded=grounded, query_embedding=screened.embedding)
+            decision = self._router.decide(
+                request, grounded=grounded, query_embedding=screened.embedding, allowed=allowed
+            )
             first, candidates = self._candidates(decision)
             upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
             answered = await self._executor.complete(upstream, candidates)
@@ -201,14 +213,17 @@ class CompletionService:
         extra_system: list[ChatMessage] | None = None,
         *,
         grounded: bool = False,
+        allowed: AllowList = None,
     ) -> StreamResult:
-        screened = await self._screen(request, request_id, grounded)
+        screened = await self._screen(request, request_id, grounded, allowed)
         guard = screened.guard
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         if guard is not None and guard.blocked:
             return self._local_stream(request, screened, guard.decline(), "content_filter", include_usage)
         try:
-            decision = self._router.decide(request, grounded=grounded, query_embedding=screened.embedding)
+            decision = self._router.decide(
+                request, grounded=grounded, query_embedding=screened.embedding, allowed=allowed
+            )
             first, candidates = self._candidates(decision)
             upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
             answered = await self._executor.stream(upstream, candidates)

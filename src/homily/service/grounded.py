@@ -21,6 +21,7 @@ from homily.ids import generation_id
 from homily.protocol.chat import ChatMessage
 from homily.protocol.content import GroundedCompletionRequest
 from homily.providers.types import Completion, StreamDelta, Usage
+from homily.routing.access import AllowList
 from homily.routing.router import resolve_mechanism
 from homily.service.completions import CompletionResult, CompletionService, StreamResult
 from homily.service.wire import ChunkEncoder, completion_body, local_fields, local_headers
@@ -73,9 +74,14 @@ class GroundedService:
         self._completions = completions
 
     async def prepare(
-        self, request: GroundedCompletionRequest, principal: Principal, query_vector: FloatMatrix | None = None
+        self,
+        request: GroundedCompletionRequest,
+        principal: Principal,
+        query_vector: FloatMatrix | None = None,
+        allowed: AllowList = None,
     ) -> Grounding:
         resolve_mechanism(request)  # 400 for a bad routing choice before any retrieval work
+        self._completions.check_access(request, allowed)  # and 403 for a model the organisation may not use
         name = request.rag_publisher or SHARED_PUBLISHER_NAME
         publisher = await self._content.publisher_by_name(principal.org_id, name)
         question = retrieval_query(list(request.messages))
@@ -103,13 +109,13 @@ class GroundedService:
         return fields
 
     async def complete(
-        self, request: GroundedCompletionRequest, principal: Principal, request_id: str
+        self, request: GroundedCompletionRequest, principal: Principal, request_id: str, allowed: AllowList = None
     ) -> CompletionResult:
-        grounding = await self.prepare(request, principal)
+        grounding = await self.prepare(request, principal, allowed=allowed)
         headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
         try:
             result = await self._completions.complete(
-                request, request_id, self._sources_message(grounding), grounded=True
+                request, request_id, self._sources_message(grounding), grounded=True, allowed=allowed
             )
         except HomilyError as exc:
             if exc.fault != "provider":
@@ -136,14 +142,14 @@ class GroundedService:
         return CompletionResult(body=body, headers={**extractive_headers, **headers})
 
     async def open_stream(
-        self, request: GroundedCompletionRequest, principal: Principal, request_id: str
+        self, request: GroundedCompletionRequest, principal: Principal, request_id: str, allowed: AllowList = None
     ) -> StreamResult:
-        grounding = await self.prepare(request, principal)
+        grounding = await self.prepare(request, principal, allowed=allowed)
         headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
         prefix = _citations_event(grounding) if request.include_citations else None
         try:
             stream = await self._completions.open_stream(
-                request, request_id, self._sources_message(grounding), grounded=True
+                request, request_id, self._sources_message(grounding), grounded=True, allowed=allowed
             )
         except HomilyError as exc:
             if exc.fault != "provider":

@@ -6,6 +6,7 @@ Hashing of secrets happens above this layer: a store only ever sees `secret_hash
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,9 +25,13 @@ class ReferenceNotFoundError(StoreError):
 
 @dataclass(frozen=True, slots=True)
 class Organisation:
+    """A tenant. `allowed_models` is the allow-list of catalog model ids its credentials may use; None means
+    every model in the catalog (the default, and what every organisation had before allow-lists existed)."""
+
     org_id: str
     name: str
     created_at: float
+    allowed_models: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,11 @@ class OrganisationStore(Protocol):
     async def create_organisation(self, name: str) -> Organisation: ...
     async def get_organisation(self, org_id: str) -> Organisation | None: ...
     async def list_organisations(self) -> list[Organisation]: ...
+    async def set_allowed_models(self, org_id: str, models: Sequence[str] | None) -> bool:
+        """Replace the organisation's model allow-list (None: every model), order kept. False when it did not
+        exist."""
+        ...
+
     async def delete_organisation(self, org_id: str) -> bool:
         """Delete the organisation with its credentials and publishers. False when it did not exist."""
         ...

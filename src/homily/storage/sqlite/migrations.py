@@ -120,10 +120,16 @@ INSERT INTO embedding_space (id, model, dimension)
     SELECT 1, 'all-MiniLM-L6-v2', 384 WHERE EXISTS (SELECT 1 FROM chunks WHERE vector IS NOT NULL);
 """
 
+_V4_ORGANISATION_MODEL_ALLOW_LISTS = """
+-- The model ids an organisation may use, as a JSON array of strings; NULL (every existing row) means every model.
+ALTER TABLE organisations ADD COLUMN allowed_models TEXT;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "organisations, credentials, publishers", _V1_ORGANISATIONS_CREDENTIALS_PUBLISHERS),
     Migration(2, "items, item contents, chunks with their FTS5 index", _V2_ITEMS + chunk_schema_script()),
     Migration(3, "the embedding space of the stored chunk vectors", _V3_EMBEDDING_SPACE),
+    Migration(4, "per-organisation model allow-lists", _V4_ORGANISATION_MODEL_ALLOW_LISTS),
 )
 """Every schema version in order. Append new versions here."""
 

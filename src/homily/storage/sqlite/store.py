@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import sqlite3
@@ -26,7 +27,7 @@ log = logging.getLogger("homily.storage.sqlite")
 
 
 # Constant SELECT heads; callers append constant WHERE/ORDER BY text and pass every value as a parameter.
-_SELECT_ORGANISATIONS = "SELECT org_id, name, created_at FROM organisations"
+_SELECT_ORGANISATIONS = "SELECT org_id, name, created_at, allowed_models FROM organisations"
 _SELECT_CREDENTIALS = "SELECT client_id, org_id, name, secret_hash, created_at, disabled FROM credentials"
 _SELECT_PUBLISHERS = "SELECT publisher_id, org_id, name, shared, created_at FROM publishers"
 
@@ -101,6 +102,11 @@ class SqliteStore:
         sql = f"{_SELECT_ORGANISATIONS} ORDER BY created_at, org_id"
         rows = await self._run(lambda db: db.execute(sql).fetchall())
         return [_organisation(row) for row in rows]
+
+    async def set_allowed_models(self, org_id: str, models: Sequence[str] | None) -> bool:
+        sql = "UPDATE organisations SET allowed_models = ? WHERE org_id = ?"
+        encoded = None if models is None else json.dumps(list(models))
+        return await self._run(lambda db: db.execute(sql, (encoded, org_id)).rowcount > 0)
 
     async def delete_organisation(self, org_id: str) -> bool:
         sql = "DELETE FROM organisations WHERE org_id = ?"
@@ -218,8 +224,25 @@ def _constraint_errors(duplicate_message: str, missing_reference_message: str) -
 
 
 def _organisation(row: tuple[object, ...]) -> Organisation:
-    org_id, name, created_at = row
-    return Organisation(org_id=str(org_id), name=str(name), created_at=_float(created_at))
+    org_id, name, created_at, allowed_models = row
+    return Organisation(
+        org_id=str(org_id),
+        name=str(name),
+        created_at=_float(created_at),
+        allowed_models=_model_ids(allowed_models),
+    )
+
+
+def _model_ids(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    try:
+        decoded = json.loads(str(value))
+    except ValueError:
+        decoded = None
+    if not isinstance(decoded, list) or not all(isinstance(item, str) for item in decoded):
+        raise StoreError(f"corrupt model allow-list in the database: {value!r}")
+    return tuple(decoded)
 
 
 def _credential(row: tuple[object, ...]) -> Credential:
