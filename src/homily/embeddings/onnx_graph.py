@@ -179,14 +179,16 @@ class _EncoderGraph:
         return self.layer_norm(self.op("Add", [out, x]), f"{prefix}.output.LayerNorm")
 
     def mean_pool_normalise(self, hidden: str, mask: str) -> str:
-        token_weights = self.op("Unsqueeze", [mask, self.const("axis2", _ints(2))])
-        axis1 = self.const("axis1", _ints(1))
-        total = self.op("ReduceSum", [self.op("Mul", [hidden, token_weights]), axis1], keepdims=0)
-        count = self.op("ReduceSum", [token_weights, axis1], keepdims=0)
-        count = self.op("Max", [count, self.const("count_floor", _scalar(1e-9))])
-        mean = self.op("Div", [total, count])
-        norm = self.op("ReduceL2", [mean, axis1], keepdims=1)
-        return self.op("Div", [mean, self.op("Max", [norm, self.const("norm_floor", _scalar(1e-12))])])
+        """The L2-normalised mean of the real tokens' states.
+
+        Scaling does not change a normalised vector, so the masked sum ([batch, 1, seq] @ [batch, seq, hidden])
+        is normalised directly instead of first being divided by the token count.
+        """
+        token_weights = self.op("Unsqueeze", [mask, self.const("axis1", _ints(1))])
+        total = self.op("MatMul", [token_weights, hidden])
+        norm = self.op("ReduceL2", [total, self.const("axis2", _ints(2))], keepdims=1)
+        unit = self.op("Div", [total, self.op("Max", [norm, self.const("norm_floor", _scalar(1e-12))])])
+        return self.op("Reshape", [unit, self.const("rows", _ints(0, self.config.hidden_size))])
 
 
 def build_sentence_encoder(weights: Weights, config: BertConfig, precision: WeightPrecision = "int8") -> bytes:
