@@ -13,7 +13,7 @@ within cosine ~0.9995 of the float32 graph's.
 A short query costs mostly per-call overhead, so both precisions use the same lean structure: each layer projects
 query, key and value with one linear layer over their stacked weights (four linear layers per encoder layer, not
 six), and pooling normalises the masked token sum from one MatMul. Measured back to back on the 2-core box with 2
-intra-op threads, a 16-token query's p50 fell ~6-7% (int8) and ~9% (float32) against three projections and the
+intra-op threads, a 16-token query's p50 fell ~7% (int8) and ~5-9% (float32) against three projections and the
 mean's seven ops, mostly from fewer parallel sections to hand to the second thread (with one thread the CPU per
 query hardly changes); batch throughput stayed the same within noise.
 
