@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from homily.embeddings import BatchingEmbedder, Embedder, OnnxSentenceEmbedder, Vectors, load_local_embedder
 from homily.embeddings.local import cached_graph_path, default_model_dir
-from homily.embeddings.onnx_graph import int8_blocks
+from homily.embeddings.onnx_graph import build_sentence_encoder, int8_blocks
+from homily.embeddings.weights import BertConfig, WeightPrecision
 
 TEXTS = [
     "How do I forgive someone who hurt me deeply?",
@@ -21,6 +23,22 @@ TEXTS = [
     "What time does the Sunday service start?",
     "In the beginning was the Word, and the Word was with God, and the Word was God. " * 12,
     "Καλημέρα κόσμε — 你好世界 — naïve café",
+]
+
+REAL_TEXT = [
+    "How do I forgive someone who hurt me deeply?",
+    "What time does the Sunday service start, and is there parking near the church?",
+    "Compose an engaging travel blog post about a recent trip to Hawaii, highlighting cultural experiences.",
+    "Explain the difference between justification and sanctification in simple terms.",
+    "Can you suggest a prayer for a friend who is going through chemotherapy?",
+    "Write a short reflection on Psalm 23 for a youth group meeting.",
+    "Grace and peace to you from God our Father and the Lord Jesus Christ.",
+    "In the beginning was the Word, and the Word was with God, and the Word was God.",
+    "Great art Thou, O Lord, and greatly to be praised; great is Thy power, and of Thy wisdom there is no end. "
+    "And man, being a part of Thy creation, desires to praise Thee, man, who bears about with him his mortality.",
+    "The committee will review the budget for the parish hall renovation at next month's meeting.",
+    "Summarise the main argument of Augustine's Confessions, Book One, in three sentences.",
+    "Is it wrong to feel angry at God after losing a parent?",
 ]
 
 
@@ -65,6 +83,73 @@ def test_int8_graph_stays_close_to_float32(
     assert np.all(cosines > 0.997), cosines
     assert float(np.mean(cosines)) > 0.999
     assert not np.allclose(quantised, exact, atol=1e-6), "the default graph should hold int8 weights"
+
+
+def test_int8_graph_is_within_cosine_0_9995_of_float32_on_real_text(
+    embedder: OnnxSentenceEmbedder, float32_embedder: OnnxSentenceEmbedder
+) -> None:
+    cosines = _cosines(embedder.embed(REAL_TEXT), float32_embedder.embed(REAL_TEXT))
+    assert float(cosines.min()) >= 0.9995, cosines
+
+
+@pytest.mark.parametrize("fixture", ["embedder", "float32_embedder"])
+def test_padded_mixed_length_batch_matches_single_calls(request: pytest.FixtureRequest, fixture: str) -> None:
+    # One model call: the short texts are padded to the longest one's length and must not notice.
+    local: OnnxSentenceEmbedder = request.getfixturevalue(fixture)
+    texts = [*REAL_TEXT, TEXTS[4]]
+    together = local.embed(texts)
+    one_by_one = np.vstack([local.embed([text]) for text in texts])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
+
+
+def _tiny_bert(layers: int = 2, hidden: int = 64, heads: int = 2) -> tuple[dict[str, Vectors], BertConfig]:
+    rng = np.random.default_rng(3)
+    config = BertConfig(
+        hidden_size=hidden,
+        num_attention_heads=heads,
+        num_hidden_layers=layers,
+        intermediate_size=4 * hidden,
+        layer_norm_eps=1e-12,
+        max_position_embeddings=32,
+    )
+    shapes = {
+        "embeddings.word_embeddings.weight": (50, hidden),
+        "embeddings.position_embeddings.weight": (32, hidden),
+        "embeddings.token_type_embeddings.weight": (2, hidden),
+        "embeddings.LayerNorm.weight": (hidden,),
+        "embeddings.LayerNorm.bias": (hidden,),
+    }
+    for index in range(layers):
+        prefix = f"encoder.layer.{index}"
+        linears = {
+            "attention.self.query": (hidden, hidden),
+            "attention.self.key": (hidden, hidden),
+            "attention.self.value": (hidden, hidden),
+            "attention.output.dense": (hidden, hidden),
+            "intermediate.dense": (4 * hidden, hidden),
+            "output.dense": (hidden, 4 * hidden),
+        }
+        for name, shape in linears.items():
+            shapes[f"{prefix}.{name}.weight"] = shape
+            shapes[f"{prefix}.{name}.bias"] = shape[:1]
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            shapes[f"{prefix}.{norm}.weight"] = (hidden,)
+            shapes[f"{prefix}.{norm}.bias"] = (hidden,)
+    weights = {name: rng.normal(scale=0.1, size=shape).astype(np.float32) for name, shape in shapes.items()}
+    return weights, config
+
+
+@pytest.mark.parametrize(("precision", "linear_op"), [("int8", "MatMulNBits"), ("float32", "MatMul")])
+def test_graph_projects_query_key_and_value_with_one_linear_per_layer(
+    precision: WeightPrecision, linear_op: str
+) -> None:
+    weights, config = _tiny_bert(layers=3)
+    model = onnx.load_from_string(build_sentence_encoder(weights, config, precision))
+    weight_names = {tensor.name for tensor in model.graph.initializer}
+    linears = [n for n in model.graph.node if n.op_type == linear_op and n.input[1] in weight_names]
+    # Stacked query/key/value, attention output, and the two feed-forward layers.
+    assert len(linears) == 4 * config.num_hidden_layers
+    assert sum(n.op_type == "Split" for n in model.graph.node) == config.num_hidden_layers
 
 
 def test_int8_blocks_round_trip_within_half_a_step() -> None:

@@ -200,10 +200,11 @@ def load_local_embedder(
     `cache_dir` (e.g. `<data_dir>/models`) keeps the built graph between starts; without it the graph is built
     in memory (about a second). `precision="int8"` (the default) stores the encoder's linear weights as int8
     blocks: about 1.2x faster, embeddings within cosine ~0.9995 of `"float32"`, which matches
-    sentence-transformers to float rounding. `threads` is ONNX Runtime's intra-op thread count (default: up to 2 cores);
-    `spin_wait=True` lets its threads busy-wait between ops: slightly lower latency on an idle machine, but
-    they then steal CPU from the event loop and other processes (on a busy 2-core box it doubled latency).
-    One model call takes at most `max_batch_texts` texts and `max_batch_tokens` padded tokens.
+    sentence-transformers to float rounding. `threads` is ONNX Runtime's intra-op thread count (default: up to 2
+    cores; on the 2-core box one thread used ~20% less CPU per 16-token query but took ~10-30% longer, and batches
+    want both cores); `spin_wait=True` lets its threads busy-wait between ops: slightly lower latency on an idle
+    machine, but they then steal CPU from the event loop and other processes (on a busy 2-core box it doubled
+    latency). One model call takes at most `max_batch_texts` texts and `max_batch_tokens` padded tokens.
     """
     import onnxruntime
 
