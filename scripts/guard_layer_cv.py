@@ -60,6 +60,9 @@ class TuneConfig:
     head_lr: float = 3e-4
     batch: int = 32
     layer_dropout: float = 0.1
+    probe: int = 1
+    """1: start the fine-tuning from guard5's head fitted on the frozen outputs; 0: from a fresh head (joint
+    training from the start, no linear-probe stage)."""
 
 
 class TopLayers(torch.nn.Module):
@@ -168,13 +171,17 @@ def out_of_fold(data_dir: Path, work: Path, head: AttentionConfig, tune: TuneCon
     pooled = {text for items in pool.values() for text in items}
     folds = np.array([fold_of(text) if text in pooled else -1 for text, _ in examples])
     indices = range(tune.depth, LAYERS)
-    frozen = frozen_outputs(minilm.layers(indices), example_states, head.max_tokens)
+    frozen = frozen_outputs(minilm.layers(indices), example_states, head.max_tokens) if tune.probe else []
     logits = {name: np.zeros((len(items), len(CATEGORIES)), dtype=np.float32) for name, items in pool.items()}
     for fold in range(FOLDS):
         started = time.monotonic()
         rows = np.flatnonzero(folds != fold)
-        probe = train_attention(frozen, example_embeddings, labels, rows, head)
-        model = TopLayers(minilm.layers(indices, tune.layer_dropout), probe)
+        if tune.probe:
+            start = train_attention(frozen, example_embeddings, labels, rows, head)
+        else:
+            torch.manual_seed(head.seed)
+            start = AttentionHead(labels.shape[1], head)
+        model = TopLayers(minilm.layers(indices, tune.layer_dropout), start)
         fine_tune(model, example_states, example_embeddings, labels, rows, head=head, tune=tune)
         for name, items in pool.items():
             held = [index for index, text in enumerate(items) if fold_of(text) == fold]
