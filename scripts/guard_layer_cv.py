@@ -16,9 +16,11 @@ cv --work W --family F` reads (seed 7 -> F, 8 -> Fs8, 9 -> Fs9), so the figure c
 Runs against guard6's tree (60918b5, whose `src` and `scripts` hold the stratified splits and guard5/6 code):
     git archive 60918b5 | tar -x -C /tmp/guard8/g6; ln -s /work/shared /tmp/guard8/shared
     ln -s /tmp/guard5/states /tmp/guard8/states
-    PYTHONPATH=/tmp/guard8/g6/src:/tmp/guard8/g6/scripts:$PWD/scripts \
-        python scripts/guard_layer_cv.py --tag L1 --seed 7 --depth 5 --tune-epochs 3
-    python /tmp/guard8/g6/scripts/guard_shipped_intent.py cv --work /tmp/guard8 --family L1 --shares 0.3 0.5 0.7
+    export PYTHONPATH=/tmp/guard8/g6/src:/tmp/guard8/g6/scripts:$PWD/scripts GIT_DIR=$(git rev-parse --git-dir)
+    run() { python -c "import sys; from $1 import main; sys.exit(main(sys.argv[2:]))" "$@"; }
+    run guard_layer_cv --tag L3 --seed 7 --tune-epochs 6 --layer-lr 1e-4 --head-lr 1e-3   # and --seed 8, 9
+    run guard_shipped_intent cv --work /tmp/guard8 --family L3 --shares 0 0.2 0.3 0.4 0.5 0.6 0.7 1.0
+(run as modules: guard6's `train_guard` must shadow this tree's, which `python scripts/...` would not do.)
 """
 
 from __future__ import annotations
