@@ -222,63 +222,60 @@ _PRICE = {
     "required": ["rate_per_1m_tokens"],
 }
 
-PLATFORM_MODEL_LIST = {
-    "type": "object",
-    "properties": {
-        "object": {"const": "list"},
-        "data": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "string"},
-                    "name": {"type": "string"},
-                    "family": {"enum": FAMILIES[:-1]},
-                    "context_window": {"type": "integer"},
-                    "max_output_tokens": {"type": "integer"},
-                    "supports_tools": {"type": "boolean"},
-                    "supports_reasoning": {"type": "boolean"},
-                    "input_modalities": {"type": "array", "items": {"type": "string"}},
-                    "pricing": {
-                        "type": "object",
-                        "properties": {"input": _PRICE, "output": _PRICE},
-                        "required": ["input", "output"],
-                    },
-                    "tier": {"enum": TIERS},
-                    "available": {"type": "boolean", "description": "An upstream is configured and healthy"},
-                },
-                "required": [
-                    *("id", "name", "family", "context_window", "max_output_tokens", "supports_tools"),
-                    *("supports_reasoning", "input_modalities", "pricing", "tier", "available"),
-                ],
-            },
-        },
-    },
-    "required": ["object", "data"],
-}
 
-MODEL_LIST = {
-    "type": "object",
-    "description": "OpenAI models.list",
-    "properties": {
-        "object": {"const": "list"},
-        "data": {
-            "type": "array",
-            "items": {
+def _list_of(item: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """A `{"object": "list", "data": [item, ...]}` envelope schema."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": item}},
+        "required": ["object", "data"],
+    }
+    if description is not None:
+        schema["description"] = description
+    return schema
+
+
+PLATFORM_MODEL_LIST = _list_of(
+    {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "family": {"enum": FAMILIES[:-1]},
+            "context_window": {"type": "integer"},
+            "max_output_tokens": {"type": "integer"},
+            "supports_tools": {"type": "boolean"},
+            "supports_reasoning": {"type": "boolean"},
+            "input_modalities": {"type": "array", "items": {"type": "string"}},
+            "pricing": {
                 "type": "object",
-                "properties": {
-                    "id": {"type": "string"},
-                    "object": {"const": "model"},
-                    "created": {"type": "integer"},
-                    "owned_by": {"enum": FAMILIES[:-1]},
-                    "available": {"type": "boolean"},
-                },
-                "required": ["id", "object", "created", "owned_by"],
+                "properties": {"input": _PRICE, "output": _PRICE},
+                "required": ["input", "output"],
             },
+            "tier": {"enum": TIERS},
+            "available": {"type": "boolean", "description": "An upstream is configured and healthy"},
         },
+        "required": [
+            *("id", "name", "family", "context_window", "max_output_tokens", "supports_tools"),
+            *("supports_reasoning", "input_modalities", "pricing", "tier", "available"),
+        ],
+    }
+)
+
+MODEL_LIST = _list_of(
+    {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"const": "model"},
+            "created": {"type": "integer"},
+            "owned_by": {"enum": FAMILIES[:-1]},
+            "available": {"type": "boolean"},
+        },
+        "required": ["id", "object", "created", "owned_by"],
     },
-    "required": ["object", "data"],
-}
+    "OpenAI models.list",
+)
 
 
 def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
