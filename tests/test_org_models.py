@@ -62,10 +62,18 @@ def seen_models(upstream: FakeOpenAIUpstream) -> list[str]:
     return [str(request.json()["model"]) for request in upstream.requests if request.path.endswith("/completions")]
 
 
+def forbidden_count(homily: LiveHomily) -> float:
+    """`homily_errors_total{name="FORBIDDEN",status="403"}` from /metrics (0 before the first refusal)."""
+    series = 'homily_errors_total{name="FORBIDDEN",status="403"} '
+    lines = httpx.get(homily.base_url + "/metrics").text.splitlines()
+    return sum(float(line[len(series) :]) for line in lines if line.startswith(series))
+
+
 def test_direct_model_outside_the_list_is_403_and_never_reaches_the_upstream(
     homily: LiveHomily, admin: httpx.Client, upstream: FakeOpenAIUpstream
 ) -> None:
     credential = new_organisation(admin, "Direct", [MINI, DEEPSEEK])
+    refused_before = forbidden_count(homily)
     with sdk(homily, credential) as client:
         for stream in (False, True):
             with pytest.raises(openai.PermissionDeniedError) as caught:
@@ -76,6 +84,7 @@ def test_direct_model_outside_the_list_is_403_and_never_reaches_the_upstream(
             assert PRO in error["message"]
             assert f"It may use: {MINI}, {DEEPSEEK}" in error["message"]
         assert seen_models(upstream) == []
+        assert forbidden_count(homily) == refused_before + 2  # operators see the refusals by kind
         answered = client.chat.completions.create(model=MINI, messages=USER)  # type: ignore[arg-type]
     assert answered.model == MINI
     assert seen_models(upstream) == [upstream_name(MINI)]

@@ -102,6 +102,7 @@ def standard_metrics() -> Metrics:
     metrics.describe("homily_http_request_seconds", "HTTP request duration (streams: until the last byte)")
     metrics.describe("homily_completions_total", "Completions by answering model, routing mechanism and tier")
     metrics.describe("homily_upstream_errors_total", "Upstream failures by model and error code")
+    metrics.describe("homily_errors_total", "Error responses (API.md section 7 envelope) by error name and status")
     metrics.describe("homily_ingestion_items_total", "Ingested items by outcome (completed, failed)")
     metrics.describe(
         "homily_ingestion_pending_items", "Items still to chunk or embed (updated while a backlog drains, 0 when idle)"

@@ -16,6 +16,10 @@ log = logging.getLogger("homily.errors")
 
 
 def render_error(request: Request, error: HomilyError) -> Response:
+    """The envelope, counted by error name so operators see refusals (403, 429, 413...) by kind in /metrics."""
+    found = getattr(request.app.state, "services", None)
+    if found is not None:
+        found.metrics.inc("homily_errors_total", (("name", error.name), ("status", str(error.status))))
     return json_response(error.envelope(request_id(request)), status=error.status, headers=error.headers)
 
 
