@@ -4,6 +4,7 @@ offline."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -11,10 +12,11 @@ from typing import Any, cast
 
 from homily.catalog.availability import Availability, configured_providers
 from homily.catalog.loader import load_catalog
-from homily.cli.common import CliError, eval_command, eval_targets
+from homily.cli.common import CliError, common_options, eval_command, eval_targets, opened_store, settings_from_args
 from homily.embeddings import load_local_embedder
 from homily.embeddings.offline_cache import default_cache_dir
 from homily.protocol.chat import canonical_family
+from homily.routing.access import AllowList, permits
 from homily.routing.benchmarks import default_data_dir
 from homily.routing.decision import Tier
 from homily.routing.evaluation import evaluate_sets, format_sweep, format_table, load_evaluation_sets
@@ -30,7 +32,7 @@ ALL_PROVIDERS: frozenset[ProviderName] = frozenset({"openai", "anthropic", "goog
 
 def add_route_commands(subparsers: Any) -> None:
     """Register `route` and `eval routing` on the CLI's top-level subparsers (reusing an existing `eval`)."""
-    route = subparsers.add_parser("route", help="explain how a request would be routed")
+    route = subparsers.add_parser("route", parents=[common_options()], help="explain how a request would be routed")
     route.add_argument("text", help="the user message to route")
     route.add_argument("--json", action="store_true", help="print the explanation as JSON")
     route.add_argument("--turns", type=int, default=1, help="number of user turns in the conversation")
@@ -39,6 +41,11 @@ def add_route_commands(subparsers: Any) -> None:
     route.add_argument("--weights", type=Path, default=None, help="router weights (.npz)")
     route.add_argument("--family", help="model_family mode: rank only this family (e.g. anthropic)")
     route.add_argument("--preference", choices=ROUTING_PREFERENCES, help="cost, balanced or quality")
+    route.add_argument(
+        "--org",
+        metavar="ORG_ID",
+        help="rank only the models this organisation may use (its allow-list, read from --data-dir)",
+    )
     route.set_defaults(handler=run_route)
 
     eval_parser = eval_command(subparsers)
@@ -67,8 +74,24 @@ def run_route(args: argparse.Namespace) -> int:
     return 0
 
 
+def _organisation_allow_list(args: argparse.Namespace) -> AllowList:
+    """The allow-list of `--org` (None: no --org, or an organisation that may use every model)."""
+    if not args.org:
+        return None
+
+    async def read() -> AllowList:
+        async with opened_store(settings_from_args(args)) as store:
+            organisation = await store.get_organisation(args.org)
+        if organisation is None:
+            raise CliError(f"no organisation '{args.org}'; `homily admin org list` shows them")
+        return None if organisation.allowed_models is None else frozenset(organisation.allowed_models)
+
+    return asyncio.run(read())
+
+
 def _ranked_models(args: argparse.Namespace, tier: int, confidence: float, chars: int) -> tuple[list[str], str]:
     """Catalog selection for the explanation, using the configured providers (or all, if none is configured)."""
+    allowed = _organisation_allow_list(args)
     settings = Settings()
     catalog = load_catalog(settings.catalog_path)
     configured = configured_providers(settings)
@@ -88,7 +111,10 @@ def _ranked_models(args: argparse.Namespace, tier: int, confidence: float, chars
         families,
         confidence=confidence,
         preference=preference,
+        permitted=lambda model: permits(allowed, model),
     )
+    if allowed is not None:
+        note += f"; organisation {args.org} may use {len(allowed)} model(s)"
     return [m.id for m in ranked], f"{preference} policy; {note}"
 
 
