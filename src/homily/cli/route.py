@@ -74,13 +74,13 @@ def run_route(args: argparse.Namespace) -> int:
     return 0
 
 
-def _organisation_allow_list(args: argparse.Namespace) -> AllowList:
+def _organisation_allow_list(args: argparse.Namespace, settings: Settings) -> AllowList:
     """The allow-list of `--org` (None: no --org, or an organisation that may use every model)."""
     if not args.org:
         return None
 
     async def read() -> AllowList:
-        async with opened_store(settings_from_args(args)) as store:
+        async with opened_store(settings) as store:
             organisation = await store.get_organisation(args.org)
         if organisation is None:
             raise CliError(f"no organisation '{args.org}'; `homily admin org list` shows them")
@@ -91,8 +91,8 @@ def _organisation_allow_list(args: argparse.Namespace) -> AllowList:
 
 def _ranked_models(args: argparse.Namespace, tier: int, confidence: float, chars: int) -> tuple[list[str], str]:
     """Catalog selection for the explanation, using the configured providers (or all, if none is configured)."""
-    allowed = _organisation_allow_list(args)
-    settings = Settings()
+    settings = settings_from_args(args)
+    allowed = _organisation_allow_list(args, settings)
     catalog = load_catalog(settings.catalog_path)
     configured = configured_providers(settings)
     note = "providers configured here" if configured else "no provider configured: ranking as if all were"
