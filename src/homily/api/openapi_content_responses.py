@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
+
+from homily.protocol.chat import Tradition
+from homily.storage.content import ItemStatus
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
-_TRADITION = {"enum": ["evangelical", "catholic", "mainline", "not_faith_specific", None]}
-STATUSES = ["QUEUED", "CHUNKING", "EMBEDDING", "COMPLETED", "FAILED"]
+_TRADITION = {"enum": [*get_args(Tradition), None]}
+STATUSES = [status.value for status in ItemStatus]
 
 
 def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:

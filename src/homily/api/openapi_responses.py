@@ -6,16 +6,22 @@ schemas are written here and tests validate live responses against them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
+
+from homily.protocol.chat import ModelFamily
+from homily.providers.types import FinishReason
+from homily.routing.decision import RoutingMechanism, Tier, tier_name
+from homily.service.guarding import LOCAL_FAMILY
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULL = {"type": "null", "description": "Always null (an OpenAI field Homily does not fill)"}
-FAMILIES = ["OpenAI", "Anthropic", "Google", "Open Source", "Local"]
+CATALOG_FAMILIES = list(get_args(ModelFamily))
+FAMILIES = [*CATALOG_FAMILIES, LOCAL_FAMILY]
 """`Local`: Homily answered by itself (`homily-guard` for a guardrail decline, `homily-extractive` for a grounded
 answer quoted from the sources when no model could answer); no provider family was involved."""
-MECHANISMS = ["auto_routing", "model_family", "direct_model_selection"]
-TIERS = ["tier_1", "tier_2", "tier_3"]
-FINISH_REASONS = ["stop", "length", "tool_calls", "content_filter", "error"]
+MECHANISMS = list(get_args(RoutingMechanism))
+TIERS = [tier_name(tier) for tier in get_args(Tier)]
+FINISH_REASONS = list(get_args(FinishReason))
 
 _USAGE = {
     "type": "object",
@@ -241,7 +247,7 @@ PLATFORM_MODEL_LIST = _list_of(
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string"},
-            "family": {"enum": FAMILIES[:-1]},
+            "family": {"enum": CATALOG_FAMILIES},
             "context_window": {"type": "integer"},
             "max_output_tokens": {"type": "integer"},
             "supports_tools": {"type": "boolean"},
@@ -269,7 +275,7 @@ MODEL_LIST = _list_of(
             "id": {"type": "string"},
             "object": {"const": "model"},
             "created": {"type": "integer"},
-            "owned_by": {"enum": FAMILIES[:-1]},
+            "owned_by": {"enum": CATALOG_FAMILIES},
             "available": {"type": "boolean"},
         },
         "required": ["id", "object", "created", "owned_by"],
