@@ -30,7 +30,11 @@ def canonical_family(value: str) -> ModelFamily | None:
     return _FAMILY_ALIASES.get(value.strip().lower())
 
 
-_ONE = "Exactly one routing mechanism: auto_routing (true), model or model_family."
+MECHANISM_RULE = (
+    "Exactly one routing mechanism is required: auto_routing (true), model (a model id) or model_family "
+    "(openai, anthropic, google, open source)."
+)
+"""The routing rule, as the 400 for a request that breaks it and the request schema both state it."""
 
 
 class WireModel(BaseModel):
@@ -103,13 +107,15 @@ class ChatCompletionRequest(WireModel):
     """`POST /ai/v2/chat/completions`. Routing-mechanism rules are checked by the service, not here."""
 
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
-    auto_routing: Annotated[bool | None, Field(description="AI Core: true lets Homily pick the model. " + _ONE)] = None
-    model: Annotated[str | None, Field(description="AI Select: a catalog model id. " + _ONE)] = None
+    auto_routing: Annotated[
+        bool | None, Field(description="AI Core: true lets Homily pick the model. " + MECHANISM_RULE)
+    ] = None
+    model: Annotated[str | None, Field(description="AI Select: a catalog model id. " + MECHANISM_RULE)] = None
     model_family: Annotated[
         str | None,
         Field(
             description="AI Core Select: openai, anthropic, google or open source (case-insensitive; open_source and "
-            "open-source too). " + _ONE
+            "open-source too). " + MECHANISM_RULE
         ),
     ] = None
     tradition: Tradition | None = None

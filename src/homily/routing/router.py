@@ -7,17 +7,13 @@ from typing import Protocol
 from homily.catalog.availability import Availability
 from homily.catalog.loader import Catalog
 from homily.errors import InvalidRequestError
-from homily.protocol.chat import ChatCompletionRequest, ModelFamily, canonical_family
+from homily.protocol.chat import MECHANISM_RULE, ChatCompletionRequest, ModelFamily, canonical_family
 from homily.routing.access import AllowList, check_direct, check_families, permits, restriction_error
 from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism, TierEstimate
 from homily.routing.features import RequestFeatures, extract_features
 from homily.routing.policy import RoutingPreference
 from homily.routing.selection import Requirements, fits, rank_candidates, select_direct, unavailable_error
 
-_MECHANISM_HELP = (
-    "Exactly one routing mechanism is required: auto_routing (true), model (a model id) or model_family "
-    "(openai, anthropic, google, open source)."
-)
 _DEFAULT_OUTPUT_ALLOWANCE = 1024
 
 
@@ -43,7 +39,7 @@ def resolve_mechanism(request: ChatCompletionRequest) -> tuple[RoutingMechanism,
     if len(given) != 1:
         detail = "none was given" if not given else f"got {', '.join(given)}"
         named = given or ["auto_routing", "model", "model_family"]
-        raise InvalidRequestError(f"{_MECHANISM_HELP} ({detail}).", param=",".join(named))
+        raise InvalidRequestError(f"{MECHANISM_RULE} ({detail}).", param=",".join(named))
     if given[0] == "auto_routing":
         return "auto_routing", None
     if given[0] == "model":
