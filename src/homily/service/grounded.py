@@ -80,8 +80,8 @@ class GroundedService:
         query_vector: FloatMatrix | None = None,
         allowed: AllowList = None,
     ) -> Grounding:
-        resolve_mechanism(request)  # 400 for a bad routing choice before any retrieval work
-        self._completions.check_access(request, allowed)  # and 403 for a model the organisation may not use
+        # Before any retrieval work: 400 for a bad routing choice, 403 for a model the organisation may not use.
+        self._completions.check_access(request, allowed)
         name = request.rag_publisher or SHARED_PUBLISHER_NAME
         publisher = await self._content.publisher_by_name(principal.org_id, name)
         question = retrieval_query(list(request.messages))
