@@ -9,6 +9,7 @@ import pytest
 
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.live import LiveHomily, make_settings, start_homily
+from tests.support.services import PostgresServer, RedisServer, running_postgres, running_redis
 
 UPSTREAM_KEY = "sk-upstream-test"
 
@@ -45,3 +46,37 @@ def upstream(fake_openai: FakeOpenAIUpstream) -> Iterator[FakeOpenAIUpstream]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "homily-data"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL (with pgvector) for the session; see `tests.support.services`."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a fresh, empty database of its own for this test."""
+    with postgres_server.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real Redis for the session; see `tests.support.services`."""
+    with running_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """A Redis URL whose logical database was emptied for this test."""
+    import redis
+
+    client = redis.Redis(host=redis_server.host, port=redis_server.port)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return redis_server.url()
