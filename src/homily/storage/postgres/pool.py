@@ -1,0 +1,160 @@
+"""Connection pools for the PostgreSQL backend, and the mapping of driver failures to store errors.
+
+Every PostgreSQL store owns one `psycopg_pool.AsyncConnectionPool` of autocommit connections: a single statement
+is its own transaction, and a write of several statements opens `connection.transaction()` explicitly. Pools are
+opened and closed on the event loop that uses them (never in a constructor), and a connection is checked before it
+is handed out, so a database restart costs a reconnect rather than an error per stale connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from homily.storage.base import AlreadyExistsError, ReferenceNotFoundError, StoreError
+
+log = logging.getLogger("homily.storage.postgres")
+
+CONNECT_TIMEOUT_SECONDS = 5
+"""libpq's `connect_timeout` for every new connection: an unreachable server fails fast instead of hanging."""
+
+CHECKOUT_TIMEOUT_SECONDS = 5.0
+"""How long a query waits for a pooled connection before the database counts as unavailable."""
+
+PING_TIMEOUT_SECONDS = 2.0
+
+Row = tuple[Any, ...]
+Connection = psycopg.AsyncConnection[Row]
+Params = Sequence[object] | Mapping[str, object]
+
+
+class DatabaseUnavailableError(StoreError):
+    """The database server cannot be reached (down, restarting, or refusing connections). Callers may retry;
+    the message names `HOMILY_DATABASE_URL` but never the credentials in it."""
+
+
+def describe_url(url: str) -> str:
+    """`host:port/database` of a libpq URL, for messages and logs (no user name or password)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path or '/'}"
+
+
+class PostgresPool:
+    """One `AsyncConnectionPool` with the store conventions above. Invariant: `connection()` yields an autocommit
+    connection or raises `DatabaseUnavailableError`; it raises `StoreError` when the pool is not open."""
+
+    def __init__(self, url: str, *, name: str, max_size: int = 10) -> None:
+        self.url = url
+        self._name = name
+        self._max_size = max_size
+        self._pool: AsyncConnectionPool[Connection] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+    async def open(self) -> None:
+        """Open the pool and wait for its first connection; `DatabaseUnavailableError` when none can be made."""
+        if self._pool is not None:
+            return
+        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=self._max_size,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            check=AsyncConnectionPool.check_connection,
+            timeout=CHECKOUT_TIMEOUT_SECONDS,
+            name=f"homily-{self._name}",
+            open=False,
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS + 1)
+        except PoolTimeout as exc:
+            await pool.close()
+            raise unavailable(self.url) from exc
+        self._pool = pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    @asynccontextmanager
+    async def connection(self, wait_seconds: float | None = None) -> AsyncIterator[Connection]:
+        pool = self._pool
+        if pool is None:
+            raise StoreError(f"the {self._name} store is not open; call `await store.open()` first")
+        with driver_errors(self.url):
+            async with pool.connection(timeout=wait_seconds) as connection:
+                yield connection
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        async with self.connection() as connection:
+            cursor = await connection.execute(sql, params)
+            return await cursor.fetchone()
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self.connection() as connection:
+            cursor = await connection.execute(sql, params)
+            return await cursor.fetchall()
+
+    async def changes(self, sql: str, params: Params = ()) -> int:
+        """Run one write statement; the number of rows it touched."""
+        async with self.connection() as connection:
+            cursor = await connection.execute(sql, params)
+            return cursor.rowcount
+
+    async def ping(self) -> bool:
+        """True when the server answers `SELECT 1` within a couple of seconds; never raises for a lost server."""
+        if self._pool is None:
+            return False
+        try:
+            async with self.connection(PING_TIMEOUT_SECONDS) as connection:
+                cursor = await connection.execute("SELECT 1")
+                return await cursor.fetchone() == (1,)
+        except StoreError:
+            log.warning("postgres ping failed", extra={"database": describe_url(self.url)})
+            return False
+
+
+def unavailable(url: str) -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(
+        f"HOMILY_DATABASE_URL: cannot connect to PostgreSQL at {describe_url(url)} "
+        f"within {CONNECT_TIMEOUT_SECONDS} s; is the server running and reachable?"
+    )
+
+
+@contextmanager
+def driver_errors(url: str) -> Iterator[None]:
+    """Map a lost or unreachable server (and a pool that found no connection in time) to
+    `DatabaseUnavailableError`; other driver errors pass through."""
+    try:
+        yield
+    except PoolTimeout as exc:
+        raise unavailable(url) from exc
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailableError(
+            f"the PostgreSQL server at {describe_url(url)} (HOMILY_DATABASE_URL) failed: {type(exc).__name__}"
+        ) from exc
+
+
+@contextmanager
+def constraint_errors(duplicate_message: str, missing_reference_message: str) -> Iterator[None]:
+    """Translate unique and foreign-key violations into the backend-neutral store errors."""
+    try:
+        yield
+    except pg_errors.UniqueViolation as exc:
+        raise AlreadyExistsError(duplicate_message) from exc
+    except pg_errors.ForeignKeyViolation as exc:
+        raise ReferenceNotFoundError(missing_reference_message or str(exc)) from exc
+    except pg_errors.IntegrityError as exc:
+        raise StoreError(f"constraint violated: {exc}") from exc
