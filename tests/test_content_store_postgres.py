@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
-from homily.storage.base import Store
-from homily.storage.content import ContentStore
+from homily.storage.base import Publisher, Store
+from homily.storage.content import ContentStore, DuplicateContentError, Item, ItemStatus
 from homily.storage.postgres import PostgresContentStore, PostgresStore
-from tests.content_store_contract import ContentStoreContract
+from tests.content_store_contract import ContentStoreContract, new_item
+from tests.store_contract import present
 
 
 class TestPostgresContentStoreContract(ContentStoreContract):
@@ -27,3 +30,151 @@ class TestPostgresContentStoreContract(ContentStoreContract):
         runner.run(content.open())
         yield content
         runner.run(content.close())
+
+
+# -- several replicas on one database -------------------------------------------------------------------------
+
+
+async def _publisher(url: str) -> Publisher:
+    store = PostgresStore(url)
+    await store.open()
+    try:
+        organisation = await store.create_organisation("Parish")
+        return await store.create_publisher(organisation.org_id, "Sermons")
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def _replicas(url: str, count: int = 2, **options: Any) -> AsyncIterator[list[PostgresContentStore]]:
+    """`count` content stores on one database, as separate replicas would open them."""
+    stores = [PostgresContentStore(url, **options) for _ in range(count)]
+    await asyncio.gather(*(store.open() for store in stores))
+    try:
+        yield stores
+    finally:
+        await asyncio.gather(*(store.close() for store in stores))
+
+
+def test_a_live_replicas_item_is_not_offered_or_claimed_elsewhere(postgres_url: str) -> None:
+    async def scenario() -> None:
+        publisher = await _publisher(postgres_url)
+        async with _replicas(postgres_url) as (first, second):
+            item = await first.add_item(new_item(publisher))
+            assert present(await second.next_unfinished()).item_id == item.item_id  # nobody works on it yet
+            claimed = present(await first.claim(item.item_id, 1))
+            assert claimed.attempts == 1
+            assert await second.next_unfinished() is None
+            assert await second.claim(item.item_id, 1) is None
+            assert await second.claim(item.item_id, 1, status=ItemStatus.EMBEDDING) is None
+            assert not await second.advance(item.item_id, 1, ItemStatus.COMPLETED)
+            assert not await second.fail(item.item_id, 1, "not mine")
+            assert present(await first.next_unfinished()).item_id == item.item_id  # its own work is resumable
+            assert await first.advance(item.item_id, 1, ItemStatus.EMBEDDING, chunk_count=2)
+            assert await second.next_unfinished() is None  # advancing keeps the lease
+            assert await first.advance(item.item_id, 1, ItemStatus.COMPLETED, chunk_count=2)
+            done = present(await second.get_item(item.item_id))
+            assert (done.status, done.attempts, done.chunk_count) == (ItemStatus.COMPLETED, 1, 2)
+            assert await second.count_unfinished() == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_crashed_replicas_item_is_taken_over_when_its_lease_runs_out(postgres_url: str) -> None:
+    async def scenario() -> None:
+        publisher = await _publisher(postgres_url)
+        async with _replicas(postgres_url, lease_seconds=1.0, renew_seconds=None) as (crashed, survivor):
+            item = await crashed.add_item(new_item(publisher))
+            assert await crashed.claim(item.item_id, 1) is not None
+            assert await survivor.claim(item.item_id, 1) is None
+            await asyncio.sleep(1.3)  # no renewal: the lease runs out as if the process had died
+            assert present(await survivor.next_unfinished()).item_id == item.item_id
+            taken = present(await survivor.claim(item.item_id, 1))
+            assert (taken.status, taken.attempts) == (ItemStatus.CHUNKING, 2)  # the interruption counts
+            assert not await crashed.advance(item.item_id, 1, ItemStatus.COMPLETED)  # the old owner lost it
+            assert await survivor.advance(item.item_id, 1, ItemStatus.COMPLETED, chunk_count=1)
+
+    asyncio.run(scenario())
+
+
+def test_a_live_replica_renews_its_leases(postgres_url: str) -> None:
+    async def scenario() -> None:
+        publisher = await _publisher(postgres_url)
+        async with _replicas(postgres_url, lease_seconds=1.0, renew_seconds=0.2) as (busy, other):
+            item = await busy.add_item(new_item(publisher))
+            assert await busy.claim(item.item_id, 1) is not None
+            await asyncio.sleep(2.0)  # twice the lease: only renewal keeps it
+            assert await other.next_unfinished() is None
+            assert await other.claim(item.item_id, 1) is None
+
+    asyncio.run(scenario())
+
+
+def test_closing_a_replica_releases_its_leases_at_once(postgres_url: str) -> None:
+    async def scenario() -> None:
+        publisher = await _publisher(postgres_url)
+        async with _replicas(postgres_url, count=1) as (other,):
+            leaving = PostgresContentStore(postgres_url)
+            await leaving.open()
+            item = await leaving.add_item(new_item(publisher))
+            assert await leaving.claim(item.item_id, 1) is not None
+            assert await other.claim(item.item_id, 1) is None
+            await leaving.close()
+            assert present(await other.claim(item.item_id, 1)).attempts == 2
+
+    asyncio.run(scenario())
+
+
+def test_new_content_frees_the_item_for_any_replica(postgres_url: str) -> None:
+    async def scenario() -> None:
+        publisher = await _publisher(postgres_url)
+        async with _replicas(postgres_url) as (first, second):
+            item = await first.add_item(new_item(publisher, b"v1"))
+            await first.claim(item.item_id, 1)
+            await second.replace_content(item.item_id, b"v2", "hash-v2", "notes.txt", "txt")
+            assert present(await second.claim(item.item_id, 2)).attempts == 1
+            assert not await first.advance(item.item_id, 1, ItemStatus.COMPLETED)
+
+    asyncio.run(scenario())
+
+
+def test_concurrent_claims_give_each_item_to_exactly_one_replica(postgres_url: str) -> None:
+    async def drain(content: PostgresContentStore) -> list[str]:
+        mine: list[str] = []
+        while (item := await content.next_unfinished()) is not None:
+            if await content.claim(item.item_id, item.generation) is not None:
+                mine.append(item.item_id)
+                await content.advance(item.item_id, item.generation, ItemStatus.COMPLETED)
+        return mine
+
+    async def scenario() -> tuple[list[list[str]], set[str]]:
+        publisher = await _publisher(postgres_url)
+        async with _replicas(postgres_url, count=3) as replicas:
+            added = [await replicas[0].add_item(new_item(publisher, f"item {n}".encode())) for n in range(40)]
+            shares = await asyncio.gather(*(drain(content) for content in replicas))
+            attempts = {item.attempts for item in (await replicas[0].get_items([a.item_id for a in added])).values()}
+            assert attempts == {1}
+            return list(shares), {item.item_id for item in added}
+
+    shares, added = asyncio.run(scenario())
+    claimed = [item_id for share in shares for item_id in share]
+    assert sorted(claimed) == sorted(added)  # every item once, none twice
+
+
+def test_concurrent_identical_uploads_to_two_replicas_store_one_item(postgres_url: str) -> None:
+    async def scenario() -> list[object]:
+        publisher = await _publisher(postgres_url)
+        async with _replicas(postgres_url) as (first, second):
+            results = await asyncio.gather(
+                *(content.add_item(new_item(publisher, b"same")) for content in (first, second, first, second)),
+                return_exceptions=True,
+            )
+            assert len(await first.list_items(publisher.publisher_id)) == 1
+            return list(results)
+
+    results = asyncio.run(scenario())
+    stored = [result for result in results if isinstance(result, Item)]
+    duplicates = [result for result in results if isinstance(result, DuplicateContentError)]
+    assert len(stored) == 1
+    assert len(duplicates) == 3
+    assert {duplicate.existing_item_id for duplicate in duplicates} == {stored[0].item_id}

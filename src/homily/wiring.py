@@ -7,7 +7,7 @@ import logging
 import secrets
 from contextlib import AsyncExitStack
 
-from homily.auth.keys import load_or_create_signing_key
+from homily.auth.keys import load_signing_key
 from homily.auth.registry import CredentialRegistry
 from homily.auth.secrets import hash_secret
 from homily.auth.tokens import TokenService
@@ -84,7 +84,7 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
     return Services(
         settings=settings,
         store=store,
-        tokens=TokenService(load_or_create_signing_key(settings), settings.issuer, settings.token_ttl_seconds),
+        tokens=TokenService(await load_signing_key(settings, store), settings.issuer, settings.token_ttl_seconds),
         credentials=registry,
         catalog=catalog,
         availability=availability,

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from homily.auth.keys import load_or_create_signing_key
+from homily.auth.keys import load_signing_key
 from homily.auth.secrets import hash_secret, new_client_id, new_client_secret
 from homily.catalog.loader import Catalog, load_catalog
 from homily.errors import InvalidRequestError, NotFoundError
@@ -209,7 +209,7 @@ async def initialise(settings: Settings) -> IssuedCredential | None:
     try:
         if await store.list_organisations():
             return None
-        load_or_create_signing_key(settings)
+        await load_signing_key(settings, store)
         service = AdminService(store)
         try:
             organisation = await service.create_organisation(DEFAULT_ORGANISATION_NAME)

@@ -1,21 +1,66 @@
-"""The HMAC key that signs access tokens: from `HOMILY_SIGNING_KEY`, else a file in the data directory."""
+"""The HMAC key that signs access tokens: from `HOMILY_SIGNING_KEY`, else from the database replicas share
+(PostgreSQL), else a file in the data directory."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from homily.settings import Settings
+from homily.storage.base import Store
 
 log = logging.getLogger("homily.auth")
 
 SIGNING_KEY_FILENAME = "signing.key"
 MIN_KEY_BYTES = 32
 _GENERATED_KEY_BYTES = 32
+
+
+@runtime_checkable
+class SharedSigningKeySource(Protocol):
+    """A store shared by several replicas that keeps one signing key for all of them (`PostgresStore`)."""
+
+    async def shared_signing_key(self) -> bytes: ...
+
+
+async def load_signing_key(settings: Settings, store: Store) -> bytes:
+    """The token signing key of this deployment.
+
+    `HOMILY_SIGNING_KEY` wins. Otherwise a store shared by replicas supplies the key stored in its database
+    (created by the first replica that asks), so tokens issued by one replica verify on every other; the embedded
+    SQLite store uses `<data_dir>/signing.key` as `load_or_create_signing_key` does.
+    """
+    configured = configured_signing_key(settings)
+    if configured is not None:
+        return configured
+    if isinstance(store, SharedSigningKeySource):
+        key = await store.shared_signing_key()
+        if len(key) < MIN_KEY_BYTES:
+            raise ValueError(
+                f"the signing key stored in the database holds {len(key)} bytes (at least {MIN_KEY_BYTES} needed); "
+                "delete its row from the secrets table to generate a new one or set HOMILY_SIGNING_KEY"
+            )
+        return key
+    return await asyncio.to_thread(load_or_create_signing_key, settings)
+
+
+def configured_signing_key(settings: Settings) -> bytes | None:
+    """`HOMILY_SIGNING_KEY` as UTF-8 bytes, or None when unset. Raises `ValueError` when it is too short."""
+    if settings.signing_key is None or not settings.signing_key.get_secret_value():
+        return None
+    key = settings.signing_key.get_secret_value().encode("utf-8")
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(
+            f"HOMILY_SIGNING_KEY is {len(key)} bytes; use at least {MIN_KEY_BYTES} random bytes "
+            "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
+    return key
 
 
 def load_or_create_signing_key(settings: Settings) -> bytes:
@@ -26,14 +71,9 @@ def load_or_create_signing_key(settings: Settings) -> bytes:
     process wrote first). The key is the file's text, so `HOMILY_SIGNING_KEY="$(cat signing.key)"` gives
     other replicas the same key. Raises `ValueError` for a key shorter than 32 bytes (HS256 needs that).
     """
-    if settings.signing_key is not None and settings.signing_key.get_secret_value():
-        key = settings.signing_key.get_secret_value().encode("utf-8")
-        if len(key) < MIN_KEY_BYTES:
-            raise ValueError(
-                f"HOMILY_SIGNING_KEY is {len(key)} bytes; use at least {MIN_KEY_BYTES} random bytes "
-                "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
-            )
-        return key
+    configured = configured_signing_key(settings)
+    if configured is not None:
+        return configured
     path = settings.data_dir / SIGNING_KEY_FILENAME
     if not path.exists():
         _create_key_file(path)

@@ -114,8 +114,12 @@ class IngestionWorker:
         *,
         max_attempts: int = 3,
         metrics: Metrics | None = None,
+        poll_seconds: float = 5.0,
     ) -> None:
         self._store = store
+        # An idle worker looks at the queue this often even when not notified: with a database shared by replicas,
+        # that is how uploads to another replica and the items of a crashed replica (once its lease ran out) are found.
+        self._poll_seconds = poll_seconds
         self._metrics = metrics
         self._index = index
         self._unembedded = unembedded
@@ -162,7 +166,9 @@ class IngestionWorker:
                     log.info(summary)
                 self._set_pending(0)
                 self._idle.set()
-                await self._wake.wait()
+                # Another replica may queue work (or crash and leave its items to us) without notifying this one.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
                 continue
             self._idle.clear()
             self._progress.begin(clock())
