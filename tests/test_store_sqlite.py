@@ -262,7 +262,7 @@ def test_factory_opens_sqlite_in_the_data_dir(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("url", "message"),
-    [("postgresql://u:p@localhost/db", "PostgreSQL backend is not available"), ("mysql://x", "unsupported")],
+    [("mysql://u:p@localhost/db", "unsupported scheme 'mysql'"), ("sqlite://relative.db", "unsupported")],
 )
 def test_factory_rejects_other_urls_naming_the_setting(tmp_path: Path, url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as caught:

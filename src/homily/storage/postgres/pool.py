@@ -63,9 +63,14 @@ class PostgresPool:
         return self._pool is not None
 
     async def open(self) -> None:
-        """Open the pool and wait for its first connection; `DatabaseUnavailableError` when none can be made."""
+        """Open the pool with its first connection; `DatabaseUnavailableError` at once when the server refuses."""
         if self._pool is not None:
             return
+        try:  # one direct attempt first: a refused or misconfigured connection fails now, with libpq's reason
+            probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        except psycopg.OperationalError as exc:
+            raise unavailable(self.url, exc) from exc
+        await probe.close()
         pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             self.url,
             min_size=1,
@@ -126,11 +131,11 @@ class PostgresPool:
             return False
 
 
-def unavailable(url: str) -> DatabaseUnavailableError:
-    return DatabaseUnavailableError(
-        f"HOMILY_DATABASE_URL: cannot connect to PostgreSQL at {describe_url(url)} "
-        f"within {CONNECT_TIMEOUT_SECONDS} s; is the server running and reachable?"
-    )
+def unavailable(url: str, cause: Exception | None = None) -> DatabaseUnavailableError:
+    """The error for a server that cannot be reached; libpq's reason (which never holds the password) when known."""
+    lines = str(cause).strip().splitlines() if cause is not None else []
+    reason = f": {lines[0].strip()}" if lines else f" within {CONNECT_TIMEOUT_SECONDS} s"
+    return DatabaseUnavailableError(f"HOMILY_DATABASE_URL: cannot connect to PostgreSQL at {describe_url(url)}{reason}")
 
 
 @contextmanager
