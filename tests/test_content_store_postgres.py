@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
+from homily.content.embedding import EmbeddingRunner
+from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
+from homily.metrics import Metrics
 from homily.storage.base import Publisher, Store
-from homily.storage.content import ContentStore, DuplicateContentError, Item, ItemStatus
+from homily.storage.content import (
+    UNFINISHED_STATUSES,
+    ContentStore,
+    DuplicateContentError,
+    Item,
+    ItemStatus,
+)
 from homily.storage.postgres import PostgresContentStore, PostgresStore
+from homily.storage.sqlite import SqliteStore
 from tests.content_store_contract import ContentStoreContract, new_item
 from tests.store_contract import present
 
@@ -178,3 +193,111 @@ def test_concurrent_identical_uploads_to_two_replicas_store_one_item(postgres_ur
     assert len(stored) == 1
     assert len(duplicates) == 3
     assert {duplicate.existing_item_id for duplicate in duplicates} == {stored[0].item_id}
+
+
+# -- real ingestion workers on two replicas ---------------------------------------------------------------------
+
+
+class _HashingEmbedder:
+    """Deterministic unit vectors (no meaning): enough for the worker to store vectors."""
+
+    model_name = "test-hashing"
+    dimension = 384
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows = np.stack([np.random.default_rng(zlib.crc32(text.encode())).normal(size=384) for text in texts])
+        return np.asarray(rows / np.linalg.norm(rows, axis=1, keepdims=True), dtype=np.float32)
+
+
+@dataclass
+class _Replica:
+    """One replica's ingestion side: the shared PostgreSQL queue, its own chunk index (SQLite here)."""
+
+    content: PostgresContentStore
+    worker: IngestionWorker
+    metrics: Metrics
+    close: Callable[[], Awaitable[None]]
+
+
+@asynccontextmanager
+async def _ingesting_replica(url: str, path: Path) -> AsyncIterator[_Replica]:
+    sqlite = SqliteStore(path)  # creates the chunk tables the SQLite index needs
+    await sqlite.open()
+    await sqlite.close()
+    content = PostgresContentStore(url)
+    await content.open()
+    index = await asyncio.to_thread(open_chunk_index, path)
+    unembedded = UnembeddedChunks(path)
+    embedder = EmbeddingRunner(_HashingEmbedder)
+    metrics = Metrics()
+    worker = IngestionWorker(content, index, embedder, unembedded, metrics=metrics, poll_seconds=0.2)
+    worker.start()
+
+    async def close() -> None:
+        await worker.stop()
+        await embedder.close()
+        await asyncio.to_thread(index.close)
+        unembedded.close()
+        await content.close()
+
+    try:
+        yield _Replica(content, worker, metrics, close)
+    finally:
+        await close()
+
+
+async def _until_finished(content: PostgresContentStore, item_ids: list[str], within: float = 60.0) -> list[Item]:
+    async with asyncio.timeout(within):
+        while True:
+            items = list((await content.get_items(item_ids)).values())
+            if len(items) == len(item_ids) and all(item.status not in UNFINISHED_STATUSES for item in items):
+                return items
+            await asyncio.sleep(0.05)
+
+
+def _sermon(n: int) -> bytes:
+    return f"Sermon {n}. Grace and peace to you. The word became flesh and dwelt among us, number {n}.".encode()
+
+
+def test_two_replicas_workers_complete_every_item_exactly_once(postgres_url: str, tmp_path: Path) -> None:
+    async def scenario() -> tuple[list[Item], float]:
+        publisher = await _publisher(postgres_url)
+        async with (
+            _ingesting_replica(postgres_url, tmp_path / "a.db") as first,
+            _ingesting_replica(postgres_url, tmp_path / "b.db") as second,
+        ):
+            added = [await first.content.add_item(new_item(publisher, _sermon(n))) for n in range(12)]
+            first.worker.notify()
+            second.worker.notify()
+            items = await _until_finished(first.content, [item.item_id for item in added])
+            completed = sum(
+                replica.metrics.counter("homily_ingestion_items_total", (("status", "completed"),))
+                for replica in (first, second)
+            )
+            return items, completed
+
+    items, completed = asyncio.run(scenario())
+    assert {(item.status, item.attempts) for item in items} == {(ItemStatus.COMPLETED, 1)}  # nobody claimed twice
+    assert all(item.chunk_count > 0 for item in items)
+    assert completed == 12
+
+
+def test_an_idle_replica_takes_over_new_and_orphaned_work_without_being_told(postgres_url: str, tmp_path: Path) -> None:
+    async def scenario() -> tuple[Item, Item]:
+        publisher = await _publisher(postgres_url)
+        crashed = PostgresContentStore(postgres_url, lease_seconds=1.0, renew_seconds=None)
+        await crashed.open()
+        orphan = await crashed.add_item(new_item(publisher, _sermon(1)))
+        assert await crashed.claim(orphan.item_id, 1) is not None
+        await crashed._pool.close()  # the process dies mid-item: no release, its lease must run out
+        async with _ingesting_replica(postgres_url, tmp_path / "survivor.db") as survivor:
+            await asyncio.wait_for(survivor.worker.wait_idle(), timeout=10)
+            async with _replicas(postgres_url, count=1) as (other,):  # an upload to another replica: no notify
+                uploaded = await other.add_item(new_item(publisher, _sermon(2)))
+            fresh = (await _until_finished(survivor.content, [uploaded.item_id], within=10))[0]
+            taken_over = (await _until_finished(survivor.content, [orphan.item_id], within=10))[0]
+        return fresh, taken_over
+
+    fresh, taken_over = asyncio.run(scenario())
+    assert (fresh.status, fresh.attempts) == (ItemStatus.COMPLETED, 1)
+    assert (taken_over.status, taken_over.attempts) == (ItemStatus.COMPLETED, 2)
