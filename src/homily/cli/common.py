@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from homily.settings import Settings
-from homily.storage.base import Store
+from homily.storage.base import Store, StoreError
 from homily.storage.factory import open_store
 from homily.storage.sqlite import SchemaVersionError
 
@@ -78,7 +78,7 @@ async def opened_store(settings: Settings, *, must_exist: bool = True) -> AsyncI
         )
     try:
         store = await open_store(settings)
-    except (ValueError, SchemaVersionError) as exc:
+    except (ValueError, SchemaVersionError, StoreError) as exc:
         raise CliError(str(exc)) from exc
     except sqlite3.DatabaseError as exc:
         raise CliError(f"cannot open the database at {settings.sqlite_path}: {exc}") from exc

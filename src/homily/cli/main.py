@@ -25,6 +25,7 @@ from homily.cli.retrieval import add_retrieval_commands
 from homily.cli.route import add_route_commands
 from homily.errors import HomilyError
 from homily.settings import Settings
+from homily.storage.base import StoreError
 from homily.storage.sqlite import SchemaVersionError
 
 _DESCRIPTION = """\
@@ -138,7 +139,7 @@ def run_serve(args: argparse.Namespace) -> int:
 def _initialise(settings: Settings) -> IssuedCredential | None:
     try:
         return asyncio.run(initialise(settings))
-    except (ValueError, SchemaVersionError) as exc:
+    except (ValueError, SchemaVersionError, StoreError) as exc:
         raise CliError(str(exc)) from exc
     except (OSError, sqlite3.DatabaseError) as exc:
         raise CliError(f"cannot initialise {settings.data_dir}: {exc}") from exc
