@@ -25,7 +25,7 @@ from homily.storage.content import (
     Item,
     ItemStatus,
 )
-from homily.storage.postgres import PostgresContentStore, PostgresStore
+from homily.storage.postgres import DatabaseUnavailableError, PostgresContentStore, PostgresStore
 from homily.storage.sqlite import SqliteStore
 from tests.content_store_contract import ContentStoreContract, new_item
 from tests.store_contract import present
@@ -219,12 +219,26 @@ class _Replica:
     close: Callable[[], Awaitable[None]]
 
 
+class _OutageOnFirstAdvance(PostgresContentStore):
+    """The database "goes away" the first time the worker reports progress."""
+
+    outages = 0
+
+    async def advance(self, item_id: str, generation: int, status: ItemStatus, *, chunk_count: int = 0) -> bool:
+        if not self.outages:
+            self.outages += 1
+            raise DatabaseUnavailableError("HOMILY_DATABASE_URL: simulated outage")
+        return await super().advance(item_id, generation, status, chunk_count=chunk_count)
+
+
 @asynccontextmanager
-async def _ingesting_replica(url: str, path: Path) -> AsyncIterator[_Replica]:
+async def _ingesting_replica(
+    url: str, path: Path, store_type: type[PostgresContentStore] = PostgresContentStore
+) -> AsyncIterator[_Replica]:
     sqlite = SqliteStore(path)  # creates the chunk tables the SQLite index needs
     await sqlite.open()
     await sqlite.close()
-    content = PostgresContentStore(url)
+    content = store_type(url)
     await content.open()
     index = await asyncio.to_thread(open_chunk_index, path)
     unembedded = UnembeddedChunks(path)
@@ -301,3 +315,15 @@ def test_an_idle_replica_takes_over_new_and_orphaned_work_without_being_told(pos
     fresh, taken_over = asyncio.run(scenario())
     assert (fresh.status, fresh.attempts) == (ItemStatus.COMPLETED, 1)
     assert (taken_over.status, taken_over.attempts) == (ItemStatus.COMPLETED, 2)
+
+
+def test_a_database_outage_mid_item_makes_it_wait_not_fail(postgres_url: str, tmp_path: Path) -> None:
+    async def scenario() -> Item:
+        publisher = await _publisher(postgres_url)
+        async with _ingesting_replica(postgres_url, tmp_path / "a.db", _OutageOnFirstAdvance) as replica:
+            item = await replica.content.add_item(new_item(publisher, _sermon(1)))
+            replica.worker.notify()
+            return (await _until_finished(replica.content, [item.item_id], within=20))[0]
+
+    item = asyncio.run(scenario())
+    assert (item.status, item.failure_reason) == (ItemStatus.COMPLETED, None)

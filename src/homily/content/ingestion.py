@@ -17,6 +17,7 @@ from homily.grounding.document import ParsedDocument, ParseError
 from homily.grounding.index import HEADING_SEPARATOR, ChunkIndex, ChunkRecord
 from homily.grounding.pipeline import chunk_records, prepare
 from homily.metrics import Metrics
+from homily.storage.base import StoreUnavailableError
 from homily.storage.content import ContentStore, Item, ItemMetadata, ItemStatus
 
 log = logging.getLogger("homily.content.ingestion")
@@ -156,6 +157,10 @@ class IngestionWorker:
             self._wake.clear()
             try:
                 item = await self._store.next_unfinished()
+            except StoreUnavailableError as exc:
+                log.warning("cannot read the ingestion queue (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+                continue
             except Exception:
                 log.exception("cannot read the ingestion queue; retrying")
                 await asyncio.sleep(1.0)
@@ -180,6 +185,10 @@ class IngestionWorker:
                 raise
             except ProviderUnavailableError as exc:
                 log.warning("%s waits for embeddings (%s); retrying in %.0f s", item.item_id, exc.message, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(2 * backoff, MAX_OUTAGE_BACKOFF_SECONDS)
+            except StoreUnavailableError as exc:  # a database outage: the item waits, it is not failed
+                log.warning("%s waits for the database (%s); retrying in %.0f s", item.item_id, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(2 * backoff, MAX_OUTAGE_BACKOFF_SECONDS)
             except Exception as exc:

@@ -15,6 +15,11 @@ class StoreError(Exception):
     """Base of storage failures that callers may handle."""
 
 
+class StoreUnavailableError(StoreError):
+    """The backend cannot be reached right now (a database server down or restarting). Transient: callers retry
+    later or answer 503."""
+
+
 class AlreadyExistsError(StoreError):
     """A unique name is already taken (e.g. a publisher name within an organisation)."""
 

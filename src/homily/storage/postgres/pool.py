@@ -18,7 +18,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from homily.storage.base import AlreadyExistsError, ReferenceNotFoundError, StoreError
+from homily.storage.base import AlreadyExistsError, ReferenceNotFoundError, StoreError, StoreUnavailableError
 
 log = logging.getLogger("homily.storage.postgres")
 
@@ -35,7 +35,7 @@ Connection = psycopg.AsyncConnection[Row]
 Params = Sequence[object] | Mapping[str, object]
 
 
-class DatabaseUnavailableError(StoreError):
+class DatabaseUnavailableError(StoreUnavailableError):
     """The database server cannot be reached (down, restarting, or refusing connections). Callers may retry;
     the message names `HOMILY_DATABASE_URL` but never the credentials in it."""
 
