@@ -19,7 +19,7 @@ from homily.storage.postgres.leases import (
     UNFINISHED,
     LeaseKeeper,
 )
-from homily.storage.postgres.migrations import MIGRATIONS, apply_migrations
+from homily.storage.postgres.migrations import MIGRATIONS, open_migrated
 from homily.storage.postgres.pool import Connection, PostgresPool, Row
 from homily.storage.sqlite.migrations import Migration, check_migrations
 
@@ -98,13 +98,7 @@ class PostgresContentStore:
     async def open(self) -> None:
         if self._pool.is_open:
             return
-        await self._pool.open()
-        try:
-            async with self._pool.connection() as connection:
-                await apply_migrations(connection, self._migrations)
-        except BaseException:
-            await self._pool.close()
-            raise
+        await open_migrated(self._pool, self._migrations)
         self._leases.start()
 
     async def close(self) -> None:

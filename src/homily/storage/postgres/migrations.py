@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from psycopg import AsyncConnection
 
+from homily.storage.postgres.pool import PostgresPool
 from homily.storage.sqlite.migrations import Migration, SchemaVersionError, check_migrations
 
 log = logging.getLogger("homily.storage.postgres")
@@ -169,3 +170,15 @@ async def apply_migrations(
                 (migration.version, migration.description),
             )
         log.info("applied schema migration", extra={"version": migration.version, "description": migration.description})
+
+
+async def open_migrated(pool: PostgresPool, migrations: Sequence[Migration]) -> int:
+    """Open `pool` and bring its database to the last of `migrations` (the pool is closed again on failure);
+    returns the schema version."""
+    await pool.open()
+    try:
+        async with pool.connection() as connection:
+            return await apply_migrations(connection, migrations)
+    except BaseException:
+        await pool.close()
+        raise

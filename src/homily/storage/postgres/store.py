@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 
 from homily.storage.base import Credential, Organisation, Publisher, StoreError
-from homily.storage.postgres.migrations import MIGRATIONS, apply_migrations
+from homily.storage.postgres.migrations import MIGRATIONS, open_migrated
 from homily.storage.postgres.pool import PostgresPool, Row, constraint_errors, describe_url
 from homily.storage.postgres.secrets import shared_signing_key
 from homily.storage.sqlite.migrations import Migration, check_migrations
@@ -43,13 +43,7 @@ class PostgresStore:
         """Connect and create or upgrade the schema (safe when several replicas open at once)."""
         if self._pool.is_open:
             return
-        await self._pool.open()
-        try:
-            async with self._pool.connection() as connection:
-                self.schema_version = await apply_migrations(connection, self._migrations)
-        except BaseException:
-            await self._pool.close()
-            raise
+        self.schema_version = await open_migrated(self._pool, self._migrations)
         log.debug(
             "opened postgres store",
             extra={"database": describe_url(self._pool.url), "schema_version": self.schema_version},
