@@ -43,9 +43,11 @@ class DatabaseUnavailableError(StoreUnavailableError):
 def describe_url(url: str) -> str:
     """`host:port/database` of a libpq URL, for messages and logs (no user name or password)."""
     parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{host}{port}{parts.path or '/'}"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: say so rather than fail while reporting another error
+        port = ":<invalid port>"
+    return f"{parts.hostname or 'localhost'}{port}{parts.path or '/'}"
 
 
 class PostgresPool:
@@ -147,8 +149,9 @@ def driver_errors(url: str) -> Iterator[None]:
     except PoolTimeout as exc:
         raise unavailable(url) from exc
     except psycopg.OperationalError as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DatabaseUnavailableError(
-            f"the PostgreSQL server at {describe_url(url)} (HOMILY_DATABASE_URL) failed: {type(exc).__name__}"
+            f"the PostgreSQL server at {describe_url(url)} (HOMILY_DATABASE_URL) failed: {reason}"
         ) from exc
 
 
