@@ -6,12 +6,13 @@ import asyncio
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import psycopg
 import pytest
 
 from homily.content.embedding import EmbeddingRunner
@@ -71,6 +72,24 @@ async def _replicas(url: str, count: int = 2, **options: Any) -> AsyncIterator[l
         await asyncio.gather(*(store.close() for store in stores))
 
 
+def _lease_owner(url: str, item_id: str) -> str | None:
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT lease_owner FROM items WHERE item_id = %s", (item_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def test_binary_content_round_trips_exactly(postgres_url: str) -> None:
+    data = bytes(range(256)) * 64  # NUL bytes and invalid UTF-8: the content is bytea, never text
+
+    async def scenario() -> bytes | None:
+        publisher = await _publisher(postgres_url)
+        async with _replicas(postgres_url, count=1) as (content,):
+            item = await content.add_item(replace(new_item(publisher), data=data))
+            return await content.get_content(item.item_id)
+
+    assert asyncio.run(scenario()) == data
+
+
 def test_a_live_replicas_item_is_not_offered_or_claimed_elsewhere(postgres_url: str) -> None:
     async def scenario() -> None:
         publisher = await _publisher(postgres_url)
@@ -79,6 +98,7 @@ def test_a_live_replicas_item_is_not_offered_or_claimed_elsewhere(postgres_url: 
             assert present(await second.next_unfinished()).item_id == item.item_id  # nobody works on it yet
             claimed = present(await first.claim(item.item_id, 1))
             assert claimed.attempts == 1
+            assert _lease_owner(postgres_url, item.item_id) == first.lease_owner != second.lease_owner
             assert await second.next_unfinished() is None
             assert await second.claim(item.item_id, 1) is None
             assert await second.claim(item.item_id, 1, status=ItemStatus.EMBEDDING) is None
@@ -88,6 +108,7 @@ def test_a_live_replicas_item_is_not_offered_or_claimed_elsewhere(postgres_url: 
             assert await first.advance(item.item_id, 1, ItemStatus.EMBEDDING, chunk_count=2)
             assert await second.next_unfinished() is None  # advancing keeps the lease
             assert await first.advance(item.item_id, 1, ItemStatus.COMPLETED, chunk_count=2)
+            assert _lease_owner(postgres_url, item.item_id) is None  # a finished item holds no lease
             done = present(await second.get_item(item.item_id))
             assert (done.status, done.attempts, done.chunk_count) == (ItemStatus.COMPLETED, 1, 2)
             assert await second.count_unfinished() == 0

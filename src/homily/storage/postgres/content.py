@@ -105,10 +105,6 @@ class PostgresContentStore:
         await self._leases.stop()
         await self._pool.close()
 
-    async def renew_leases(self) -> int:
-        """Extend this instance's leases now (the background renewal does this every `renew_seconds`)."""
-        return await self._leases.renew()
-
     # -- writes -----------------------------------------------------------------------------------
 
     async def add_item(

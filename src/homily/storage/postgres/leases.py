@@ -9,6 +9,7 @@ An item being ingested carries `lease_owner` (the id of the `PostgresContentStor
   a crashed replica stops renewing and its items become claimable `lease_seconds` later (picked up by whichever
   replica polls first, with `attempts` counting the interruption as for a local crash).
 - A clean shutdown releases the process's leases at once.
+- One ingestion worker per store instance: two workers sharing an instance would share its lease identity.
 """
 
 from __future__ import annotations
