@@ -11,6 +11,7 @@ from starlette.responses import Response
 from homily.api.deps import request_id
 from homily.api.responses import json_response
 from homily.errors import HomilyError, InternalError, InvalidRequestError, NotFoundError
+from homily.storage.base import StoreUnavailableError
 
 log = logging.getLogger("homily.errors")
 
@@ -40,6 +41,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StoreUnavailableError):
+        # An outage of the shared database (scale-out): a known server fault, retryable, without a traceback.
+        log.warning("database unavailable: %s", exc, extra={"request_id": request_id(request)})
+        return render_error(
+            request, InternalError("Homily cannot reach its database right now; retry in a few seconds.")
+        )
     log.exception("unhandled error", extra={"request_id": request_id(request)})
     return render_error(
         request, InternalError("Homily hit an internal error; the log has details under this request id.")
