@@ -11,6 +11,7 @@ from typing import Any
 from rich.table import Table
 
 from homily.admin.service import AdminService, IssuedCredential
+from homily.auth.invalidation import announced_access_changes
 from homily.catalog.loader import load_catalog
 from homily.cli.common import opened_store, print_json, settings_from_args, stdout_console
 from homily.protocol.admin import credential_json, deleted_json, list_json, organisation_json, publisher_json
@@ -127,8 +128,14 @@ def run_admin(args: argparse.Namespace) -> int:
     action: AdminAction = args.admin_action
 
     async def run() -> int:
-        async with opened_store(settings) as store:
-            return await action(AdminService(store, catalog=load_catalog(settings.catalog_path)), args)
+        async with opened_store(settings) as store, announced_access_changes(settings) as bus:
+            service = AdminService(
+                store,
+                on_revoke=bus.revoked if bus is not None else None,
+                catalog=load_catalog(settings.catalog_path),
+                on_allowed_models=bus.allowed_models_changed if bus is not None else None,
+            )
+            return await action(service, args)
 
     return asyncio.run(run())
 
