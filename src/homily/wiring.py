@@ -51,7 +51,7 @@ def _local_embedder(settings: Settings) -> DeferredEmbedder | None:
     return DeferredEmbedder(lambda: load_local_embedder(models, precision=precision), MODEL_NAME, MODEL_DIMENSION)
 
 
-async def _credential_registry(
+async def open_credential_registry(
     settings: Settings, store: Store, redis: Redis | None, metrics: Metrics, stack: AsyncExitStack
 ) -> CredentialRegistry:
     """The registry, refreshed on a timer, and with Redis also told of (and telling) other replicas' changes."""
@@ -102,7 +102,7 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
 
         redis = open_redis(settings.redis_url)
         stack.push_async_callback(redis.aclose)
-    registry = await _credential_registry(settings, store, redis, metrics, stack)
+    registry = await open_credential_registry(settings, store, redis, metrics, stack)
     pool = ProviderPool(settings)
     stack.push_async_callback(pool.close)
     breakers = CircuitBreakers(

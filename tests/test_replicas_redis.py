@@ -1,0 +1,95 @@
+"""Two live Homily replicas on one data dir and one real Redis: they share each credential's rate-limit budget,
+and a credential revoked or an allow-list changed through one is applied by the other at once (their timed
+refresh is set to a minute, so only the Redis announcement can explain it)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from homily.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.support.http import assert_envelope, auth_headers, post_completion
+from tests.support.live import LiveHomily, make_settings, serve_homily, start_homily
+
+BODY = {"messages": [{"role": "user", "content": "Hi"}], "model": "gloo-openai-gpt-5-nano"}
+PROMPT = 1.0
+
+
+@pytest.fixture
+def replicas(
+    fake_openai: FakeOpenAIUpstream, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[LiveHomily, LiveHomily]]:
+    settings = make_settings(
+        tmp_path,
+        openai_api_key="sk-upstream-test",
+        openai_base_url=fake_openai.base_url,
+        rate_limit_per_minute=3,
+        redis_url=redis_url,
+        revocation_refresh_seconds=60.0,
+    )
+    first = start_homily(settings)
+    second = serve_homily(settings, first.credential)
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+def within(seconds: float, condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not true within {seconds} s"
+        time.sleep(0.01)
+
+
+def away_from_a_window_edge() -> None:
+    """Start a short sequence of requests well inside one rate-limit minute."""
+    into = time.time() % 60
+    if into > 55:
+        time.sleep(60.5 - into)
+
+
+def test_the_second_replica_refuses_once_the_first_used_the_budget(replicas: tuple[LiveHomily, LiveHomily]) -> None:
+    first, second = replicas
+    token = first.token()
+    away_from_a_window_edge()
+    used = [post_completion(first, token, BODY) for _ in range(3)]
+    assert [r.status_code for r in used] == [200, 200, 200]
+    assert [r.headers["x-ratelimit-remaining"] for r in used] == ["2", "1", "0"]
+    refused = post_completion(second, token, BODY)
+    error = assert_envelope(refused, 429, 1005)
+    assert error["name"] == "RATE_LIMITED"
+    assert refused.headers["x-ratelimit-limit"] == "3"
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    assert refused.headers["x-ratelimit-reset"] == used[0].headers["x-ratelimit-reset"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+
+
+def test_a_credential_deleted_through_one_replica_is_refused_by_the_other_at_once(
+    replicas: tuple[LiveHomily, LiveHomily],
+) -> None:
+    first, second = replicas
+    token = second.token()
+    assert httpx.get(second.base_url + "/ai/v2/models", headers=auth_headers(token)).status_code == 200
+    deleted = httpx.delete(
+        first.base_url + f"/admin/v1/credentials/{first.credential.client_id}", headers=first.admin_headers()
+    )
+    assert deleted.status_code == 200, deleted.text
+    within(PROMPT, lambda: httpx.get(second.base_url + "/ai/v2/models", headers=auth_headers(token)).status_code == 401)
+
+
+def test_an_allow_list_set_through_one_replica_applies_on_the_other_at_once(
+    replicas: tuple[LiveHomily, LiveHomily],
+) -> None:
+    first, second = replicas
+    token = first.token()
+    changed = httpx.patch(
+        first.base_url + f"/admin/v1/organisations/{first.credential.org_id}",
+        json={"allowed_models": ["gloo-openai-gpt-5-mini"]},
+        headers=first.admin_headers(),
+    )
+    assert changed.status_code == 200, changed.text
+    within(PROMPT, lambda: post_completion(second, token, BODY).status_code == 403)
