@@ -69,6 +69,7 @@ class FailureReporter:
         metrics.describe(ERRORS_METRIC, "Failed Redis operations by operation (the gateway falls back and answers)")
         self._metrics = metrics
         self._labels = (("operation", operation),)
+        metrics.inc(ERRORS_METRIC, self._labels, 0.0)  # exposed from the start, so a dashboard sees 0, not nothing
         self._operation = operation
         self._fallback = fallback
         self._interval = interval
