@@ -179,3 +179,30 @@ def test_a_redis_stopped_mid_way_fails_open_and_a_restarted_one_is_used_again() 
     assert fallback.allowed
     assert fallback.remaining == 4  # counted afresh in process: Redis and its count are gone
     assert metrics.counter(ERRORS_METRIC, ERRORS) == 1.0
+
+
+def test_concurrent_checks_share_round_trips_and_count_exactly(redis_url: str) -> None:
+    async def body(limiters: list[RedisRateLimiter], metrics: Metrics) -> list[RateDecision]:
+        first, second = limiters
+        return list(
+            await asyncio.gather(*(limiter.acquire("cred", 60.0) for _ in range(30) for limiter in (first, second)))
+        )
+
+    decisions = with_limiters(redis_url, 25, 2, body)
+    assert sum(d.allowed for d in decisions) == 25
+    assert sorted(d.remaining for d in decisions if d.allowed) == list(range(25))
+
+
+def test_a_script_missing_from_redis_is_loaded_again(redis_url: str) -> None:
+    async def body(limiters: list[RedisRateLimiter], metrics: Metrics) -> list[int]:
+        (limiter,) = limiters
+        first = await limiter.acquire("cred", 60.0)
+        admin = redis_sync.Redis.from_url(redis_url)
+        try:
+            admin.script_flush()
+        finally:
+            admin.close()
+        second = await asyncio.gather(limiter.acquire("cred", 61.0), limiter.acquire("cred", 61.0))
+        return [first.remaining, *sorted(d.remaining for d in second), int(metrics.counter(ERRORS_METRIC, ERRORS))]
+
+    assert with_limiters(redis_url, 5, 1, body) == [4, 2, 3, 0]
