@@ -15,7 +15,7 @@ from homily.errors import RateLimitedError
 from homily.metrics import Metrics
 from homily.ratelimit import RateDecision, WindowRateLimiter, enforce
 from homily.ratelimit_redis import EXPIRY_GRACE_SECONDS, RETRY_SECONDS, RedisRateLimiter, window_key
-from homily.redis_backend import ERRORS_METRIC, FailureReporter, open_redis
+from homily.redis_backend import ERRORS_METRIC, FailureReporter, open_redis, redacted
 from tests.support.services import free_port, running_redis
 
 T = TypeVar("T")
@@ -206,3 +206,9 @@ def test_a_script_missing_from_redis_is_loaded_again(redis_url: str) -> None:
         return [first.remaining, *sorted(d.remaining for d in second), int(metrics.counter(ERRORS_METRIC, ERRORS))]
 
     assert with_limiters(redis_url, 5, 1, body) == [4, 2, 3, 0]
+
+
+def test_logged_redis_urls_carry_no_credentials() -> None:
+    assert redacted("redis://user:s3cret@cache.internal:6380/2") == "redis://cache.internal:6380/2"
+    assert redacted("redis://:s3cret@cache/0") == "redis://cache/0"
+    assert redacted("unix:///run/redis.sock?db=1") == "unix:///run/redis.sock?db=1"

@@ -37,10 +37,12 @@ class CountBatcher:
 
     The first request starts a sender task; requests that arrive before it runs, or while its pipeline is in
     flight, go in the next pipeline. One request alone costs one round trip (plus a task switch); under load,
-    one pipeline of n commands costs far less CPU than n commands (~5x fewer per count at 32 in flight here),
-    which is what a gateway at high concurrency runs short of. A failed pipeline fails each of its requests
-    with the error (each falls back on its own); a script missing from Redis (restarted, flushed) is loaded and
-    the counts it refused are sent again (they were not counted).
+    one pipeline of n commands costs far less CPU than n separate commands (twice the counts per second at 32
+    in flight here, `bench/ratelimit.py`), and CPU is what a gateway at high concurrency runs short of.
+
+    A failed pipeline fails each of its requests with the error, and with them the requests queued meanwhile
+    (each falls back on its own); a script missing from Redis (restarted, flushed) is loaded and the counts it
+    refused are sent again (they were not counted).
     """
 
     def __init__(self, client: Redis) -> None:
@@ -64,6 +66,8 @@ class CountBatcher:
                 try:
                     counts = await self._send(batch)
                 except Exception as error:  # every waiter gets it and falls back on its own
+                    # so do those queued meanwhile: after a timeout, a second attempt would only wait as long again
+                    batch, self._queue = batch + self._queue, []
                     for _, _, future in batch:
                         if not future.done():
                             future.set_exception(error)

@@ -15,35 +15,48 @@ import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from homily.metrics import Metrics
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-CONNECT_TIMEOUT_SECONDS = 0.1
+CONNECT_TIMEOUT_SECONDS = 0.25
 COMMAND_TIMEOUT_SECONDS = 0.25
-"""A healthy Redis answers in well under a millisecond; these only bound the cost of a dead or unreachable one."""
+"""A healthy Redis answers in well under a millisecond; these only bound what an unreachable one costs (a refused
+connection fails at once). They are wall-clock times on the event loop, so they must also outlast the loop's
+own lag when the server is busy, or a healthy Redis would be taken for a dead one."""
 WARN_INTERVAL_SECONDS = 30.0
 ERRORS_METRIC = "homily_redis_errors_total"
 
 log = logging.getLogger("homily.redis")
 
 
-def open_redis(url: str) -> Redis:
+def open_redis(url: str, *, timeout: float = COMMAND_TIMEOUT_SECONDS) -> Redis:
     """A client with its own connection pool (connections open on first use, so this never fails on a down Redis).
 
-    No retries inside redis-py: a failed command fails at once and its caller falls back."""
+    No retries inside redis-py: a failed command fails at once and its caller falls back. `timeout` bounds
+    commands and, at least `CONNECT_TIMEOUT_SECONDS`, connecting."""
     from redis.asyncio import Redis
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
     return Redis.from_url(
         url,
-        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        socket_timeout=COMMAND_TIMEOUT_SECONDS,
+        socket_connect_timeout=max(timeout, CONNECT_TIMEOUT_SECONDS),
+        socket_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
     )
+
+
+def redacted(url: str) -> str:
+    """The URL without its user name and password, for logs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.hostname or ""
+    return parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")).geturl()
 
 
 def redis_errors() -> tuple[type[Exception], ...]:

@@ -98,8 +98,9 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
     metrics = standard_metrics()
     redis: Redis | None = None
     if settings.redis_url:
-        from homily.redis_backend import open_redis
+        from homily.redis_backend import open_redis, redacted
 
+        log.info("rate limits and access changes shared through Redis at %s", redacted(settings.redis_url))
         redis = open_redis(settings.redis_url)
         stack.push_async_callback(redis.aclose)
     registry = await open_credential_registry(settings, store, redis, metrics, stack)

@@ -30,6 +30,8 @@ PING_SECONDS = 5.0
 """An idle subscription pings Redis this often; one that hears nothing for three pings reconnects."""
 RECONNECT_SECONDS = 1.0
 CLOSE_TIMEOUT_SECONDS = 2.0
+CLI_TIMEOUT_SECONDS = 2.0
+"""A command-line process is not latency-bound, and its event loop blocks (imports, output) while a message is sent."""
 
 log = logging.getLogger("homily.auth")
 
@@ -118,7 +120,7 @@ class InvalidationBus:
                 await self._listener
             self._listener = None
         if self._pending:
-            await asyncio.wait(set(self._pending), timeout=CLOSE_TIMEOUT_SECONDS)
+            await asyncio.wait(set(self._pending), timeout=CLOSE_TIMEOUT_SECONDS + CLI_TIMEOUT_SECONDS)
 
     async def _subscribe(self) -> PubSub | None:
         pubsub = self._client.pubsub()
@@ -177,7 +179,7 @@ async def announced_access_changes(settings: Settings) -> AsyncIterator[Invalida
 
     fallback = "running servers apply this change at their next refresh (HOMILY_REVOCATION_REFRESH_SECONDS)"
     reporter = FailureReporter(Metrics(), "publish", fallback)
-    client = open_redis(settings.redis_url)
+    client = open_redis(settings.redis_url, timeout=CLI_TIMEOUT_SECONDS)
     bus = InvalidationBus(client, reporter, reporter)
     try:
         yield bus

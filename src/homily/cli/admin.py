@@ -56,7 +56,7 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
         description="Restrict an organisation to the given catalog model ids, or with --all let it use every "
         "model (the default).\nA request naming another model is refused with 403; auto_routing and model_family "
         "choose only among the allowed models.\nThe model ids are those of GET /platform/v2/models. A running "
-        "server applies the change within HOMILY_REVOCATION_REFRESH_SECONDS.\n\n"
+        "server applies the change within HOMILY_REVOCATION_REFRESH_SECONDS (at once with HOMILY_REDIS_URL).\n\n"
         "examples:\n  homily admin org models org_... gloo-openai-gpt-5-mini gloo-anthropic-claude-haiku-4.5\n"
         "  homily admin org models org_... --all",
         formatter_class=Formatter,
