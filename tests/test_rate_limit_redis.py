@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -212,3 +213,28 @@ def test_logged_redis_urls_carry_no_credentials() -> None:
     assert redacted("redis://user:s3cret@cache.internal:6380/2") == "redis://cache.internal:6380/2"
     assert redacted("redis://:s3cret@cache/0") == "redis://cache/0"
     assert redacted("unix:///run/redis.sock?db=1") == "unix:///run/redis.sock?db=1"
+
+
+def test_a_redis_that_never_answers_costs_one_timeout_then_is_left_alone() -> None:
+    """A server that accepts connections but never replies (a hung or blackholed Redis): the requests waiting on
+    it fall back together once the socket timeout expires, and the next ones do not wait at all."""
+    clock = Clock()
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel completes connections; nothing answers
+        port = silent.getsockname()[1]
+
+        async def run() -> tuple[list[RateDecision], list[float]]:
+            metrics = Metrics()
+            client = open_redis(f"redis://127.0.0.1:{port}/0")
+            limiter = RedisRateLimiter(client, 3, FailureReporter(metrics, "rate_limit", "x"), clock=clock)
+            try:
+                waited = list(await asyncio.gather(*(limiter.acquire("cred", 60.0) for _ in range(4))))
+                errors = [metrics.counter(ERRORS_METRIC, ERRORS)]
+                waited.append(await limiter.acquire("cred", 61.0))
+                errors.append(metrics.counter(ERRORS_METRIC, ERRORS))
+            finally:
+                await client.aclose()
+            return waited, errors
+
+        decisions, errors = asyncio.run(run())
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert errors == [4.0, 4.0]  # the four waiting failed together; the fifth went straight to the fallback
