@@ -16,7 +16,7 @@ from homily.errors import RateLimitedError
 from homily.metrics import Metrics
 from homily.ratelimit import RateDecision, WindowRateLimiter, enforce
 from homily.ratelimit_redis import EXPIRY_GRACE_SECONDS, RETRY_SECONDS, RedisRateLimiter, window_key
-from homily.redis_backend import ERRORS_METRIC, FailureReporter, open_redis, redacted
+from homily.redis_backend import COMMAND_TIMEOUT_SECONDS, ERRORS_METRIC, FailureReporter, open_redis, redacted
 from tests.support.services import free_port, running_redis
 
 T = TypeVar("T")
@@ -148,7 +148,7 @@ def test_fails_open_to_in_process_counting_when_redis_is_unreachable(caplog: pyt
     assert "rate_limit" in warnings[0].getMessage()
 
 
-def test_a_redis_stopped_mid_way_fails_open_and_a_restarted_one_is_used_again() -> None:
+def test_a_redis_stopped_mid_way_fails_open() -> None:
     clock = Clock()
 
     async def hit(limiter: RedisRateLimiter, now: float) -> RateDecision:
@@ -231,10 +231,53 @@ def test_a_redis_that_never_answers_costs_one_timeout_then_is_left_alone() -> No
                 errors = [metrics.counter(ERRORS_METRIC, ERRORS)]
                 waited.append(await limiter.acquire("cred", 61.0))
                 errors.append(metrics.counter(ERRORS_METRIC, ERRORS))
+                clock.now += RETRY_SECONDS + 0.1
+                probe = asyncio.create_task(limiter.acquire("cred", 62.0))
+                await asyncio.sleep(0.01)
+                waited.append(await limiter.acquire("cred", 62.0))
+                assert not probe.done()
+                waited.append(await probe)
+                errors.append(metrics.counter(ERRORS_METRIC, ERRORS))
             finally:
                 await client.aclose()
             return waited, errors
 
         decisions, errors = asyncio.run(run())
-    assert [d.allowed for d in decisions] == [True, True, True, False, False]
-    assert errors == [4.0, 4.0]  # the four waiting failed together; the fifth went straight to the fallback
+    assert [d.allowed for d in decisions] == [True, True, True, False, False, False, False]
+    # The four waiting failed together; the fifth went straight to the fallback; once the retry time came, one
+    # request probed Redis (and failed after the timeout) while another, meanwhile, did not wait for it.
+    assert errors == [4.0, 4.0, 5.0]
+
+
+def test_a_redis_that_stalls_then_recovers_is_used_again(redis_url: str) -> None:
+    """`CLIENT PAUSE` holds every command past the socket timeout; once it ends, a probe finds Redis again."""
+    clock = Clock()
+
+    async def body(limiters: list[RedisRateLimiter], metrics: Metrics) -> list[int]:
+        (limiter,) = limiters
+        remaining = [(await limiter.acquire("cred", 60.0)).remaining]
+        admin = redis_sync.Redis.from_url(redis_url)
+        try:
+            admin.client_pause(int((COMMAND_TIMEOUT_SECONDS + 0.3) * 1000))
+            remaining.append((await limiter.acquire("cred", 61.0)).remaining)  # times out: counted in process
+            remaining.append((await limiter.acquire("cred", 62.0)).remaining)  # left alone: in process
+            assert admin.ping()  # blocks until the pause is over
+        finally:
+            admin.close()
+        clock.now += RETRY_SECONDS + 0.1
+        remaining.append((await limiter.acquire("cred", 63.0)).remaining)  # the probe: Redis again
+        remaining.append((await limiter.acquire("cred", 64.0)).remaining)
+        remaining.append(int(metrics.counter(ERRORS_METRIC, ERRORS)))
+        return remaining
+
+    async def run() -> list[int]:
+        metrics = Metrics()
+        client = open_redis(redis_url)
+        try:
+            limiter = RedisRateLimiter(client, 10, FailureReporter(metrics, "rate_limit", "x"), clock=clock)
+            return await body([limiter], metrics)
+        finally:
+            await client.aclose()
+
+    # Redis counted 1 before the stall; the fallback counted 2 meanwhile; then Redis again from 1: 2 and 3.
+    assert asyncio.run(run()) == [9, 9, 8, 8, 7, 1]

@@ -19,8 +19,9 @@ KEY_PREFIX = "homily:rl:"
 EXPIRY_GRACE_SECONDS = 5
 """A window's counter outlives the window by this much, so replicas whose clocks differ slightly share it."""
 RETRY_SECONDS = 1.0
-"""After a failure Redis is left alone this long (requests are counted in process), so a dead Redis costs one
-timeout per second rather than one per request."""
+RETRY_MAX_SECONDS = 30.0
+"""After a failure Redis is left alone (requests are counted in process) for RETRY_SECONDS, doubling while it keeps
+failing up to RETRY_MAX_SECONDS; then one request tries it while the others keep counting in process."""
 
 # INCR and, on the window's first request, EXPIRE: atomic on the server (EVALSHA of the cached script).
 COUNT_SCRIPT = """
@@ -115,8 +116,10 @@ class RedisRateLimiter:
     (one script) and concurrent counts share round trips (`CountBatcher`).
 
     Fails open: when Redis is down, slow or unreachable, the request is counted by an in-process limiter instead
-    (each replica then enforces the limit on its own), the failure is reported (`FailureReporter`), and Redis is
-    not tried again for `RETRY_SECONDS`.
+    (each replica then enforces the limit on its own) and the failure is reported (`FailureReporter`). Redis is
+    then left alone for a while (`RETRY_SECONDS`, backing off), after which a single request probes it while the
+    others go on counting in process, so an unreachable Redis delays only the requests in flight when it failed
+    and one probe per retry, never every request by a socket timeout.
     """
 
     def __init__(
@@ -133,17 +136,29 @@ class RedisRateLimiter:
         self._reporter = reporter
         self._errors = redis_errors()
         self._clock = clock
+        self._failures = 0  # consecutive failed attempts; requests failing together in one incident count once
         self._retry_at = float("-inf")
+        self._probing = False
 
     async def acquire(self, key: str, now: float) -> RateDecision:
-        if self._clock() < self._retry_at:
-            return self._fallback.hit(key, now)
+        probe = False
+        if self._failures:
+            if self._probing or self._clock() < self._retry_at:
+                return self._fallback.hit(key, now)
+            self._probing = probe = True
         window, reset_at = window_of(now)
         ttl = max(1, math.ceil(reset_at - now)) + EXPIRY_GRACE_SECONDS
         try:
             count = await self._counts.count(window_key(window, key), ttl)
         except self._errors as error:
-            self._retry_at = self._clock() + RETRY_SECONDS
             self._reporter.failed(error)
+            if probe or not self._failures:
+                self._failures += 1
+                backoff = RETRY_SECONDS * 2 ** min(self._failures - 1, 10)
+                self._retry_at = self._clock() + min(RETRY_MAX_SECONDS, backoff)
             return self._fallback.hit(key, now)
+        finally:
+            if probe:
+                self._probing = False
+        self._failures = 0
         return decide(self._limit, count, reset_at)

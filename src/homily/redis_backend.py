@@ -22,11 +22,13 @@ from homily.metrics import Metrics
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-CONNECT_TIMEOUT_SECONDS = 0.25
-COMMAND_TIMEOUT_SECONDS = 0.25
+CONNECT_TIMEOUT_SECONDS = 1.0
+COMMAND_TIMEOUT_SECONDS = 0.5
 """A healthy Redis answers in well under a millisecond; these only bound what an unreachable one costs (a refused
-connection fails at once). They are wall-clock times on the event loop, so they must also outlast the loop's
-own lag when the server is busy, or a healthy Redis would be taken for a dead one."""
+connection fails at once). They are wall-clock times on the event loop, so they must also outlast the loop's own
+lag when the process is busy (measured: a connect timed out at 0.25 s under test load), or a healthy Redis
+would be taken for a dead one. Users of Redis keep these timeouts off the common path (a failed rate-limit
+count makes the limiter probe Redis with one request at a time; pub/sub runs in the background)."""
 WARN_INTERVAL_SECONDS = 30.0
 ERRORS_METRIC = "homily_redis_errors_total"
 

@@ -55,24 +55,24 @@ async def open_credential_registry(
     settings: Settings, store: Store, redis: Redis | None, metrics: Metrics, stack: AsyncExitStack
 ) -> CredentialRegistry:
     """The registry, refreshed on a timer, and with Redis also told of (and telling) other replicas' changes."""
-    if redis is None:
-        registry = CredentialRegistry(store, settings.revocation_refresh_seconds)
-        await registry.start()
-        stack.push_async_callback(registry.stop)
-        return registry
-    from homily.auth.invalidation import InvalidationBus
-    from homily.redis_backend import FailureReporter
+    bus = None
+    if redis is not None:
+        from homily.auth.invalidation import InvalidationBus
+        from homily.redis_backend import FailureReporter
 
-    bus = InvalidationBus(
-        redis,
-        FailureReporter(metrics, "publish", "other replicas apply this access change at their next refresh"),
-        FailureReporter(metrics, "subscribe", "access changes of other replicas apply at the next refresh"),
+        bus = InvalidationBus(
+            redis,
+            FailureReporter(metrics, "publish", "other replicas apply this access change at their next refresh"),
+            FailureReporter(metrics, "subscribe", "access changes of other replicas apply at the next refresh"),
+        )
+    registry = CredentialRegistry(
+        store, settings.revocation_refresh_seconds, announce=bus.announce if bus is not None else None
     )
-    registry = CredentialRegistry(store, settings.revocation_refresh_seconds, announce=bus.announce)
     await registry.start()
     stack.push_async_callback(registry.stop)
-    await bus.start(registry.invalidate)
-    stack.push_async_callback(bus.close)
+    if bus is not None:
+        await bus.start(registry.invalidate)
+        stack.push_async_callback(bus.close)
     return registry
 
 

@@ -32,9 +32,9 @@ log = logging.getLogger("homily.auth")
 class CredentialRegistry:
     """Invariant: every organisation with a live credential in `_active` has its allow-list (if any) in `_allowed`,
     because both are loaded together (at refresh, at token issuance, or when `resolve` looks up a credential it had
-    not seen), so a restricted organisation is never served as unrestricted; and a refresh whose reads overlapped a
-    revocation or allow-list change made here is read again (the change is already in the store), so a refresh
-    never brings back what such a change removed.
+    not seen), so a restricted organisation is never served as unrestricted; and reads (a refresh, a lookup) that
+    overlapped a revocation or allow-list change applied here are made again (the change is already in the
+    store), so they never bring back what such a change removed.
 
     `announce` (optional) is told of every change made through this process (`revoke`, `set_allowed_models`), to
     tell the other replicas; `invalidate` is how their changes arrive here."""
@@ -65,9 +65,13 @@ class CredentialRegistry:
         org_id = self._active.get(client_id)
         if org_id is not None or client_id in self._misses:
             return org_id
-        credential = await self._store.get_credential(client_id)
-        organisation = await self._store.get_organisation(credential.org_id) if credential is not None else None
-        if credential is None or credential.disabled or organisation is None:
+        for _ in range(self._REFRESH_ATTEMPTS):
+            changes = self._changes
+            credential = await self._store.get_credential(client_id)
+            organisation = await self._store.get_organisation(credential.org_id) if credential is not None else None
+            if self._changes == changes:
+                break  # else a change made meanwhile may be missing from what was read: read again
+        if credential is None or credential.disabled or organisation is None or client_id in self._misses:
             if len(self._misses) < self._MISS_LIMIT:
                 self._misses.add(client_id)
             return None
