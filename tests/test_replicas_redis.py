@@ -14,6 +14,7 @@ import pytest
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.http import assert_envelope, auth_headers, post_completion
 from tests.support.live import LiveHomily, make_settings, serve_homily, start_homily
+from tests.test_rate_limit import away_from_a_window_edge
 
 BODY = {"messages": [{"role": "user", "content": "Hi"}], "model": "gloo-openai-gpt-5-nano"}
 PROMPT = 1.0
@@ -43,13 +44,6 @@ def within(seconds: float, condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"not true within {seconds} s"
         time.sleep(0.01)
-
-
-def away_from_a_window_edge() -> None:
-    """Start a short sequence of requests well inside one rate-limit minute."""
-    into = time.time() % 60
-    if into > 55:
-        time.sleep(60.5 - into)
 
 
 def test_the_second_replica_refuses_once_the_first_used_the_budget(replicas: tuple[LiveHomily, LiveHomily]) -> None:
