@@ -17,6 +17,7 @@ import os
 import statistics
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import orjson
@@ -65,11 +66,16 @@ def main() -> int:
                 (root / name).mkdir()
                 servers[name] = start_homily(root / name, upstream, {**common, **extra})
             results = measure(servers, connection_counts, args.rounds, args.duration, args.loadgen)
+            redis_errors = redis_error_lines(servers["redis"])
         finally:
             for server in servers.values():
                 server.process.stop()
             fake.stop()
-    lines = [f"loadavg before {load_before:.2f}, after {os.getloadavg()[0]:.2f}; settings {common}"]
+    lines = [
+        f"loadavg before {load_before:.2f}, after {os.getloadavg()[0]:.2f}; settings {common}",
+        "redis target's /metrics (a failure would mean some requests were counted in process): "
+        + ("; ".join(redis_errors) or "no homily_redis_errors_total series"),
+    ]
     for connections in connection_counts:
         lines.extend(summary(name, connections, results[name, connections]) for name in TARGETS)
         paired = [
@@ -82,6 +88,12 @@ def main() -> int:
         )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def redis_error_lines(homily: HomilyService) -> list[str]:
+    with urllib.request.urlopen(f"{homily.url}/metrics", timeout=10) as response:  # noqa: S310 - loopback URL
+        text: str = response.read().decode()
+    return [line for line in text.splitlines() if line.startswith("homily_redis_errors_total")]
 
 
 def measure(
