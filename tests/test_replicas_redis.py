@@ -14,6 +14,7 @@ import pytest
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.http import assert_envelope, auth_headers, post_completion
 from tests.support.live import LiveHomily, make_settings, serve_homily, start_homily
+from tests.support.services import free_port
 from tests.test_rate_limit import away_from_a_window_edge
 
 BODY = {"messages": [{"role": "user", "content": "Hi"}], "model": "gloo-openai-gpt-5-nano"}
@@ -87,3 +88,27 @@ def test_an_allow_list_set_through_one_replica_applies_on_the_other_at_once(
     )
     assert changed.status_code == 200, changed.text
     within(PROMPT, lambda: post_completion(second, token, BODY).status_code == 403)
+
+
+def test_a_server_whose_redis_is_unreachable_starts_answers_and_still_limits(
+    fake_openai: FakeOpenAIUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        openai_api_key="sk-upstream-test",
+        openai_base_url=fake_openai.base_url,
+        rate_limit_per_minute=3,
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+    )
+    homily = start_homily(settings)
+    try:
+        token = homily.token()
+        away_from_a_window_edge()
+        statuses = [post_completion(homily, token, BODY).status_code for _ in range(4)]
+        metrics = httpx.get(homily.base_url + "/metrics").text
+    finally:
+        homily.stop()
+    assert statuses == [200, 200, 200, 429]  # counted in process meanwhile
+    errors = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line.startswith("homily_redis_errors"))
+    assert float(errors['homily_redis_errors_total{operation="rate_limit"}']) >= 1
+    assert float(errors['homily_redis_errors_total{operation="subscribe"}']) >= 1
