@@ -1,7 +1,9 @@
 """Per-credential request limits (API.md section 7: 429 with Retry-After and X-RateLimit-* headers).
 
-The in-process limiter counts requests in fixed one-minute windows. A replica set shares limits through Redis (a
-later backend behind the same `RateLimiter` protocol); on one process this one is exact.
+Requests are counted in fixed one-minute windows (`window_of`). On one process the in-process
+`WindowRateLimiter` is exact; a replica set shares one budget per credential through Redis
+(`homily.ratelimit_redis.RedisRateLimiter`, chosen by `HOMILY_REDIS_URL`). Both decide with `decide`, so they
+answer with the same decision and headers for the same count.
 """
 
 from __future__ import annotations
@@ -33,39 +35,61 @@ class RateDecision:
 
 
 class RateLimiter(Protocol):
-    def hit(self, key: str, now: float | None = None) -> RateDecision: ...
+    """Counts one request of `key` at `now` (unix seconds) and decides it. Async because a shared limiter asks
+    another server; it never raises for its own failures (a shared one falls back to counting in process)."""
+
+    async def acquire(self, key: str, now: float) -> RateDecision: ...
+
+
+def window_of(now: float) -> tuple[int, int]:
+    """The window number of `now` and the unix second at which that window ends."""
+    window = int(now // WINDOW_SECONDS)
+    return window, (window + 1) * WINDOW_SECONDS
+
+
+def decide(limit: int, count: int, reset_at: int) -> RateDecision:
+    """The decision for the `count`-th request of a window (1 for the first)."""
+    return RateDecision(allowed=count <= limit, limit=limit, remaining=max(0, limit - count), reset_at=reset_at)
+
+
+def check_limit(limit: int) -> int:
+    if limit < 1:
+        raise ValueError("a rate limit must allow at least one request per minute")
+    return limit
 
 
 class WindowRateLimiter:
     """`limit` requests per key per minute. Counters of past windows are dropped as windows roll over."""
 
     def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError("a rate limit must allow at least one request per minute")
-        self._limit = limit
+        self._limit = check_limit(limit)
         self._window = -1
         self._counts: dict[str, int] = {}
 
+    @property
+    def limit(self) -> int:
+        return self._limit
+
     def hit(self, key: str, now: float | None = None) -> RateDecision:
-        current = time.time() if now is None else now
-        window = int(current // WINDOW_SECONDS)
+        window, reset_at = window_of(time.time() if now is None else now)
         if window != self._window:
             self._window = window
             self._counts = {}
         count = self._counts.get(key, 0) + 1
-        reset_at = (window + 1) * WINDOW_SECONDS
-        if count > self._limit:
-            return RateDecision(allowed=False, limit=self._limit, remaining=0, reset_at=reset_at)
-        self._counts[key] = count
-        return RateDecision(allowed=True, limit=self._limit, remaining=self._limit - count, reset_at=reset_at)
+        if count <= self._limit:
+            self._counts[key] = count
+        return decide(self._limit, count, reset_at)
+
+    async def acquire(self, key: str, now: float) -> RateDecision:
+        return self.hit(key, now)
 
 
-def enforce(limiter: RateLimiter | None, key: str, now: float | None = None) -> dict[str, str]:
+async def enforce(limiter: RateLimiter | None, key: str, now: float | None = None) -> dict[str, str]:
     """Count one request; the rate headers to send, or `RateLimitedError` (429) carrying them and Retry-After."""
     if limiter is None:
         return {}
     current = time.time() if now is None else now
-    decision = limiter.hit(key, current)
+    decision = await limiter.acquire(key, current)
     if decision.allowed:
         return decision.headers()
     retry_after = max(1, math.ceil(decision.reset_at - current))

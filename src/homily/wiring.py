@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 from homily.auth.keys import load_signing_key
 from homily.auth.registry import CredentialRegistry
@@ -18,19 +19,23 @@ from homily.embeddings.deferred import DeferredEmbedder
 from homily.embeddings.local import MODEL_DIMENSION, MODEL_NAME
 from homily.guard.model import DEFAULT_WEIGHTS as GUARD_WEIGHTS
 from homily.guard.model import load_guard_model
-from homily.metrics import standard_metrics
+from homily.metrics import Metrics, standard_metrics
 from homily.providers.circuit import CircuitBreakers
 from homily.providers.fallback import FallbackExecutor
 from homily.providers.pool import ProviderPool
 from homily.providers.retry import Retrier, RetryPolicy
-from homily.ratelimit import WindowRateLimiter
+from homily.ratelimit import RateLimiter, WindowRateLimiter
 from homily.routing.learned import load_tier_estimator
 from homily.routing.router import Router
 from homily.service.completions import CompletionService
 from homily.service.guarding import GuardStage
 from homily.services import Services
 from homily.settings import Settings
+from homily.storage.base import Store
 from homily.storage.factory import open_store
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("homily.wiring")
 
@@ -46,22 +51,65 @@ def _local_embedder(settings: Settings) -> DeferredEmbedder | None:
     return DeferredEmbedder(lambda: load_local_embedder(models, precision=precision), MODEL_NAME, MODEL_DIMENSION)
 
 
+async def open_credential_registry(
+    settings: Settings, store: Store, redis: Redis | None, metrics: Metrics, stack: AsyncExitStack
+) -> CredentialRegistry:
+    """The registry, refreshed on a timer, and with Redis also told of (and telling) other replicas' changes."""
+    bus = None
+    if redis is not None:
+        from homily.auth.invalidation import InvalidationBus
+        from homily.redis_backend import FailureReporter
+
+        bus = InvalidationBus(
+            redis,
+            FailureReporter(metrics, "publish", "other replicas apply this access change at their next refresh"),
+            FailureReporter(metrics, "subscribe", "access changes of other replicas apply at the next refresh"),
+        )
+    registry = CredentialRegistry(
+        store, settings.revocation_refresh_seconds, announce=bus.announce if bus is not None else None
+    )
+    await registry.start()
+    stack.push_async_callback(registry.stop)
+    if bus is not None:
+        await bus.start(registry.invalidate)
+        stack.push_async_callback(bus.close)
+    return registry
+
+
+def _rate_limiter(settings: Settings, redis: Redis | None, metrics: Metrics) -> RateLimiter | None:
+    limit = settings.rate_limit_per_minute
+    if not limit:
+        return None
+    if redis is None:
+        return WindowRateLimiter(limit)
+    from homily.ratelimit_redis import RedisRateLimiter
+    from homily.redis_backend import FailureReporter
+
+    reporter = FailureReporter(metrics, "rate_limit", "counting rate limits in this process meanwhile")
+    return RedisRateLimiter(redis, limit, reporter)
+
+
 async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
     """Open every resource, registering its cleanup on `stack` (closed in reverse order on shutdown)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings.catalog_path)
     store = await open_store(settings)
     stack.push_async_callback(store.close)
-    registry = CredentialRegistry(store, settings.revocation_refresh_seconds)
-    await registry.start()
-    stack.push_async_callback(registry.stop)
+    metrics = standard_metrics()
+    redis: Redis | None = None
+    if settings.redis_url:
+        from homily.redis_backend import open_redis, redacted
+
+        log.info("rate limits and access changes shared through Redis at %s", redacted(settings.redis_url))
+        redis = open_redis(settings.redis_url)
+        stack.push_async_callback(redis.aclose)
+    registry = await open_credential_registry(settings, store, redis, metrics, stack)
     pool = ProviderPool(settings)
     stack.push_async_callback(pool.close)
     breakers = CircuitBreakers(
         failure_threshold=settings.circuit_failure_threshold, reset_timeout=settings.circuit_reset_seconds
     )
     availability = Availability(pool.providers(), healthy=breakers.is_available)
-    metrics = standard_metrics()
     local = _local_embedder(settings)
     embedder = BatchingEmbedder(local) if local is not None else None
     if embedder is not None:
@@ -80,7 +128,6 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
         guard=GuardStage(guard_model, settings.guard_policy, metrics),
         query_embedder=embedder,
     )
-    limit = settings.rate_limit_per_minute
     return Services(
         settings=settings,
         store=store,
@@ -92,6 +139,6 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
         completions=completions,
         local_embedder=local,
         metrics=metrics,
-        rate_limiter=WindowRateLimiter(limit) if limit else None,
+        rate_limiter=_rate_limiter(settings, redis, metrics),
         dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
     )

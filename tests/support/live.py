@@ -85,6 +85,11 @@ def start_homily(settings: Settings) -> LiveHomily:
     """Initialise the data dir (as `homily serve` does on first start) and serve on a free loopback port."""
     credential = asyncio.run(initialise(settings))
     assert credential is not None, "the data dir was expected to be empty"
+    return serve_homily(settings, credential)
+
+
+def serve_homily(settings: Settings, credential: IssuedCredential) -> LiveHomily:
+    """Serve an already initialised data dir (e.g. a second replica of `start_homily`'s) on a free loopback port."""
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",

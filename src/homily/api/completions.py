@@ -18,7 +18,7 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 async def chat_completions(request: Request) -> Response:
     principal = await authenticate(request)
     found = services(request)
-    rate_headers = enforce(found.rate_limiter, principal.client_id)
+    rate_headers = await enforce(found.rate_limiter, principal.client_id)
     body = await read_body(request, found.settings.max_request_bytes)
     chat = parse_model(ChatCompletionRequest, decode_json_object(body))
     check_request(chat)

@@ -29,7 +29,7 @@ def grounded_service(request: Request) -> GroundedService:
 async def grounded_completions(request: Request) -> Response:
     principal = await authenticate(request)
     found = services(request)
-    rate_headers = enforce(found.rate_limiter, principal.client_id)
+    rate_headers = await enforce(found.rate_limiter, principal.client_id)
     body = await read_body(request, found.settings.max_request_bytes)
     chat = parse_model(GroundedCompletionRequest, decode_json_object(body))
     check_request(chat)

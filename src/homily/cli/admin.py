@@ -11,6 +11,7 @@ from typing import Any
 from rich.table import Table
 
 from homily.admin.service import AdminService, IssuedCredential
+from homily.auth.invalidation import announced_access_changes
 from homily.catalog.loader import load_catalog
 from homily.cli.common import opened_store, print_json, settings_from_args, stdout_console
 from homily.protocol.admin import credential_json, deleted_json, list_json, organisation_json, publisher_json
@@ -55,7 +56,7 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
         description="Restrict an organisation to the given catalog model ids, or with --all let it use every "
         "model (the default).\nA request naming another model is refused with 403; auto_routing and model_family "
         "choose only among the allowed models.\nThe model ids are those of GET /platform/v2/models. A running "
-        "server applies the change within HOMILY_REVOCATION_REFRESH_SECONDS.\n\n"
+        "server applies the change within HOMILY_REVOCATION_REFRESH_SECONDS (at once with HOMILY_REDIS_URL).\n\n"
         "examples:\n  homily admin org models org_... gloo-openai-gpt-5-mini gloo-anthropic-claude-haiku-4.5\n"
         "  homily admin org models org_... --all",
         formatter_class=Formatter,
@@ -127,8 +128,14 @@ def run_admin(args: argparse.Namespace) -> int:
     action: AdminAction = args.admin_action
 
     async def run() -> int:
-        async with opened_store(settings) as store:
-            return await action(AdminService(store, catalog=load_catalog(settings.catalog_path)), args)
+        async with opened_store(settings) as store, announced_access_changes(settings) as bus:
+            service = AdminService(
+                store,
+                on_revoke=bus.revoked if bus is not None else None,
+                catalog=load_catalog(settings.catalog_path),
+                on_allowed_models=bus.allowed_models_changed if bus is not None else None,
+            )
+            return await action(service, args)
 
     return asyncio.run(run())
 
