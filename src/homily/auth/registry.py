@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from homily.auth.invalidation import AccessChange
-from homily.storage.base import CredentialStore, Organisation
+from homily.storage.base import CredentialStore, Organisation, StoreUnavailableError
 
 
 class AccessStore(CredentialStore, Protocol):
@@ -157,5 +157,7 @@ class CredentialRegistry:
             self._wake.clear()
             try:
                 await self.refresh()
+            except StoreUnavailableError as exc:  # a database outage: say so once per attempt, no traceback
+                log.warning("credential and allow-list refresh failed (%s); keeping the previous ones", exc)
             except Exception:
                 log.exception("credential and allow-list refresh failed; keeping the previous ones")
