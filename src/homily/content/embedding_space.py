@@ -45,7 +45,9 @@ def retrieval_space(settings: Settings) -> EmbeddingSpace:
     return EmbeddingSpace(settings.retrieval_embeddings_model, settings.retrieval_embeddings_dimension)
 
 
-def retrieval_embedding_runner(settings: Settings, shared: Callable[[], TextEmbedder] | None = None) -> EmbeddingRunner:
+def retrieval_embedding_runner(
+    settings: Settings, shared: Callable[[], TextEmbedder] | None = None
+) -> EmbeddingRunner:
     """The runner that embeds content and grounded queries. `shared` gives the process's local model (waiting
     while it loads), reused when retrieval is local instead of loading a second copy; without it the local model
     loads from the data directory's graph cache. A local model gets one thread (CPU-bound), a remote endpoint

@@ -22,7 +22,6 @@ from homily.embeddings.protocol import Embedder
 
 logger = logging.getLogger(__name__)
 
-
 def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "homily-embedding-cache"
 

@@ -119,6 +119,7 @@ def prompt_shape(text: str) -> Shape:
     return "open"
 
 
+
 def problem_signals(text: str) -> npt.NDArray[np.float32]:
     """The PROBLEM_SIGNAL_NAMES vector of one prompt (meaningful for every shape, trained on word problems). Only
     the first PROBLEM_SCAN_CHARS characters are read, which bounds the cost on very long prompts."""
