@@ -20,6 +20,7 @@ from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
 from homily.grounding.embedder import FloatMatrix, TextEmbedder, cached_embeddings
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
 from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.index_protocol import ChunkIndexProtocol
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ QueryCandidates = dict[str, list[Candidate]]
 
 
 def collect_candidates(
-    index: ChunkIndex,
+    index: ChunkIndexProtocol,
     queries: Mapping[str, str],
     query_vectors: Mapping[str, FloatMatrix],
     params: RetrievalParams,
@@ -167,7 +168,7 @@ class TuningResult:
 
 
 def tune(
-    index: ChunkIndex,
+    index: ChunkIndexProtocol,
     dataset: BeirDataset,
     query_vectors: Mapping[str, FloatMatrix],
     base: RetrievalParams,
@@ -191,14 +192,14 @@ def tune(
 
 
 def evaluate(
-    index: ChunkIndex, dataset: BeirDataset, query_vectors: Mapping[str, FloatMatrix], params: RetrievalParams
+    index: ChunkIndexProtocol, dataset: BeirDataset, query_vectors: Mapping[str, FloatMatrix], params: RetrievalParams
 ) -> Metrics:
     candidates = collect_candidates(index, dataset.queries, query_vectors, params)
     return score_rankings(rank_items(candidates, params), dataset.qrels)
 
 
 def best_similarities(
-    index: ChunkIndex, queries: Mapping[str, str], vectors: Mapping[str, FloatMatrix], params: RetrievalParams
+    index: ChunkIndexProtocol, queries: Mapping[str, str], vectors: Mapping[str, FloatMatrix], params: RetrievalParams
 ) -> list[float]:
     """Per query, the cosine of its best candidate chunk: what the relevance threshold is compared with."""
     best: list[float] = []
