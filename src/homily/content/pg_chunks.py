@@ -15,7 +15,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from homily.content.embedding_space import LIBRARY_PRIORITY, LOCAL_SPACE, EmbeddingSpace
+from homily.content.embedding_space import LIBRARY_PRIORITY, LOCAL_SPACE, EmbeddingSpace, announce_space_change
 from homily.content.ingestion import embedding_text
 from homily.grounding.pg_index import PostgresChunkIndex
 from homily.grounding.pg_schema import CHUNK_INDEX_LOCK, column_dimension, retype_embedding
@@ -72,15 +72,7 @@ def adopt_pg_embedding_space(connection: Connection[Any], space: EmbeddingSpace)
             (space.model, space.dimension),
         )
     if changed and previous is not None:
-        log.warning(
-            "retrieval embeddings changed from %s (%d dimensions) to %s (%d): %d items will be embedded again in the"
-            " background; keyword search works meanwhile",
-            previous.model,
-            previous.dimension,
-            space.model,
-            space.dimension,
-            requeued,
-        )
+        announce_space_change(previous, space, requeued)
     return requeued
 
 
