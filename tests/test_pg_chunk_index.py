@@ -7,16 +7,21 @@ scan under a publisher filter), the embedding-space change, orphan cleanup and a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
 from psycopg import sql
 
+from homily.content.embedding import EmbeddingRunner
 from homily.content.embedding_space import LIBRARY_PRIORITY, LOCAL_SPACE, EmbeddingSpace
+from homily.content.ingestion import IngestionWorker
+from homily.content.library import ensure_shared_publisher, install_prebuilt
 from homily.content.pg_chunks import (
     PostgresUnembeddedChunks,
     adopt_pg_embedding_space,
@@ -24,12 +29,19 @@ from homily.content.pg_chunks import (
     remove_orphans,
     stored_pg_space,
 )
+from homily.content.service import ContentService
+from homily.embeddings import load_local_embedder
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkRecord
 from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
 from homily.grounding.pg_index import IndexUnavailableError, PostgresChunkIndex
 from homily.grounding.pg_schema import column_dimension
+from homily.storage.content import ItemStatus
+from homily.storage.sqlite import SqliteStore
+from homily.storage.sqlite.content import SqliteContentStore
+from tests.store_contract import present
+from tests.support.content import prebuilt_item
 from tests.support.services import free_port
 
 PUBLISHER = "pub-1"
@@ -267,3 +279,55 @@ def test_a_database_gone_after_start_raises_a_store_error(postgres_url: str) -> 
         assert index.search("chunk", _unit([1.0]), PUBLISHER).hits[0].item_id == "item1"  # back once it is
     finally:
         index.close()
+
+
+def test_the_ingestion_worker_and_retrieval_run_on_the_postgres_index(tmp_path: Path, postgres_url: str) -> None:
+    """The content pipeline through the protocols: a text-only library item is keyword-searchable at once, the
+    worker embeds it from `PostgresUnembeddedChunks`, and a second replica's index serves the vectors."""
+    paragraphs = [
+        "Blessed are the poor in spirit, for theirs is the Kingdom of Heaven.",
+        "Blessed are those who mourn, for they shall be comforted.",
+        "Blessed are the gentle, for they shall inherit the earth.",
+    ]
+    path = tmp_path / "homily.db"
+
+    async def scenario() -> tuple[ItemStatus, str, ItemStatus, int, float]:
+        store = SqliteStore(path)
+        await store.open()
+        content = SqliteContentStore(path)
+        await content.open()
+        index = await asyncio.to_thread(open_pg_chunk_index, postgres_url, LOCAL_SPACE)
+        replica = await asyncio.to_thread(open_pg_chunk_index, postgres_url, LOCAL_SPACE)
+        unembedded = PostgresUnembeddedChunks(index)
+        embedder = EmbeddingRunner(load_local_embedder)
+        worker = IngestionWorker(content, index, embedder, unembedded)
+        try:
+            publisher = await ensure_shared_publisher(store)
+            items = [prebuilt_item("beatitudes", "The Beatitudes", paragraphs, None)]
+            await install_prebuilt(content, index, publisher, items, total=1)
+            before = present(await content.get_item("beatitudes")).status
+            service = ContentService(store, content, replica, embedder, None)
+            early = await service.retrieve(publisher, "Blessed are those who mourn", limit=3)
+            worker.start()
+            worker.notify()
+            await asyncio.wait_for(worker.wait_idle(), timeout=120)
+            after = present(await content.get_item("beatitudes")).status
+            vector = await embedder.embed_one("those who mourn will be comforted")
+            dense = await asyncio.to_thread(replica.search, "", vector, publisher.publisher_id, limit=1, params=DENSE)
+            pending = len((await unembedded.of_item_async("beatitudes"))[1])
+            return before, early[0].hit.text, after, pending, dense.hits[0].similarity
+        finally:
+            await worker.stop()
+            await embedder.close()
+            unembedded.close()
+            await asyncio.to_thread(index.close)
+            await asyncio.to_thread(replica.close)
+            await content.close()
+            await store.close()
+
+    before, early, after, pending, similarity = asyncio.run(scenario())
+    assert before is ItemStatus.EMBEDDING
+    assert "mourn" in early
+    assert after is ItemStatus.COMPLETED
+    assert pending == 0
+    assert similarity > 0.5
