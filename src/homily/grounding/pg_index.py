@@ -41,11 +41,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXACT_SCAN_ROWS = 20_000
-"""Below this many chunks a publisher's dense candidates come from an exact scan (recall 100%, no graph)."""
+EXACT_SCAN_ROWS = 5_000
+"""Below this many chunks a publisher's dense candidates come from an exact scan (recall 100%). Measured on
+SciFact (7,872 chunks, train queries, k=100): exact scan p50 ~15 ms, HNSW with ef_search=200 ~5-8 ms at
+recall@100 0.993 against the exact scan; an exact scan of 5,000 rows costs about the same as the graph walk."""
+EF_SEARCH_FACTOR = 2
+"""`hnsw.ef_search` is this many times the candidates wanted (ef = k gave recall@100 0.970, 2k 0.993)."""
 MIN_EF_SEARCH = 40
 MAX_EF_SEARCH = 1000
-"""pgvector's bounds of `hnsw.ef_search`; it is set to the candidates wanted, within them."""
+"""pgvector's bounds of `hnsw.ef_search`."""
 
 _UPSERT = (
     "INSERT INTO chunks (chunk_id, item_id, publisher_id, scope, ordinal, title, heading, text, char_start,"
@@ -237,7 +241,7 @@ class PostgresChunkIndex:
             with connection.transaction():
                 connection.execute(
                     "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
-                    (str(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, limit))), "relaxed_order"),
+                    (str(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, EF_SEARCH_FACTOR * limit))), "relaxed_order"),
                 )
                 rows = connection.execute(_NEAREST_HNSW, arguments).fetchall()
         if len(rows) < min(limit, embedded) or total < self._exact_scan_rows:
