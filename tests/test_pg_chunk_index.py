@@ -8,6 +8,7 @@ scan under a publisher filter), the embedding-space change, orphan cleanup and a
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -33,7 +34,7 @@ from homily.content.service import ContentService
 from homily.embeddings import load_local_embedder
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import RetrievalParams
-from homily.grounding.index import ChunkRecord
+from homily.grounding.index import ChunkRecord, SearchResult
 from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
 from homily.grounding.pg_index import IndexUnavailableError, PostgresChunkIndex
 from homily.grounding.pg_schema import column_dimension
@@ -276,9 +277,20 @@ def test_a_database_gone_after_start_raises_a_store_error(postgres_url: str) -> 
     finally:
         _allow_connections(postgres_url, True)
     try:
-        assert index.search("chunk", _unit([1.0]), PUBLISHER).hits[0].item_id == "item1"  # back once it is
+        assert _search_when_back(index, "chunk").hits[0].item_id == "item1"  # the pool reconnects by itself
     finally:
         index.close()
+
+
+def _search_when_back(index: ChunkIndexProtocol, query: str, seconds: float = 20.0) -> SearchResult:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return index.search(query, _unit([1.0]), PUBLISHER)
+        except IndexUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_the_ingestion_worker_and_retrieval_run_on_the_postgres_index(tmp_path: Path, postgres_url: str) -> None:
