@@ -14,6 +14,8 @@ from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
 from homily.grounding.embedder import FloatMatrix, TextEmbedder
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.index_protocol import ChunkIndexProtocol
+from homily.grounding.pg_index import PostgresChunkIndex
 
 PUBLISHER = "pub-1"
 OTHER_PUBLISHER = "pub-2"
@@ -35,9 +37,14 @@ def embedder() -> TextEmbedder:
     return load_local_embedder()
 
 
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[ChunkIndex]:
-    opened = ChunkIndex.open(tmp_path / "chunks.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ChunkIndexProtocol]:
+    """The same retrieval tests on both backends: SQLite (embedded) and PostgreSQL (shared by replicas)."""
+    opened: ChunkIndexProtocol
+    if request.param == "postgres":
+        opened = PostgresChunkIndex.open(request.getfixturevalue("postgres_url"))
+    else:
+        opened = ChunkIndex.open(tmp_path / "chunks.db")
     yield opened
     opened.close()
 
@@ -74,18 +81,20 @@ def _records(
     ]
 
 
-def _search(index: ChunkIndex, embedder: TextEmbedder, query: str, **kwargs: object) -> list[tuple[str, float, bool]]:
+def _search(
+    index: ChunkIndexProtocol, embedder: TextEmbedder, query: str, **kwargs: object
+) -> list[tuple[str, float, bool]]:
     result = index.search(query, embedder.embed([query])[0], PUBLISHER, **kwargs)  # type: ignore[arg-type]
     return [(hit.item_id, hit.score, hit.relevant) for hit in result.hits]
 
 
-def _load_topics(index: ChunkIndex, embedder: TextEmbedder, *, skip: str = "") -> None:
+def _load_topics(index: ChunkIndexProtocol, embedder: TextEmbedder, *, skip: str = "") -> None:
     for topic, text in TEXTS.items():
         if topic != skip:
             index.add(_records(embedder, topic, topic.title(), text))
 
 
-def test_the_matching_passage_ranks_first(index: ChunkIndex, embedder: TextEmbedder) -> None:
+def test_the_matching_passage_ranks_first(index: ChunkIndexProtocol, embedder: TextEmbedder) -> None:
     _load_topics(index, embedder)
     queries = {
         "What does it mean to be born again of water and the Spirit?": "baptism",
@@ -97,7 +106,7 @@ def test_the_matching_passage_ranks_first(index: ChunkIndex, embedder: TextEmbed
         assert _search(index, embedder, query)[0][0] == expected, query
 
 
-def test_keyword_only_match_is_found(index: ChunkIndex, embedder: TextEmbedder) -> None:
+def test_keyword_only_match_is_found(index: ChunkIndexProtocol, embedder: TextEmbedder) -> None:
     _load_topics(index, embedder)
     index.add(_records(embedder, "rare", "Notes", "The Zwinglian memorialist view of the supper."))
     hits = _search(index, embedder, "zwinglian", params=RetrievalParams(dense_weight=0.0))
@@ -106,7 +115,7 @@ def test_keyword_only_match_is_found(index: ChunkIndex, embedder: TextEmbedder) 
 
 @pytest.mark.parametrize("insert_catholic_first", [True, False])
 def test_tradition_boost_breaks_equal_relevance_both_ways(
-    index: ChunkIndex, embedder: TextEmbedder, insert_catholic_first: bool
+    index: ChunkIndexProtocol, embedder: TextEmbedder, insert_catholic_first: bool
 ) -> None:
     text = TEXTS["baptism"]
     catholic = _records(embedder, "catholic-item", "On Baptism", text, tradition="catholic")
@@ -121,14 +130,14 @@ def test_tradition_boost_breaks_equal_relevance_both_ways(
     assert top_two == {"catholic-item", "evangelical-item"}
 
 
-def test_tradition_boost_does_not_override_clear_relevance(index: ChunkIndex, embedder: TextEmbedder) -> None:
+def test_tradition_boost_does_not_override_clear_relevance(index: ChunkIndexProtocol, embedder: TextEmbedder) -> None:
     index.add(_records(embedder, "on-topic", "Baptism", TEXTS["baptism"], tradition="evangelical"))
     index.add(_records(embedder, "off-topic", "Creation", TEXTS["creation"], tradition="catholic"))
     hits = _search(index, embedder, "What happens in baptism?", tradition="catholic")
     assert hits[0][0] == "on-topic"
 
 
-def test_no_single_item_crowds_out_the_rest(index: ChunkIndex, embedder: TextEmbedder) -> None:
+def test_no_single_item_crowds_out_the_rest(index: ChunkIndexProtocol, embedder: TextEmbedder) -> None:
     long_text = "\n\n".join(f"{TEXTS['prayer']} Part {n}." for n in range(12))
     index.add(_records(embedder, "long", "Prayer", long_text))
     index.add(_records(embedder, "short", "Prayer too", TEXTS["prayer"].replace("Prayer", "Praying")))
@@ -138,7 +147,7 @@ def test_no_single_item_crowds_out_the_rest(index: ChunkIndex, embedder: TextEmb
     assert "short" in items
 
 
-def test_relevance_threshold_decides_sources_returned(index: ChunkIndex, embedder: TextEmbedder) -> None:
+def test_relevance_threshold_decides_sources_returned(index: ChunkIndexProtocol, embedder: TextEmbedder) -> None:
     _load_topics(index, embedder)
     on_topic = "How should I pray?"
     off_topic = "What torque should the lug nuts of a car wheel be tightened to?"
@@ -150,7 +159,7 @@ def test_relevance_threshold_decides_sources_returned(index: ChunkIndex, embedde
     assert not index.search(on_topic, embedder.embed([on_topic])[0], PUBLISHER, params=strict).sources_returned
 
 
-def test_search_is_scoped_to_the_publisher(index: ChunkIndex, embedder: TextEmbedder) -> None:
+def test_search_is_scoped_to_the_publisher(index: ChunkIndexProtocol, embedder: TextEmbedder) -> None:
     index.add(_records(embedder, "mine", "Creation", TEXTS["creation"]))
     index.add(_records(embedder, "theirs", "Prayer", TEXTS["prayer"], publisher_id=OTHER_PUBLISHER))
     items = {item for item, _, _ in _search(index, embedder, "How should I pray?")}
@@ -163,7 +172,7 @@ def _unit(values: Sequence[float]) -> FloatMatrix:
     return vector / np.linalg.norm(vector)
 
 
-def test_deletion_removes_from_keyword_and_dense_at_once(index: ChunkIndex, embedder: TextEmbedder) -> None:
+def test_deletion_removes_from_keyword_and_dense_at_once(index: ChunkIndexProtocol, embedder: TextEmbedder) -> None:
     _load_topics(index, embedder)
     query = "forgive seventy times seven"
     vector = embedder.embed([query])[0]
@@ -196,7 +205,7 @@ def test_vectors_persist_and_reload_from_the_database(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_vectors_set_after_keyword_indexing_become_searchable(index: ChunkIndex) -> None:
+def test_vectors_set_after_keyword_indexing_become_searchable(index: ChunkIndexProtocol) -> None:
     record = ChunkRecord("c1", "item1", PUBLISHER, 0, "Title", (), "lexical first", 0, 13, 2, "h", None, None)
     index.add([record])
     assert index.count(PUBLISHER) == 0
@@ -207,7 +216,7 @@ def test_vectors_set_after_keyword_indexing_become_searchable(index: ChunkIndex)
     assert dense.hits[0].similarity == pytest.approx(1.0, abs=1e-5)
 
 
-def test_title_change_and_tradition_update_reach_the_ranking(index: ChunkIndex) -> None:
+def test_title_change_and_tradition_update_reach_the_ranking(index: ChunkIndexProtocol) -> None:
     for n in (1, 2):
         index.add(
             [ChunkRecord(f"c{n}", f"i{n}", PUBLISHER, 0, "Same", (), "same words", 0, 10, 2, "h", None, _unit([1]))]

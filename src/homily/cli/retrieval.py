@@ -27,6 +27,11 @@ def add_retrieval_commands(subparsers: Any) -> None:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache")
     parser.add_argument("--tune", action="store_true", help="grid-search fusion settings on the TRAIN split")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="evaluate the PostgreSQL index (tsvector + pgvector) in this database instead of SQLite (FTS5 + NumPy)",
+    )
     parser.set_defaults(handler=run_retrieval_eval)
 
 
@@ -35,6 +40,7 @@ def run_retrieval_eval(args: argparse.Namespace) -> int:
     from homily.grounding.evaluation import (
         best_similarities,
         build_index,
+        build_pg_index,
         embed_queries,
         evaluate,
         load_beir,
@@ -50,7 +56,10 @@ def run_retrieval_eval(args: argparse.Namespace) -> int:
     embedder = load_local_embedder()
     split = "train" if args.tune else args.split
     dataset = load_beir(directory, split)
-    index = build_index(dataset, embedder, Path(args.cache_dir))
+    if args.database_url:
+        index = build_pg_index(dataset, embedder, Path(args.cache_dir), args.database_url)
+    else:
+        index = build_index(dataset, embedder, Path(args.cache_dir))
     vectors = embed_queries(embedder, dataset.queries, Path(args.cache_dir))
     params = replace(RetrievalParams(), keyword_candidates=200, dense_candidates=200)
     if args.tune:
@@ -60,14 +69,16 @@ def run_retrieval_eval(args: argparse.Namespace) -> int:
             "top": [{"params": asdict(r.params), **r.metrics.as_dict()} for r in results[:10]],
         }
     else:
+        keyword_row = "keyword only (tsvector, BM25 idf)" if args.database_url else "keyword only (FTS5 BM25)"
         rows = {
             "hybrid (default)": params,
-            "keyword only (FTS5 BM25)": replace(params, method="convex", dense_weight=0.0),
+            keyword_row: replace(params, method="convex", dense_weight=0.0),
             "dense only (all-MiniLM-L6-v2)": replace(params, method="convex", dense_weight=1.0),
         }
         report = {
             "dataset": args.dataset,
             "split": split,
+            "backend": "postgresql" if args.database_url else "sqlite",
             "embedder": embedder.model_name,
             "results": {name: evaluate(index, dataset, vectors, p).as_dict() for name, p in rows.items()},
         }

@@ -100,13 +100,17 @@ def adopt_embedding_space(connection: sqlite3.Connection, space: EmbeddingSpace)
         connection.execute("ROLLBACK")
         raise
     if changed and previous is not None:
-        log.warning(
-            "retrieval embeddings changed from %s (%d dimensions) to %s (%d): %d items will be embedded again in the"
-            " background; keyword search works meanwhile",
-            previous.model,
-            previous.dimension,
-            space.model,
-            space.dimension,
-            requeued,
-        )
+        announce_space_change(previous, space, requeued)
     return requeued
+
+
+def announce_space_change(previous: EmbeddingSpace, space: EmbeddingSpace, requeued: int) -> None:
+    log.warning(
+        "retrieval embeddings changed from %s (%d dimensions) to %s (%d): %d items will be embedded again in the"
+        " background; keyword search works meanwhile",
+        previous.model,
+        previous.dimension,
+        space.model,
+        space.dimension,
+        requeued,
+    )

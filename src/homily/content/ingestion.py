@@ -15,6 +15,7 @@ from homily.content.progress import BacklogProgress
 from homily.errors import ProviderUnavailableError
 from homily.grounding.document import ParsedDocument, ParseError
 from homily.grounding.index import HEADING_SEPARATOR, ChunkIndex, ChunkRecord
+from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
 from homily.grounding.pipeline import chunk_records, prepare
 from homily.metrics import Metrics
 from homily.storage.base import StoreUnavailableError
@@ -109,9 +110,9 @@ class IngestionWorker:
     def __init__(
         self,
         store: ContentStore,
-        index: ChunkIndex,
+        index: ChunkIndexProtocol,
         embedder: EmbeddingRunner,
-        unembedded: UnembeddedChunks,
+        unembedded: UnembeddedChunksProtocol,
         *,
         max_attempts: int = 3,
         metrics: Metrics | None = None,

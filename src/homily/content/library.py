@@ -24,7 +24,8 @@ from typing import Any
 from homily.content.embedding_space import LIBRARY_PRIORITY
 from homily.content.service import ContentService, UploadedFile
 from homily.grounding.document import map_metadata
-from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.index import ChunkRecord
+from homily.grounding.index_protocol import ChunkIndexProtocol
 from homily.grounding.library import LIBRARY_DIR, LibraryChunk, LibraryItem, load_library, read_manifest
 from homily.grounding.parsers import is_supported
 from homily.grounding.pipeline import library_records
@@ -106,7 +107,7 @@ class LibraryProgress:
         )
 
 
-def _insert_prebuilt(index: ChunkIndex, publisher_id: str, item: LibraryItem) -> list[ChunkRecord]:
+def _insert_prebuilt(index: ChunkIndexProtocol, publisher_id: str, item: LibraryItem) -> list[ChunkRecord]:
     records = library_records(publisher_id, item)
     index.add(records)
     return records
@@ -114,7 +115,7 @@ def _insert_prebuilt(index: ChunkIndex, publisher_id: str, item: LibraryItem) ->
 
 async def install_prebuilt(
     content: ContentStore,
-    index: ChunkIndex,
+    index: ChunkIndexProtocol,
     publisher: Publisher,
     items: Iterable[LibraryItem],
     *,
@@ -205,7 +206,7 @@ async def queue_documents(service: ContentService, publisher: Publisher, directo
 
 
 async def load_shared_library(
-    service: ContentService, content: ContentStore, index: ChunkIndex, library_dir: Path | None, model: str
+    service: ContentService, content: ContentStore, index: ChunkIndexProtocol, library_dir: Path | None, model: str
 ) -> None:
     """Create GlooGrounded and fill it (see the module docstring). Errors are logged: the server keeps serving."""
     try:

@@ -14,7 +14,7 @@ from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chu
 from homily.content.library import load_shared_library
 from homily.content.service import ContentService
 from homily.grounding.embedder import TextEmbedder
-from homily.grounding.index import ChunkIndex
+from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
 from homily.metrics import Metrics
 from homily.service.completions import CompletionService
 from homily.service.grounded import GroundedService
@@ -33,10 +33,10 @@ class ContentRuntime:
     content: ContentService
     grounded: GroundedService
     store: SqliteContentStore
-    index: ChunkIndex
+    index: ChunkIndexProtocol
     embedder: EmbeddingRunner
     worker: IngestionWorker
-    unembedded: UnembeddedChunks
+    unembedded: UnembeddedChunksProtocol
     library_task: asyncio.Task[None] | None
     graph_task: asyncio.Task[None]
 
@@ -85,7 +85,7 @@ class ContentRuntime:
         await self.store.close()
 
 
-async def keep_graphs_current(index: ChunkIndex, idle_seconds: float = 1.0) -> None:
+async def keep_graphs_current(index: ChunkIndexProtocol, idle_seconds: float = 1.0) -> None:
     """Background upkeep of the neighbour graphs of large publishers: small slices in a worker thread while
     rows wait (searches fall back to an exact scan meanwhile), a short sleep when there is nothing to do."""
     building = 0

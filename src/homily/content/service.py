@@ -16,7 +16,8 @@ from homily.content.ingestion import IngestionWorker, embedding_text
 from homily.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import RetrievalParams
-from homily.grounding.index import HEADING_SEPARATOR, ChunkIndex, SearchHit
+from homily.grounding.index import HEADING_SEPARATOR, SearchHit
+from homily.grounding.index_protocol import ChunkIndexProtocol
 from homily.grounding.parsers import SUPPORTED_EXTENSIONS, extension_of, is_supported
 from homily.storage.base import AlreadyExistsError, Publisher, Store
 from homily.storage.content import ContentStore, DuplicateContentError, Item, ItemMetadata, NewItem
@@ -76,7 +77,7 @@ class ContentService:
         self,
         store: Store,
         content: ContentStore,
-        index: ChunkIndex,
+        index: ChunkIndexProtocol,
         embedder: EmbeddingRunner,
         worker: IngestionWorker | None,
     ) -> None:

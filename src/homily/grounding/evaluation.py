@@ -15,11 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from homily.grounding.chunking import chunk_document
 from homily.grounding.document import DocumentMetadata, ParsedDocument, Section
 from homily.grounding.embedder import FloatMatrix, TextEmbedder, cached_embeddings
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
 from homily.grounding.index import ChunkIndex, ChunkRecord
+from homily.grounding.index_protocol import ChunkIndexProtocol
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +95,8 @@ def score_rankings(rankings: Mapping[str, Sequence[str]], qrels: Mapping[str, Ma
     return Metrics(totals[0] / count, totals[1] / count, totals[2] / count, totals[3] / count, len(qrels))
 
 
-def build_index(
-    dataset: BeirDataset, embedder: TextEmbedder, cache_dir: Path, database: Path | str = ":memory:"
-) -> ChunkIndex:
-    """Chunk every document with the production chunker, embed (cached) and index it."""
+def evaluation_records(dataset: BeirDataset, embedder: TextEmbedder, cache_dir: Path) -> list[ChunkRecord]:
+    """Every document chunked with the production chunker as one item of `EVAL_PUBLISHER`, embedded (cached)."""
     records: list[ChunkRecord] = []
     texts: list[str] = []
     for doc_id, (title, text) in dataset.corpus.items():
@@ -123,10 +124,32 @@ def build_index(
             )
     log.info("embedding %d chunks of %d documents (cached in %s)", len(texts), len(dataset.corpus), cache_dir)
     vectors = cached_embeddings(embedder, texts, cache_dir, "beir-chunks")
-    index = ChunkIndex(sqlite3.connect(str(database), check_same_thread=False, isolation_level=None))
-    records = [replace(record, vector=vectors[i]) for i, record in enumerate(records)]
+    return [replace(record, vector=vectors[i]) for i, record in enumerate(records)]
+
+
+def fill_index(index: ChunkIndexProtocol, records: Sequence[ChunkRecord]) -> None:
     for start in range(0, len(records), 2000):
         index.add(records[start : start + 2000])
+
+
+def build_index(
+    dataset: BeirDataset, embedder: TextEmbedder, cache_dir: Path, database: Path | str = ":memory:"
+) -> ChunkIndex:
+    """Chunk every document with the production chunker, embed (cached) and index it (SQLite)."""
+    records = evaluation_records(dataset, embedder, cache_dir)
+    index = ChunkIndex(sqlite3.connect(str(database), check_same_thread=False, isolation_level=None))
+    fill_index(index, records)
+    return index
+
+
+def build_pg_index(dataset: BeirDataset, embedder: TextEmbedder, cache_dir: Path, url: str) -> ChunkIndexProtocol:
+    """The same on PostgreSQL at `url` (chunk ids are deterministic, so indexing again replaces, never adds)."""
+    from homily.grounding.pg_index import PostgresChunkIndex
+
+    records = evaluation_records(dataset, embedder, cache_dir)
+    first = records[0].vector if records else None
+    index = PostgresChunkIndex.open(url, 384 if first is None else int(np.asarray(first).size))
+    fill_index(index, records)
     return index
 
 
@@ -134,7 +157,7 @@ QueryCandidates = dict[str, list[Candidate]]
 
 
 def collect_candidates(
-    index: ChunkIndex,
+    index: ChunkIndexProtocol,
     queries: Mapping[str, str],
     query_vectors: Mapping[str, FloatMatrix],
     params: RetrievalParams,
@@ -167,7 +190,7 @@ class TuningResult:
 
 
 def tune(
-    index: ChunkIndex,
+    index: ChunkIndexProtocol,
     dataset: BeirDataset,
     query_vectors: Mapping[str, FloatMatrix],
     base: RetrievalParams,
@@ -191,14 +214,14 @@ def tune(
 
 
 def evaluate(
-    index: ChunkIndex, dataset: BeirDataset, query_vectors: Mapping[str, FloatMatrix], params: RetrievalParams
+    index: ChunkIndexProtocol, dataset: BeirDataset, query_vectors: Mapping[str, FloatMatrix], params: RetrievalParams
 ) -> Metrics:
     candidates = collect_candidates(index, dataset.queries, query_vectors, params)
     return score_rankings(rank_items(candidates, params), dataset.qrels)
 
 
 def best_similarities(
-    index: ChunkIndex, queries: Mapping[str, str], vectors: Mapping[str, FloatMatrix], params: RetrievalParams
+    index: ChunkIndexProtocol, queries: Mapping[str, str], vectors: Mapping[str, FloatMatrix], params: RetrievalParams
 ) -> list[float]:
     """Per query, the cosine of its best candidate chunk: what the relevance threshold is compared with."""
     best: list[float] = []
@@ -226,6 +249,7 @@ __all__ = [
     "BeirDataset",
     "Metrics",
     "build_index",
+    "build_pg_index",
     "evaluate",
     "load_beir",
     "score_rankings",

@@ -13,7 +13,7 @@ import math
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 
 from homily.grounding.dense import GRAPH_THRESHOLD, DenseShard
 from homily.grounding.embedder import FloatMatrix
-from homily.grounding.fusion import Candidate, RetrievalParams, fuse
+from homily.grounding.fusion import Candidate, Ranked, RetrievalParams, fuse
 from homily.grounding.keyword import match_expression, query_terms
 from homily.grounding.schema import CHUNK_SCHEMA
 
@@ -95,6 +95,57 @@ class SearchResult:
     @property
     def relevant_hits(self) -> list[SearchHit]:
         return [hit for hit in self.hits if hit.relevant]
+
+
+def union_candidates(
+    keyword_hits: Sequence[tuple[int, float]],
+    dense_rowids: Sequence[int],
+    similarity: Mapping[int, float],
+    items: Mapping[int, tuple[str, str | None, str]],
+) -> list[Candidate]:
+    """Keyword then dense candidates (each chunk once, with both ranks and scores), limited to the chunks in
+    `items` (`rowid -> (item_id, tradition, publisher_id)`, the live rows of the searched publisher); a chunk
+    without a vector has similarity 0."""
+    keyword_rank = {rowid: rank for rank, (rowid, _) in enumerate(keyword_hits)}
+    keyword_score = dict(keyword_hits)
+    dense_rank = {rowid: rank for rank, rowid in enumerate(dense_rowids)}
+    return [
+        Candidate(
+            rowid,
+            items[rowid][0],
+            items[rowid][1],
+            keyword_score.get(rowid, 0.0),
+            similarity.get(rowid, 0.0),
+            keyword_rank.get(rowid),
+            dense_rank.get(rowid),
+        )
+        for rowid in dict.fromkeys([*keyword_rank, *dense_rank])
+        if rowid in items
+    ]
+
+
+def ranked_result(ranked: Sequence[Ranked], rows: Mapping[int, ChunkRow], publisher_id: str) -> SearchResult:
+    """The fused ranking as hits (a chunk whose row vanished meanwhile is left out)."""
+    hits = []
+    for entry in ranked:
+        row = rows.get(entry.candidate.rowid)
+        if row is None:
+            continue
+        hits.append(
+            SearchHit(
+                row.chunk_id,
+                row.item_id,
+                publisher_id,
+                row.title,
+                tuple(row.heading.split(HEADING_SEPARATOR)) if row.heading else (),
+                row.text,
+                row.tradition,
+                entry.score,
+                entry.candidate.similarity,
+                entry.relevant,
+            )
+        )
+    return SearchResult(hits)
 
 
 def _vector_blob(vector: FloatMatrix | None) -> bytes | None:
@@ -378,25 +429,11 @@ class ChunkIndex:
             if keyword_hits is None:
                 keyword_hits = self._keyword(query, publisher_id, params)
             dense_rowids, _ = shard.search(vector, params.dense_candidates)
-            keyword_rank = {rowid: rank for rank, (rowid, _) in enumerate(keyword_hits)}
-            keyword_score = dict(keyword_hits)
-            dense_rank = {int(rowid): rank for rank, rowid in enumerate(dense_rowids)}
-            union = list(dict.fromkeys([*keyword_rank, *dense_rank]))
+            dense = [int(rowid) for rowid in dense_rowids]
+            union = list(dict.fromkeys([*(rowid for rowid, _ in keyword_hits), *dense]))
             similarity = shard.similarity(vector, union)
             items = {rowid: owner for rowid, owner in self._items_of(union).items() if owner[2] == publisher_id}
-        return [
-            Candidate(
-                rowid,
-                items[rowid][0],
-                items[rowid][1],
-                keyword_score.get(rowid, 0.0),
-                similarity.get(rowid, 0.0),
-                keyword_rank.get(rowid),
-                dense_rank.get(rowid),
-            )
-            for rowid in union
-            if rowid in items
-        ]
+        return union_candidates(keyword_hits, dense, similarity, items)
 
     def search(
         self,
@@ -416,24 +453,7 @@ class ChunkIndex:
             candidates = self.candidates(query, query_vector, publisher_id, params, keyword_hits)
             ranked = fuse(candidates, params, tradition, limit)
             rows = self._rows([entry.candidate.rowid for entry in ranked])
-        hits = []
-        for entry in ranked:
-            row = rows[entry.candidate.rowid]
-            hits.append(
-                SearchHit(
-                    row.chunk_id,
-                    row.item_id,
-                    publisher_id,
-                    row.title,
-                    tuple(row.heading.split(HEADING_SEPARATOR)) if row.heading else (),
-                    row.text,
-                    row.tradition,
-                    entry.score,
-                    entry.candidate.similarity,
-                    entry.relevant,
-                )
-            )
-        return SearchResult(hits)
+        return ranked_result(ranked, rows, publisher_id)
 
     def _items_of(self, rowids: list[int]) -> dict[int, tuple[str, str | None, str]]:
         """`rowid -> (item_id, tradition, publisher_id)`. The ids travel as one JSON array, so the statement is
