@@ -20,11 +20,26 @@ def fake_openai() -> Iterator[FakeOpenAIUpstream]:
         yield fake
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The database of a module's live server: every module using `homily` runs on the embedded SQLite database
+    and again on a PostgreSQL database of its own (DESIGN.md: the same suite runs on both backends)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    with server.fresh_database() as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def homily(fake_openai: FakeOpenAIUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHomily]:
+def homily(
+    fake_openai: FakeOpenAIUpstream, tmp_path_factory: pytest.TempPathFactory, database_url: str | None
+) -> Iterator[LiveHomily]:
     """Homily with the OpenAI and Open Source families served by the fake; Anthropic and Google unconfigured."""
     settings = make_settings(
         tmp_path_factory.mktemp("homily-data"),
+        database_url=database_url,
         openai_api_key=UPSTREAM_KEY,
         openai_base_url=fake_openai.base_url,
         open_source_base_url=fake_openai.base_url,

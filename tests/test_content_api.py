@@ -44,10 +44,14 @@ def _client(live: LiveHomily, credential: IssuedCredential | None = None) -> htt
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Setup]:
     library = write_sample_library(tmp_path_factory.mktemp("library"))
     settings = make_settings(
-        tmp_path_factory.mktemp("homily-content"), library_dir=library, load_library=True, max_upload_bytes=200_000
+        tmp_path_factory.mktemp("homily-content"),
+        database_url=database_url,
+        library_dir=library,
+        load_library=True,
+        max_upload_bytes=200_000,
     )
     live = start_homily(settings)
     admin = httpx.Client(base_url=live.base_url, headers=live.admin_headers())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -10,7 +11,9 @@ import httpx
 import jwt
 import pytest
 
+from homily.auth.keys import load_signing_key
 from homily.auth.tokens import TokenService
+from homily.storage.factory import open_store
 from tests.support.http import assert_envelope, auth_headers
 from tests.support.live import LiveHomily
 
@@ -121,9 +124,16 @@ def _service_with(homily: LiveHomily, key: bytes) -> TokenService:
 
 
 def _signing_key(homily: LiveHomily) -> bytes:
-    from homily.auth.keys import load_or_create_signing_key
+    """The key the server signs with, wherever its backend keeps it (data-dir file, or the shared database)."""
 
-    return load_or_create_signing_key(homily.settings)
+    async def load() -> bytes:
+        store = await open_store(homily.settings)
+        try:
+            return await load_signing_key(homily.settings, store)
+        finally:
+            await store.close()
+
+    return asyncio.run(load())
 
 
 def test_expired_token_is_401(homily: LiveHomily) -> None:

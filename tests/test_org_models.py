@@ -16,7 +16,7 @@ from homily.admin.service import IssuedCredential
 from homily.catalog.loader import load_catalog
 from homily.fakes.openai_script import Behaviour
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
-from homily.storage.sqlite import SqliteStore
+from homily.storage.factory import open_store
 from tests.support.http import assert_envelope, auth_headers, post_completion
 from tests.support.live import LiveHomily
 
@@ -171,8 +171,7 @@ def test_a_change_made_elsewhere_arrives_within_the_refresh_interval(homily: Liv
     assert post_completion(homily, token, body).status_code == 200
 
     async def restrict_from_another_process() -> None:
-        store = SqliteStore(homily.settings.data_dir / "homily.db")
-        await store.open()
+        store = await open_store(homily.settings)  # the server's database, SQLite file or PostgreSQL
         try:
             assert await store.set_allowed_models(credential.org_id, [MINI])
         finally:

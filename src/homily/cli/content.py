@@ -29,8 +29,9 @@ from homily.cli.common import (
     stderr_console,
     stdout_console,
 )
+from homily.content.backend import open_content_backend
 from homily.content.embedding_space import retrieval_embedding_runner, retrieval_space
-from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
+from homily.content.ingestion import IngestionWorker
 from homily.content.library import SHARED_PUBLISHER_NAME, ensure_shared_publisher
 from homily.content.service import ContentService, UploadedFile
 from homily.errors import HomilyError
@@ -38,7 +39,6 @@ from homily.grounding.parsers import is_supported
 from homily.settings import Settings
 from homily.storage.base import Publisher, Store
 from homily.storage.content import ItemStatus
-from homily.storage.sqlite.content import SqliteContentStore
 
 _TRADITIONS = ("evangelical", "catholic", "mainline", "not_faith_specific")
 
@@ -82,23 +82,17 @@ class _Runtime:
 @asynccontextmanager
 async def _content_runtime(settings: Settings, *, with_worker: bool) -> AsyncIterator[_Runtime]:
     async with opened_store(settings) as store:
-        content = SqliteContentStore(settings.sqlite_path)
-        await content.open()
-        space = retrieval_space(settings)
-        index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path, space)
+        backend = await open_content_backend(settings, retrieval_space(settings))
         embedder = retrieval_embedding_runner(settings)
-        unembedded = UnembeddedChunks(settings.sqlite_path)
-        worker = IngestionWorker(content, index, embedder, unembedded)
+        worker = IngestionWorker(backend.store, backend.index, embedder, backend.unembedded)
         if with_worker:
             worker.start()
         try:
-            yield _Runtime(ContentService(store, content, index, embedder, worker), worker)
+            yield _Runtime(ContentService(store, backend.store, backend.index, embedder, worker), worker)
         finally:
             await worker.stop()
             await embedder.close()
-            await asyncio.to_thread(index.close)
-            unembedded.close()
-            await content.close()
+            await backend.close()
 
 
 async def _organisation_id(store: Store, org_id: str | None) -> str:

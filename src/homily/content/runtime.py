@@ -8,19 +8,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from homily.content.backend import ContentBackend, open_content_backend
 from homily.content.embedding import EmbeddingRunner
 from homily.content.embedding_space import retrieval_embedding_runner, retrieval_space
-from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chunk_index
+from homily.content.ingestion import IngestionWorker
 from homily.content.library import load_shared_library
 from homily.content.service import ContentService
 from homily.grounding.embedder import TextEmbedder
-from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
+from homily.grounding.index_protocol import ChunkIndexProtocol
 from homily.metrics import Metrics
 from homily.service.completions import CompletionService
 from homily.service.grounded import GroundedService
 from homily.settings import Settings
 from homily.storage.base import Store
-from homily.storage.sqlite.content import SqliteContentStore
 
 log = logging.getLogger("homily.content")
 
@@ -32,11 +32,9 @@ class ContentRuntime:
 
     content: ContentService
     grounded: GroundedService
-    store: SqliteContentStore
-    index: ChunkIndexProtocol
+    backend: ContentBackend
     embedder: EmbeddingRunner
     worker: IngestionWorker
-    unembedded: UnembeddedChunksProtocol
     library_task: asyncio.Task[None] | None
     graph_task: asyncio.Task[None]
 
@@ -51,26 +49,23 @@ class ContentRuntime:
     ) -> ContentRuntime:
         """`shared_embedder`: gives the process's local model (waiting while it loads), reused for retrieval when
         retrieval embeddings are local instead of loading a second copy. `metrics` receives ingestion counts."""
-        content_store = SqliteContentStore(settings.sqlite_path)
-        await content_store.open()
         space = retrieval_space(settings)
-        index = await asyncio.to_thread(open_chunk_index, settings.sqlite_path, space)
+        backend = await open_content_backend(settings, space)
         embedder = retrieval_embedding_runner(settings, shared_embedder)
         if settings.preload_embedder:
             embedder.start()
-        unembedded = UnembeddedChunks(settings.sqlite_path)
-        worker = IngestionWorker(content_store, index, embedder, unembedded, metrics=metrics)
+        worker = IngestionWorker(backend.store, backend.index, embedder, backend.unembedded, metrics=metrics)
         worker.start()
-        content = ContentService(store, content_store, index, embedder, worker)
+        content = ContentService(store, backend.store, backend.index, embedder, worker)
         library_task = None
         if settings.load_library:
             library_task = asyncio.create_task(
-                load_shared_library(content, content_store, index, settings.library_dir, space.model),
+                load_shared_library(content, backend.store, backend.index, settings.library_dir, space.model),
                 name="homily-library",
             )
         grounded = GroundedService(content, completions)
-        graph_task = asyncio.create_task(keep_graphs_current(index), name="homily-graphs")
-        return cls(content, grounded, content_store, index, embedder, worker, unembedded, library_task, graph_task)
+        graph_task = asyncio.create_task(keep_graphs_current(backend.index), name="homily-graphs")
+        return cls(content, grounded, backend, embedder, worker, library_task, graph_task)
 
     async def stop(self) -> None:
         for task in (self.library_task, self.graph_task):
@@ -80,9 +75,7 @@ class ContentRuntime:
                     await task
         await self.worker.stop()
         await self.embedder.close()
-        await asyncio.to_thread(self.index.close)
-        self.unembedded.close()
-        await self.store.close()
+        await self.backend.close()
 
 
 async def keep_graphs_current(index: ChunkIndexProtocol, idle_seconds: float = 1.0) -> None:

@@ -120,6 +120,8 @@ class PostgresChunkIndex:
         import psycopg
         from psycopg_pool import ConnectionPool
 
+        from homily.storage.postgres.text import nul_free_text
+
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout))) as connection:
                 migrate(connection, dimension)
@@ -130,6 +132,7 @@ class PostgresChunkIndex:
                 kwargs={"autocommit": True},
                 timeout=timeout,
                 check=ConnectionPool.check_connection,
+                configure=nul_free_text,
                 name="homily-chunks",
                 open=False,
             )

@@ -19,6 +19,7 @@ from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from homily.storage.base import AlreadyExistsError, ReferenceNotFoundError, StoreError, StoreUnavailableError
+from homily.storage.postgres.text import nul_free_text_async
 
 log = logging.getLogger("homily.storage.postgres")
 
@@ -79,6 +80,7 @@ class PostgresPool:
             max_size=self._max_size,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
             check=AsyncConnectionPool.check_connection,
+            configure=nul_free_text_async,
             timeout=CHECKOUT_TIMEOUT_SECONDS,
             name=f"homily-{self._name}",
             open=False,
