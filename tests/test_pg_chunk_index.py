@@ -92,6 +92,7 @@ def test_a_write_by_one_replica_is_searchable_by_the_other_at_once(
     replicas: tuple[PostgresChunkIndex, PostgresChunkIndex],
 ) -> None:
     writer, reader = replicas
+    assert reader.search("zwinglian", _unit([1.0]), PUBLISHER).hits == []  # the reader's statistics now exist
     writer.add([_record(1, "the Zwinglian memorialist view", vector=False)])
     assert reader.search("zwinglian", _unit([1.0]), PUBLISHER).hits[0].chunk_id == "c1"
     assert reader.count(PUBLISHER) == 0
