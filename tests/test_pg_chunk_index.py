@@ -33,6 +33,7 @@ from homily.content.pg_chunks import (
 from homily.content.service import ContentService
 from homily.embeddings import load_local_embedder
 from homily.grounding.embedder import FloatMatrix
+from homily.grounding.evaluation import BeirDataset, build_index, build_pg_index, embed_queries, evaluate
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkRecord, SearchResult
 from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
@@ -91,6 +92,7 @@ def test_a_write_by_one_replica_is_searchable_by_the_other_at_once(
     replicas: tuple[PostgresChunkIndex, PostgresChunkIndex],
 ) -> None:
     writer, reader = replicas
+    assert reader.search("zwinglian", _unit([1.0]), PUBLISHER).hits == []  # the reader's statistics now exist
     writer.add([_record(1, "the Zwinglian memorialist view", vector=False)])
     assert reader.search("zwinglian", _unit([1.0]), PUBLISHER).hits[0].chunk_id == "c1"
     assert reader.count(PUBLISHER) == 0
@@ -343,3 +345,27 @@ def test_the_ingestion_worker_and_retrieval_run_on_the_postgres_index(tmp_path: 
     assert after is ItemStatus.COMPLETED
     assert pending == 0
     assert similarity > 0.5
+
+
+def test_the_retrieval_evaluation_runs_on_both_backends(tmp_path: Path, postgres_url: str) -> None:
+    """`homily eval retrieval --database-url` builds the same BEIR index on PostgreSQL and scores it alike."""
+    dataset = BeirDataset(
+        corpus={
+            "d1": ("Baptism", "Washing with water in the name of the Father, the Son and the Holy Spirit."),
+            "d2": ("Prayer", "Lifting up the heart to God in praise, thanksgiving and asking."),
+            "d3": ("Creation", "In the beginning God created the heavens and the earth."),
+        },
+        queries={"q1": "What is baptism with water?", "q2": "How do I pray with thanksgiving?"},
+        qrels={"q1": {"d1": 1}, "q2": {"d2": 1}},
+    )
+    embedder = load_local_embedder()
+    vectors = embed_queries(embedder, dataset.queries, tmp_path)
+    params = RetrievalParams()
+    sqlite_index = build_index(dataset, embedder, tmp_path)
+    pg_index = build_pg_index(dataset, embedder, tmp_path, postgres_url)
+    try:
+        for index in (sqlite_index, pg_index):
+            assert evaluate(index, dataset, vectors, params).ndcg_at_10 == pytest.approx(1.0)
+    finally:
+        sqlite_index.close()
+        pg_index.close()

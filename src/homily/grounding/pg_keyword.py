@@ -10,7 +10,8 @@ matching row is scored.
 
 Statistics (publisher totals, document frequencies) are cached per process and approximate by design: dropped
 after enough local writes or `STATISTICS_SECONDS`, so other replicas' writes are seen within that time; they
-only weigh and select lexemes, never decide which rows exist.
+only weigh and select lexemes, never decide which rows exist (a lexeme found nowhere is not cached, so a chunk
+another replica adds with a new word is found at once).
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ class KeywordStatistics:
             ).fetchall()
             with self._lock:
                 for lexeme, count in rows:
-                    found[lexeme] = self._frequencies[(publisher_id, lexeme)] = int(count)
+                    found[lexeme] = int(count)
+                    if count:  # an absent lexeme is asked again: another replica may add it any moment
+                        self._frequencies[(publisher_id, lexeme)] = int(count)
         return {lexeme: int(count or 0) for lexeme, count in found.items()}
 
 
