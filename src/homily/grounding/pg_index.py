@@ -8,7 +8,7 @@ process but keyword statistics, so a write by one replica is searchable by every
 deletion is gone from both halves of the search at once.
 
 Every public method is blocking (a sync `psycopg_pool.ConnectionPool`; call it from a worker thread). A database
-that cannot be reached raises `IndexUnavailableError` (a `StoreError`), never a driver exception.
+that cannot be reached raises `IndexUnavailableError` (a `StoreUnavailableError`), never a driver exception.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from homily.grounding.index import (
 )
 from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
 from homily.grounding.pg_schema import migrate, vector_literal
-from homily.storage.base import StoreError
+from homily.storage.base import StoreUnavailableError
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -73,7 +73,7 @@ _NEAREST_HNSW = (
 )
 
 
-class IndexUnavailableError(StoreError):
+class IndexUnavailableError(StoreUnavailableError):
     """The chunk index's database cannot be reached (down, restarting, or every connection busy too long)."""
 
 
