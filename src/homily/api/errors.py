@@ -41,13 +41,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """The last resort (Starlette runs it outside the request-id middleware, so it sets `X-Request-Id` itself)."""
     if isinstance(exc, StoreUnavailableError):
         # An outage of the shared database (scale-out): a known server fault, retryable, without a traceback.
         log.warning("database unavailable: %s", exc, extra={"request_id": request_id(request)})
-        return render_error(
-            request, InternalError("Homily cannot reach its database right now; retry in a few seconds.")
-        )
-    log.exception("unhandled error", extra={"request_id": request_id(request)})
-    return render_error(
-        request, InternalError("Homily hit an internal error; the log has details under this request id.")
-    )
+        error = InternalError("Homily cannot reach its database right now; retry in a few seconds.")
+    else:
+        log.exception("unhandled error", extra={"request_id": request_id(request)})
+        error = InternalError("Homily hit an internal error; the log has details under this request id.")
+    response = render_error(request, error)
+    response.headers["X-Request-Id"] = request_id(request)
+    return response
