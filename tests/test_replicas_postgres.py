@@ -5,6 +5,7 @@ answer cites it. A database outage is a retryable error envelope, never a traceb
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from homily.settings import Settings
+from homily.wiring import warn_about_replica_settings
 from tests.support.content import wait_for_statuses
 from tests.support.http import assert_envelope, auth_headers
 from tests.support.live import LiveHomily, make_settings, serve_homily, start_homily
@@ -132,3 +134,20 @@ def test_a_database_outage_is_a_retryable_error_envelope(
             assert httpx.get(live.base_url + "/readyz", timeout=60).status_code == 503
         finally:
             live.stop()
+
+
+def test_a_replica_says_which_settings_replicas_must_share(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    alone = make_settings(tmp_path, database_url="postgresql://db/homily", rate_limit_per_minute=60)
+    with caplog.at_level(logging.WARNING, logger="homily.wiring"):
+        warn_about_replica_settings(alone)
+    messages = " ".join(record.getMessage() for record in caplog.records)
+    assert "set the same HOMILY_PUBLIC_URL" in messages
+    assert "set HOMILY_REDIS_URL to share one budget" in messages
+    caplog.clear()
+    shared = make_settings(
+        tmp_path, database_url="postgresql://db/homily", rate_limit_per_minute=60, public_url=PUBLIC_URL,
+        redis_url="redis://cache:6379/0",
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="homily.wiring"):
+        warn_about_replica_settings(shared)
+    assert caplog.records == []

@@ -32,7 +32,7 @@ from homily.service.guarding import GuardStage
 from homily.services import Services
 from homily.settings import Settings
 from homily.storage.base import Store
-from homily.storage.factory import open_store
+from homily.storage.factory import database_backend, open_store
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -95,6 +95,8 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
     catalog = load_catalog(settings.catalog_path)
     store = await open_store(settings)
     stack.push_async_callback(store.close)
+    if database_backend(settings) == "postgres":
+        warn_about_replica_settings(settings)
     metrics = standard_metrics()
     redis: Redis | None = None
     if settings.redis_url:
@@ -142,3 +144,19 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
         rate_limiter=_rate_limiter(settings, redis, metrics),
         dummy_secret_hash=hash_secret(secrets.token_urlsafe(32)),
     )
+
+
+def warn_about_replica_settings(settings: Settings) -> None:
+    """On a shared database this process is presumably one of several replicas: say which settings every replica
+    must share for tokens and limits to hold across them (nothing is wrong for a single process)."""
+    if settings.public_url is None:
+        log.warning(
+            "HOMILY_PUBLIC_URL is not set: tokens name this process (%s) as their issuer, so other replicas refuse "
+            "them; set the same HOMILY_PUBLIC_URL (the load balancer's URL) on every replica",
+            settings.issuer,
+        )
+    if settings.redis_url is None and settings.rate_limit_per_minute:
+        log.warning(
+            "HOMILY_RATE_LIMIT_PER_MINUTE counts per process without HOMILY_REDIS_URL: with N replicas a credential "
+            "may make up to N times the limit; set HOMILY_REDIS_URL to share one budget"
+        )
