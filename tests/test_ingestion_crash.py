@@ -48,10 +48,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def _server(data_dir: Path, port: int, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`homily serve` on `data_dir`; `settings` are further environment variables (e.g. HOMILY_DATABASE_URL)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "homily", "serve"],
-        env=_environment(data_dir, port),
+        env={**_environment(data_dir, port), **settings},
         cwd=data_dir.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
