@@ -89,8 +89,9 @@ def test_a_killed_replicas_ingestion_is_finished_once_by_the_survivor(postgres_u
         assert time.monotonic() - killed_at > LEASE_SECONDS - 5
 
     with psycopg.connect(postgres_url) as db:
-        counts = dict(db.execute("SELECT item_id, count(*) FROM chunks GROUP BY item_id").fetchall())
-        distinct = dict(db.execute("SELECT item_id, count(DISTINCT ordinal) FROM chunks GROUP BY item_id").fetchall())
+        counts: dict[str, int] = dict(db.execute("SELECT item_id, count(*) FROM chunks GROUP BY item_id").fetchall())
+        ordinals = "SELECT item_id, count(DISTINCT ordinal) FROM chunks GROUP BY item_id"
+        distinct: dict[str, int] = dict(db.execute(ordinals).fetchall())
         unembedded = db.execute("SELECT count(*) FROM chunks WHERE embedding IS NULL").fetchone()
         leased = db.execute("SELECT count(*) FROM items WHERE lease_owner IS NOT NULL").fetchone()
     assert unembedded == (0,)
