@@ -1,4 +1,5 @@
-"""`homily ingest` and `homily search` on a real data directory (in-process, the real embedding model)."""
+"""`homily ingest` and `homily search` on a real data directory (in-process, the real embedding model), on the
+embedded SQLite database and on PostgreSQL (`database_url` in conftest runs the module on both)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from homily.cli.main import main
 from tests.support.content import bible_chapters
 
 
-def test_ingest_then_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ingest_then_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, database_url: str | None
+) -> None:
+    if database_url is not None:
+        monkeypatch.setenv("HOMILY_DATABASE_URL", database_url)
     data_dir = tmp_path / "data"
     assert main(["init", "--data-dir", str(data_dir), "--json"]) == 0
     docs = tmp_path / "docs"
@@ -41,3 +46,4 @@ def test_ingest_then_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert results[0]["title"] == "Jonah"
     assert "belly" in results[0]["snippet"]
     assert main(["search", query, "--publisher", "Nope", "--data-dir", str(data_dir)]) == 1
+    assert (data_dir / "homily.db").exists() == (database_url is None)
