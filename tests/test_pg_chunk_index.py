@@ -38,6 +38,7 @@ from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkRecord, SearchResult
 from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
 from homily.grounding.pg_index import IndexUnavailableError, PostgresChunkIndex
+from homily.grounding.pg_keyword import matched
 from homily.grounding.pg_schema import column_dimension
 from homily.storage.content import ItemStatus
 from homily.storage.sqlite import SqliteStore
@@ -369,3 +370,12 @@ def test_the_retrieval_evaluation_runs_on_both_backends(tmp_path: Path, postgres
     finally:
         sqlite_index.close()
         pg_index.close()
+
+
+def test_keyword_search_scores_the_rows_of_the_rarest_lexemes_within_the_budget() -> None:
+    frequencies = {"common": 900, "rare": 3, "middle": 300, "other": 200}
+    assert matched(frequencies, list(frequencies), 503) == ["rare", "other", "middle"]
+    assert matched(frequencies, list(frequencies), 502) == ["rare", "other"]
+    assert matched(frequencies, list(frequencies), 10_000) == ["rare", "other", "middle", "common"]
+    assert matched(frequencies, ["common", "middle"], 10) == ["middle"]  # at least the rarest one
+    assert matched(frequencies, [], 10) == []
