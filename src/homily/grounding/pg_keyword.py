@@ -5,13 +5,15 @@ PostgreSQL's `ts_rank` has no inverse document frequency, so a query is scored p
 within the publisher, and `ts_rank`'s saturating term frequency (title, heading and text weighted like the SQLite
 index's `bm25` column weights, the title's scaled by `TITLE_WEIGHT_SCALE`). Candidate rows come from the GIN
 index (`document @@ 'l1' | 'l2' ...`) scoped by `publisher_id` in the WHERE clause. As in
-`ChunkIndex._selective_terms`, lexemes too common to discriminate are dropped before scoring, since every
-matching row is scored.
+`ChunkIndex._selective_terms`, lexemes too common to discriminate are dropped before scoring. Scoring is the
+cost (every `ts_rank` call reads the row's `document`), so only the rows holding the rarer lexemes are scored
+(`matched`: rarest first within a row budget); the common lexemes still add to those rows' scores, but a row with
+none of the rarer ones is no candidate (it rarely made the top 10: SciFact TRAIN nDCG@10 went up, see `MATCH_SHARE`).
 
 Statistics (publisher totals, document frequencies) are cached per process and approximate by design: dropped
 after enough local writes or `STATISTICS_SECONDS`, so other replicas' writes are seen within that time; they
-only weigh and select lexemes, never decide which rows exist (a lexeme found nowhere is not cached, so a chunk
-another replica adds with a new word is found at once).
+weigh and select lexemes (and so which rows are scored), but a lexeme found nowhere is not cached, so a chunk
+another replica adds with a new word is found at once (the rarest lexeme is always matched).
 """
 
 from __future__ import annotations
