@@ -14,13 +14,18 @@ Run: `python bench/pg_retrieval.py [--split train|test] [--copies 1] [--database
 throwaway PostgreSQL 16 + pgvector is started with the test servers' programs (tests/support/services.py).
 Selection of anything (e.g. `pg_keyword.RANK_NORMALIZATION`) must use `--split train`; test is held out.
 
-Measured 2026-12-07 (2 shared cores, PostgreSQL 16 + pgvector 0.8.5 from the test servers, fsync off):
-- `--split test`: nDCG@10 hybrid SQLite 0.7368 / PostgreSQL 0.7351; keyword only 0.6836 / 0.6837; dense only
-  0.6456 / 0.6456. Search p50 (p95) 4.7 (7.5) ms / 20.9 (38.4) ms at 7,872 chunks; PostgreSQL's dense list (HNSW)
-  has recall@100 0.993 against its exact scan, which would make search p50 34.2 ms.
-- `--split train --copies 6` (47,232 chunks in one publisher): search p50 (p95) SQLite 18.7 (30.0) ms (exact
-  NumPy scan: the bench builds no graph) / PostgreSQL 48.9 (117.0) ms; HNSW recall@100 0.986 vs exact scan, whose
-  search p50 would be 136.1 ms.
+Measured 2026-12-07 (2 shared cores, PostgreSQL 16 + pgvector 0.8.5 from the test servers, fsync off; latencies
+vary by ~30% from run to run on the shared machine):
+- `--split test`: nDCG@10 hybrid SQLite 0.7368 / PostgreSQL 0.7322; keyword only 0.6836 / 0.6849; dense only
+  0.6456 / 0.6456. Search p50 (p95) 5.5 (10.2) ms / 6.2 (8.2) ms at 7,872 chunks; PostgreSQL's dense list (HNSW)
+  has recall@100 0.993 against its exact scan, which would make search p50 16.1 ms. (Before keyword scoring was
+  limited to the rarer lexemes' rows, `pg_keyword.MATCH_SHARE`: hybrid 0.7351, keyword 0.6837, p50 (p95) 20.9 (38.4).)
+- `--split train`: nDCG@10 hybrid SQLite 0.7417 / PostgreSQL 0.7394 (0.7364 before); search p50 (p95) 5.0 (7.7) ms
+  / 9.5 (15.7) ms (15.8 (28.4) before, same run conditions).
+- `--split train --copies 6` (47,232 chunks in one publisher): hybrid nDCG@10 with copies scored as one SQLite
+  0.7332 / PostgreSQL 0.7310; search p50 (p95) SQLite 17.9 (28.1) ms (exact NumPy scan: the bench builds no graph) /
+  PostgreSQL 19.6 (45.5) ms (48.9 (117.0) before); HNSW recall@100 0.986 vs exact scan, whose search p50 would be
+  96.7 ms.
 """
 
 from __future__ import annotations
