@@ -21,11 +21,11 @@ vary by ~30% from run to run on the shared machine):
   has recall@100 0.993 against its exact scan, which would make search p50 16.1 ms. (Before keyword scoring was
   limited to the rarer lexemes' rows, `pg_keyword.MATCH_SHARE`: hybrid 0.7351, keyword 0.6837, p50 (p95) 20.9 (38.4).)
 - `--split train`: nDCG@10 hybrid SQLite 0.7417 / PostgreSQL 0.7394 (0.7364 before); search p50 (p95) 5.0 (7.7) ms
-  / 9.5 (15.7) ms (15.8 (28.4) before, same run conditions).
+  / 9.5 (15.7) ms, a second run 5.6 (8.2) / 11.6 (17.1) (15.8 (28.4) before).
 - `--split train --copies 6` (47,232 chunks in one publisher): hybrid nDCG@10 with copies scored as one SQLite
   0.7332 / PostgreSQL 0.7310; search p50 (p95) SQLite 17.9 (28.1) ms (exact NumPy scan: the bench builds no graph) /
-  PostgreSQL 19.6 (45.5) ms (48.9 (117.0) before); HNSW recall@100 0.986 vs exact scan, whose search p50 would be
-  96.7 ms.
+  PostgreSQL 19.6 (45.5) ms (47.8 (113.0) before); HNSW recall@100 0.986 vs exact scan, whose search p50 would be
+  96.7 ms (102.5 before).
 """
 
 from __future__ import annotations
