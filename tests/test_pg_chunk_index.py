@@ -32,12 +32,14 @@ from homily.content.pg_chunks import (
 )
 from homily.content.service import ContentService
 from homily.embeddings import load_local_embedder
+from homily.grounding import pg_keyword
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.evaluation import BeirDataset, build_index, build_pg_index, embed_queries, evaluate
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkRecord, SearchResult
 from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
 from homily.grounding.pg_index import IndexUnavailableError, PostgresChunkIndex
+from homily.grounding.pg_keyword import matched
 from homily.grounding.pg_schema import column_dimension
 from homily.storage.content import ItemStatus
 from homily.storage.sqlite import SqliteStore
@@ -369,3 +371,29 @@ def test_the_retrieval_evaluation_runs_on_both_backends(tmp_path: Path, postgres
     finally:
         sqlite_index.close()
         pg_index.close()
+
+
+def test_keyword_search_scores_the_rows_of_the_rarest_lexemes_within_the_budget() -> None:
+    frequencies = {"common": 900, "rare": 3, "middle": 300, "other": 200}
+    assert matched(frequencies, list(frequencies), 503) == ["rare", "other", "middle"]
+    assert matched(frequencies, list(frequencies), 502) == ["rare", "other"]
+    assert matched(frequencies, list(frequencies), 10_000) == ["rare", "other", "middle", "common"]
+    assert matched(frequencies, ["common", "middle"], 10) == ["middle"]  # at least the rarest one
+    assert matched(frequencies, [], 10) == []
+
+
+def test_beyond_the_row_budget_only_rows_with_the_rarer_lexemes_are_scored_with_every_lexeme(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = PostgresChunkIndex.open(postgres_url)
+    try:
+        texts = ["zwinglian sacrament", "sacrament", "sacrament liturgy", "the sacrament"]
+        index.add([_record(n, text) for n, text in enumerate(texts)])
+        everything = index.keyword_candidates("zwinglian sacrament", PUBLISHER, KEYWORD)
+        assert len(everything) == 4
+        monkeypatch.setattr(pg_keyword, "MATCH_ROWS", 1)
+        monkeypatch.setattr(pg_keyword, "MATCH_SHARE", 0.0)
+        # the Zwinglian row alone, with the same score: "sacrament" still counts in it
+        assert index.keyword_candidates("zwinglian sacrament", PUBLISHER, KEYWORD) == everything[:1]
+    finally:
+        index.close()
