@@ -172,7 +172,7 @@ def main() -> int:
                 }
             entry["search_latency"] = latency_ms(index, dataset.queries, vectors, RetrievalParams())
             report[name] = entry
-        exact_index = PostgresChunkIndex(pg_index.pool, exact_scan_rows=10**12)
+        exact_index = PostgresChunkIndex(url, pg_index.pool, exact_scan_rows=10**12)
         exact = dense_lists(exact_index, dataset.queries, vectors, 100)
         used = dense_lists(pg_index, dataset.queries, vectors, 100)
         recall = statistics.mean(len(exact[q] & used[q]) / max(1, len(exact[q])) for q in exact)

@@ -38,10 +38,11 @@ from homily.grounding.evaluation import BeirDataset, build_index, build_pg_index
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.index import ChunkRecord, SearchResult
 from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunksProtocol
-from homily.grounding.pg_index import IndexUnavailableError, PostgresChunkIndex
+from homily.grounding.pg_index import PostgresChunkIndex
 from homily.grounding.pg_keyword import matched
 from homily.grounding.pg_schema import column_dimension
 from homily.storage.content import ItemStatus
+from homily.storage.postgres import DatabaseUnavailableError
 from homily.storage.sqlite import SqliteStore
 from homily.storage.sqlite.content import SqliteContentStore
 from tests.store_contract import present
@@ -256,7 +257,7 @@ def test_orphan_cleanup_spares_chunks_a_live_replica_may_be_writing(postgres_url
 
 def test_an_unreachable_database_raises_a_store_error() -> None:
     url = f"postgresql://homily@127.0.0.1:{free_port()}/none"
-    with pytest.raises(IndexUnavailableError):
+    with pytest.raises(DatabaseUnavailableError, match="HOMILY_DATABASE_URL"):
         PostgresChunkIndex.open(url, timeout=1.0)
 
 
@@ -276,7 +277,7 @@ def test_a_database_gone_after_start_raises_a_store_error(postgres_url: str) -> 
     index.add([_record(1)])
     _allow_connections(postgres_url, False)
     try:
-        with pytest.raises(IndexUnavailableError):
+        with pytest.raises(DatabaseUnavailableError):
             index.search("anything", _unit([1.0]), PUBLISHER)
     finally:
         _allow_connections(postgres_url, True)
@@ -291,7 +292,7 @@ def _search_when_back(index: ChunkIndexProtocol, query: str, seconds: float = 20
     while True:
         try:
             return index.search(query, _unit([1.0]), PUBLISHER)
-        except IndexUnavailableError:
+        except DatabaseUnavailableError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)

@@ -8,7 +8,8 @@ process but keyword statistics, so a write by one replica is searchable by every
 deletion is gone from both halves of the search at once.
 
 Every public method is blocking (a sync `psycopg_pool.ConnectionPool`; call it from a worker thread). A database
-that cannot be reached raises `IndexUnavailableError` (a `StoreUnavailableError`), never a driver exception.
+that cannot be reached raises the stores' `DatabaseUnavailableError` (a `StoreUnavailableError` naming
+`HOMILY_DATABASE_URL`), never a driver exception.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from homily.grounding.index import (
 )
 from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
 from homily.grounding.pg_schema import migrate, vector_literal
-from homily.storage.base import StoreUnavailableError
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -73,10 +73,6 @@ _NEAREST_HNSW = (
 )
 
 
-class IndexUnavailableError(StoreUnavailableError):
-    """The chunk index's database cannot be reached (down, restarting, or every connection busy too long)."""
-
-
 def _record_row(record: ChunkRecord) -> tuple[Any, ...]:
     return (
         record.chunk_id,
@@ -100,7 +96,10 @@ class PostgresChunkIndex:
     """Hybrid index over one PostgreSQL database; same contract as `ChunkIndex` (see `index_protocol`).
     Thread-safe (the pool hands each call its own connection)."""
 
-    def __init__(self, pool: ConnectionPool[Any], dimension: int = 384, *, exact_scan_rows: int = EXACT_SCAN_ROWS):
+    def __init__(
+        self, url: str, pool: ConnectionPool[Any], dimension: int = 384, *, exact_scan_rows: int = EXACT_SCAN_ROWS
+    ):
+        self._url = url
         self._pool = pool
         self._dimension = dimension
         self._exact_scan_rows = exact_scan_rows
@@ -120,9 +119,10 @@ class PostgresChunkIndex:
         import psycopg
         from psycopg_pool import ConnectionPool
 
+        from homily.storage.postgres.pool import driver_errors
         from homily.storage.postgres.text import nul_free_text
 
-        try:
+        with driver_errors(url):
             with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout))) as connection:
                 migrate(connection, dimension)
             pool: ConnectionPool[Any] = ConnectionPool(
@@ -137,9 +137,7 @@ class PostgresChunkIndex:
                 open=False,
             )
             pool.open(wait=True, timeout=timeout)
-        except (psycopg.OperationalError, TimeoutError) as exc:
-            raise IndexUnavailableError(f"cannot open the chunk index database: {exc}") from exc
-        return cls(pool, dimension, exact_scan_rows=exact_scan_rows)
+        return cls(url, pool, dimension, exact_scan_rows=exact_scan_rows)
 
     @property
     def pool(self) -> ConnectionPool[Any]:
@@ -147,15 +145,11 @@ class PostgresChunkIndex:
 
     @contextmanager
     def connection(self) -> Iterator[Connection[Any]]:
-        """A pooled autocommit connection; connection failures become `IndexUnavailableError`."""
-        import psycopg
-        from psycopg_pool import PoolTimeout
+        """A pooled autocommit connection; connection failures become `DatabaseUnavailableError`."""
+        from homily.storage.postgres.pool import driver_errors
 
-        try:
-            with self._pool.connection() as connection:
-                yield connection
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise IndexUnavailableError(f"the chunk index database is unavailable: {exc}") from exc
+        with driver_errors(self._url), self._pool.connection() as connection:
+            yield connection
 
     def close(self) -> None:
         self._pool.close()
