@@ -55,16 +55,16 @@ def adopt_pg_embedding_space(connection: Connection[Any], space: EmbeddingSpace)
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (CHUNK_INDEX_LOCK,))
         previous = stored_pg_space(connection)  # re-read under the lock
         changed = previous is not None and previous != space
-        if changed:
-            if _items_table_exists(connection):
-                requeued = connection.execute(
-                    "UPDATE items SET status = 'EMBEDDING', priority = %s"
-                    " WHERE status = 'COMPLETED' AND item_id IN (SELECT item_id FROM chunks)",
-                    (LIBRARY_PRIORITY,),
-                ).rowcount
+        retype = column_dimension(connection) != space.dimension
+        if changed and _items_table_exists(connection):
+            requeued = connection.execute(
+                "UPDATE items SET status = 'EMBEDDING', priority = %s"
+                " WHERE status = 'COMPLETED' AND item_id IN (SELECT item_id FROM chunks)",
+                (LIBRARY_PRIORITY,),
+            ).rowcount
+        if changed or retype:
             connection.execute("UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL")
-        if column_dimension(connection) != space.dimension:
-            connection.execute("UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL")
+        if retype:
             retype_embedding(connection, space.dimension)
         connection.execute(
             "INSERT INTO embedding_space (id, model, dimension) VALUES (1, %s, %s)"
