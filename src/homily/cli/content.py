@@ -84,7 +84,9 @@ async def _content_runtime(settings: Settings, *, with_worker: bool) -> AsyncIte
     async with opened_store(settings) as store:
         backend = await open_content_backend(settings, retrieval_space(settings))
         embedder = retrieval_embedding_runner(settings)
-        worker = IngestionWorker(backend.store, backend.index, embedder, backend.unembedded)
+        worker = IngestionWorker(
+            backend.store, backend.index, embedder, backend.unembedded, poll_seconds=backend.poll_seconds
+        )
         if with_worker:
             worker.start()
         try:

@@ -17,14 +17,19 @@ from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunks
 from homily.settings import Settings
 from homily.storage.factory import ClosableContentStore, database_backend, open_content_store
 
+SHARED_QUEUE_POLL_SECONDS = 5.0
+"""How often an idle ingestion worker looks for work other replicas queued (or left behind) in a shared database."""
+
 
 @dataclass(slots=True)
 class ContentBackend:
-    """Invariant: all three work on the same database; `close()` releases them in reverse order of opening."""
+    """Invariant: all three work on the same database; `close()` releases them in reverse order of opening.
+    `poll_seconds` is what the ingestion worker needs: None for a database only this process writes."""
 
     store: ClosableContentStore
     index: ChunkIndexProtocol
     unembedded: UnembeddedChunksProtocol
+    poll_seconds: float | None = None
 
     async def close(self) -> None:
         self.unembedded.close()
@@ -42,7 +47,7 @@ async def open_content_backend(settings: Settings, space: EmbeddingSpace) -> Con
 
             assert settings.database_url is not None
             shared = await asyncio.to_thread(open_pg_chunk_index, settings.database_url, space)
-            return ContentBackend(store, shared, PostgresUnembeddedChunks(shared))
+            return ContentBackend(store, shared, PostgresUnembeddedChunks(shared), SHARED_QUEUE_POLL_SECONDS)
         local = await asyncio.to_thread(open_chunk_index, settings.sqlite_path, space)
         return ContentBackend(store, local, UnembeddedChunks(settings.sqlite_path))
     except BaseException:

@@ -116,11 +116,12 @@ class IngestionWorker:
         *,
         max_attempts: int = 3,
         metrics: Metrics | None = None,
-        poll_seconds: float = 5.0,
+        poll_seconds: float | None = None,
     ) -> None:
         self._store = store
-        # An idle worker looks at the queue this often even when not notified: with a database shared by replicas,
-        # that is how uploads to another replica and the items of a crashed replica (once its lease ran out) are found.
+        # With a database shared by replicas an idle worker also looks at the queue every `poll_seconds`: that is
+        # how uploads to another replica and a crashed replica's items (once its lease ran out) are found. None
+        # (one process, the embedded database): only `notify()` wakes it, as nothing else can queue work.
         self._poll_seconds = poll_seconds
         self._metrics = metrics
         self._index = index
@@ -174,7 +175,7 @@ class IngestionWorker:
                 self._idle.set()
                 # Another replica may queue work (or crash and leave its items to us) without notifying this one.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)  # None: no timeout
                 continue
             self._idle.clear()
             self._progress.begin(clock())

@@ -54,7 +54,14 @@ class ContentRuntime:
         embedder = retrieval_embedding_runner(settings, shared_embedder)
         if settings.preload_embedder:
             embedder.start()
-        worker = IngestionWorker(backend.store, backend.index, embedder, backend.unembedded, metrics=metrics)
+        worker = IngestionWorker(
+            backend.store,
+            backend.index,
+            embedder,
+            backend.unembedded,
+            metrics=metrics,
+            poll_seconds=backend.poll_seconds,
+        )
         worker.start()
         content = ContentService(store, backend.store, backend.index, embedder, worker)
         library_task = None
