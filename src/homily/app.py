@@ -13,7 +13,7 @@ from homily.admin.service import AdminService
 from homily.api.admin import admin_routes
 from homily.api.completions import completion_routes
 from homily.api.content import content_routes
-from homily.api.errors import homily_error, http_error, unexpected_error
+from homily.api.errors import database_unavailable, homily_error, http_error, unexpected_error
 from homily.api.grounded import grounded_routes
 from homily.api.health import health_routes
 from homily.api.metrics import metrics_routes
@@ -24,6 +24,7 @@ from homily.api.openapi import openapi_routes
 from homily.content.runtime import ContentRuntime
 from homily.errors import HomilyError
 from homily.settings import Settings
+from homily.storage.base import StoreUnavailableError
 from homily.wiring import build_services
 
 
@@ -65,6 +66,11 @@ def create_app(settings: Settings) -> Starlette:
             *admin_routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
-        exception_handlers={HomilyError: homily_error, HTTPException: http_error, Exception: unexpected_error},
+        exception_handlers={
+            HomilyError: homily_error,
+            HTTPException: http_error,
+            StoreUnavailableError: database_unavailable,
+            Exception: unexpected_error,
+        },
         lifespan=lifespan,
     )

@@ -40,15 +40,18 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return render_error(request, error)
 
 
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """An outage of the shared database (scale-out): a known server fault, retryable, logged without a traceback."""
+    assert isinstance(exc, StoreUnavailableError)
+    log.warning("database unavailable: %s", exc, extra={"request_id": request_id(request)})
+    return render_error(request, InternalError("Homily cannot reach its database right now; retry in a few seconds."))
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """The last resort (Starlette runs it outside the request-id middleware, so it sets `X-Request-Id` itself)."""
-    if isinstance(exc, StoreUnavailableError):
-        # An outage of the shared database (scale-out): a known server fault, retryable, without a traceback.
-        log.warning("database unavailable: %s", exc, extra={"request_id": request_id(request)})
-        error = InternalError("Homily cannot reach its database right now; retry in a few seconds.")
-    else:
-        log.exception("unhandled error", extra={"request_id": request_id(request)})
-        error = InternalError("Homily hit an internal error; the log has details under this request id.")
-    response = render_error(request, error)
+    log.exception("unhandled error", extra={"request_id": request_id(request)})
+    response = render_error(
+        request, InternalError("Homily hit an internal error; the log has details under this request id.")
+    )
     response.headers["X-Request-Id"] = request_id(request)
     return response

@@ -1,0 +1,60 @@
+"""The last-resort error handlers: an unexpected exception and a database outage both leave as the API.md
+envelope with `X-Request-Id` (Starlette runs the catch-all handler outside the request-id middleware)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from homily.api.errors import database_unavailable, homily_error, http_error, unexpected_error
+from homily.api.middleware import RequestIdMiddleware
+from homily.errors import HomilyError
+from homily.storage.base import StoreUnavailableError
+from tests.support.http import assert_envelope
+
+
+async def _bug(request: Request) -> Response:
+    raise RuntimeError("a bug")
+
+
+async def _outage(request: Request) -> Response:
+    raise StoreUnavailableError("HOMILY_DATABASE_URL: cannot connect to PostgreSQL at db:5432/homily")
+
+
+def _app() -> Starlette:
+    return Starlette(
+        routes=[Route("/bug", _bug), Route("/outage", _outage)],
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={
+            HomilyError: homily_error,
+            HTTPException: http_error,
+            StoreUnavailableError: database_unavailable,
+            Exception: unexpected_error,
+        },
+    )
+
+
+async def _get(path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://homily.test") as client:
+        return await client.get(path, headers={"X-Request-Id": "req-test-123"})
+
+
+@pytest.mark.parametrize(
+    ("path", "words"), [("/bug", "internal error"), ("/outage", "cannot reach its database")]
+)
+def test_server_faults_are_envelopes_with_a_request_id(path: str, words: str) -> None:
+    response = asyncio.run(_get(path))
+    error = assert_envelope(response, 500, 3001)
+    assert response.headers["x-request-id"] == "req-test-123"
+    assert words in error["message"]
+    assert error["retryable"] is True
+    assert "a bug" not in error["message"]
