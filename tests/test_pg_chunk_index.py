@@ -41,6 +41,7 @@ from homily.grounding.index_protocol import ChunkIndexProtocol, UnembeddedChunks
 from homily.grounding.pg_index import PostgresChunkIndex
 from homily.grounding.pg_keyword import matched
 from homily.grounding.pg_schema import column_dimension
+from homily.storage.base import StoreError
 from homily.storage.content import ItemStatus
 from homily.storage.postgres import DatabaseUnavailableError
 from homily.storage.sqlite import SqliteStore
@@ -398,3 +399,31 @@ def test_beyond_the_row_budget_only_rows_with_the_rarer_lexemes_are_scored_with_
         assert index.keyword_candidates("zwinglian sacrament", PUBLISHER, KEYWORD) == everything[:1]
     finally:
         index.close()
+
+
+def test_a_user_who_may_not_install_pgvector_is_told_what_to_do(postgres_url: str) -> None:
+    base, name = postgres_url.rsplit("/", 1)
+    role = "plain_" + name
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        admin.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+    as_plain = postgres_url.replace("://homily@", f"://{role}@")
+    try:
+        with pytest.raises(StoreError, match=r"pgvector.*CREATE EXTENSION vector"):
+            PostgresChunkIndex.open(as_plain, timeout=2.0)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("CREATE EXTENSION vector")  # what the message asks a superuser to do once
+        index = PostgresChunkIndex.open(as_plain, timeout=2.0)
+        try:
+            index.add([_record(1)])
+            assert index.count(PUBLISHER) == 1
+        finally:
+            index.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        with psycopg.connect(base + "/postgres", autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+            )
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

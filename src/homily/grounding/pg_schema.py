@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from homily.grounding.embedder import FloatMatrix
+from homily.storage.base import StoreError
 
 CHUNK_INDEX_LOCK = 0x686F6D696C79_01
 """Advisory lock key of the chunk index's migrations and embedding-space changes ("homily" + 1)."""
@@ -27,6 +28,7 @@ TEXT_SEARCH_CONFIG = "english"
 """Stemming and stopwords of the keyword index (as the SQLite index's porter tokenizer)."""
 
 HNSW_INDEX = "chunks_embedding_hnsw"
+CREATE_VECTOR_EXTENSION = "CREATE EXTENSION IF NOT EXISTS vector"
 
 
 def hnsw_index_statement() -> str:
@@ -35,7 +37,6 @@ def hnsw_index_statement() -> str:
 
 def _version_1(dimension: int) -> tuple[str, ...]:
     return (
-        "CREATE EXTENSION IF NOT EXISTS vector",
         f"""CREATE TABLE IF NOT EXISTS chunks (
             rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             chunk_id TEXT NOT NULL UNIQUE,
@@ -90,6 +91,7 @@ def migrate(connection: Any, dimension: int) -> list[int]:
             " version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
         applied = {int(row[0]) for row in connection.execute("SELECT version FROM chunk_index_migrations")}
+        _create_vector_extension(connection)  # idempotent; needs no privilege once the extension exists
         for version, statements in MIGRATIONS:
             if version in applied:
                 continue
@@ -98,6 +100,22 @@ def migrate(connection: Any, dimension: int) -> list[int]:
             connection.execute("INSERT INTO chunk_index_migrations (version) VALUES (%s)", (version,))
             applied_now.append(version)
     return applied_now
+
+
+def _create_vector_extension(connection: Any) -> None:
+    """`CREATE EXTENSION IF NOT EXISTS vector`, or a `StoreError` saying what the operator must do when the server
+    has no pgvector or this user may not install it (the driver's own error names neither remedy)."""
+    from psycopg import errors
+
+    try:
+        connection.execute(CREATE_VECTOR_EXTENSION)
+    except (errors.InsufficientPrivilege, errors.UndefinedFile, errors.FeatureNotSupported) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreError(
+            f"HOMILY_DATABASE_URL: PostgreSQL cannot enable the pgvector extension ({reason}). Install pgvector on "
+            "the database server (https://github.com/pgvector/pgvector) and run `CREATE EXTENSION vector;` in this "
+            "database as a superuser once, or connect as a user allowed to create extensions."
+        ) from exc
 
 
 def column_dimension(connection: Any) -> int:
