@@ -7,29 +7,22 @@ Without Redis, or while it is unreachable, replicas learn of changes at their ne
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from homily.redis_backend import FailureReporter, redis_errors
+from homily.redis_backend import FailureReporter
+from homily.redis_channel import ReplicaChannel
 from homily.settings import Settings
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.asyncio.client import PubSub
 
 CHANNEL = "homily:access"
-PING_SECONDS = 5.0
-"""An idle subscription pings Redis this often; one that hears nothing for three pings reconnects."""
-RECONNECT_SECONDS = 1.0
-CLOSE_TIMEOUT_SECONDS = 2.0
 CLI_TIMEOUT_SECONDS = 2.0
 """A command-line process is not latency-bound, and its event loop blocks (imports, output) while a message is sent."""
 
@@ -70,27 +63,20 @@ def decode(data: Any) -> tuple[str | None, AccessChange]:
 class InvalidationBus:
     """Publishes this process's access changes on `CHANNEL` and passes the other processes' ones to a listener.
 
-    Invariants: publishing never blocks or fails the caller (the change is already committed to the store): a task
-    sends it and `close()` waits briefly for those in flight; a process ignores its own messages (each bus has a
-    random origin); a listener that was cut off from Redis is told "reload everything" once it is subscribed
-    again, because it may have missed messages meanwhile. Failures are reported, never raised.
+    Invariants: publishing never blocks or fails the caller (the change is already committed to the store); a
+    process ignores its own messages (each bus has a random origin); a listener that was cut off from Redis is told
+    "reload everything" once it is subscribed again, because it may have missed messages meanwhile (see
+    `ReplicaChannel`). Failures are reported, never raised.
     """
 
     def __init__(self, client: Redis, publish_reporter: FailureReporter, listen_reporter: FailureReporter) -> None:
-        self._client = client
-        self._publish_reporter = publish_reporter
-        self._listen_reporter = listen_reporter
-        self._errors = redis_errors()
+        self._channel = ReplicaChannel(client, CHANNEL, publish_reporter, listen_reporter)
         self._origin = secrets.token_hex(8)
-        self._pending: set[asyncio.Task[None]] = set()
-        self._listener: asyncio.Task[None] | None = None
 
     # -- publishing (AdminService's callbacks have these signatures) -----------------------------------
 
     def announce(self, change: AccessChange) -> None:
-        task = asyncio.get_running_loop().create_task(self._publish(change), name="access-change-publish")
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._channel.publish(encode(change, self._origin))
 
     def revoked(self, client_id: str) -> None:
         self.announce(AccessChange(client_id=client_id))
@@ -99,72 +85,20 @@ class InvalidationBus:
         del models  # the store has them; every replica reloads
         self.announce(AccessChange(org_id=org_id))
 
-    async def _publish(self, change: AccessChange) -> None:
-        try:
-            await self._client.publish(CHANNEL, encode(change, self._origin))
-        except self._errors as error:
-            self._publish_reporter.failed(error)
-
     # -- listening --------------------------------------------------------------------------------------
 
     async def start(self, on_change: Callable[[AccessChange], None]) -> None:
-        """Subscribe (the first attempt before returning, so changes published once the server answers are
-        heard) and keep the subscription up in the background until `close()`."""
-        pubsub = await self._subscribe()
-        self._listener = asyncio.create_task(self._listen_forever(pubsub, on_change), name="access-change-listen")
+        """Subscribe, then keep listening in the background until `close()`."""
 
-    async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
-        if self._pending:
-            await asyncio.wait(set(self._pending), timeout=CLOSE_TIMEOUT_SECONDS + CLI_TIMEOUT_SECONDS)
-
-    async def _subscribe(self) -> PubSub | None:
-        pubsub = self._client.pubsub()
-        try:
-            await pubsub.subscribe(CHANNEL)
-        except self._errors as error:
-            self._listen_reporter.failed(error)
-            await self._close_quietly(pubsub)
-            return None
-        return pubsub
-
-    async def _listen_forever(self, pubsub: PubSub | None, on_change: Callable[[AccessChange], None]) -> None:
-        while True:
-            if pubsub is not None:
-                try:
-                    await self._receive(pubsub, on_change)
-                except self._errors as error:
-                    self._listen_reporter.failed(error)
-                finally:
-                    await self._close_quietly(pubsub)
-            await asyncio.sleep(RECONNECT_SECONDS)
-            pubsub = await self._subscribe()
-            if pubsub is not None:
-                on_change(AccessChange())  # messages may have been missed while cut off
-
-    async def _receive(self, pubsub: PubSub, on_change: Callable[[AccessChange], None]) -> None:
-        heard = time.monotonic()
-        while True:
-            message = await pubsub.get_message(timeout=PING_SECONDS)
-            if message is None:
-                if time.monotonic() - heard > 3 * PING_SECONDS:
-                    raise ConnectionResetError("the Redis subscription stopped answering pings")
-                await pubsub.ping()
-                continue
-            heard = time.monotonic()
-            if message.get("type") != "message":
-                continue
-            origin, change = decode(message.get("data"))
+        def heard(data: bytes) -> None:
+            origin, change = decode(data)
             if origin != self._origin:
                 on_change(change)
 
-    async def _close_quietly(self, pubsub: PubSub) -> None:
-        with contextlib.suppress(*self._errors):
-            await pubsub.aclose()
+        await self._channel.start(heard, lambda: on_change(AccessChange()))
+
+    async def close(self) -> None:
+        await self._channel.close()
 
 
 @asynccontextmanager
