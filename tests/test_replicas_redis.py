@@ -1,6 +1,7 @@
 """Two live Homily replicas on one data dir and one real Redis: they share each credential's rate-limit budget,
-and a credential revoked or an allow-list changed through one is applied by the other at once (their timed
-refresh is set to a minute, so only the Redis announcement can explain it)."""
+a credential revoked or an allow-list changed through one is applied by the other at once (their timed
+refresh is set to a minute, so only the Redis announcement can explain it), and so is an upstream's circuit
+opening or closing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from homily.fakes.openai_script import Behaviour
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.http import assert_envelope, auth_headers, post_completion
 from tests.support.live import LiveHomily, make_settings, serve_homily, start_homily
@@ -112,3 +114,44 @@ def test_a_server_whose_redis_is_unreachable_starts_answers_and_still_limits(
     errors = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line.startswith("homily_redis_errors"))
     assert float(errors['homily_redis_errors_total{operation="rate_limit"}']) >= 1
     assert float(errors['homily_redis_errors_total{operation="subscribe"}']) >= 1
+
+
+@pytest.fixture
+def circuit_replicas(
+    fake_openai: FakeOpenAIUpstream, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[LiveHomily, LiveHomily]]:
+    settings = make_settings(
+        tmp_path,
+        openai_api_key="sk-upstream-test",
+        openai_base_url=fake_openai.base_url,
+        redis_url=redis_url,
+        upstream_max_attempts=1,
+        circuit_failure_threshold=2,
+        circuit_reset_seconds=60,
+    )
+    first = start_homily(settings)
+    second = serve_homily(settings, first.credential)
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+def openai_available(homily: LiveHomily) -> bool:
+    models = httpx.get(homily.base_url + "/platform/v2/models").json()["data"]
+    return any(model["available"] for model in models if model["family"] == "OpenAI")
+
+
+def test_a_circuit_opened_by_one_replica_keeps_the_other_away_from_the_upstream(
+    circuit_replicas: tuple[LiveHomily, LiveHomily], upstream: FakeOpenAIUpstream
+) -> None:
+    first, second = circuit_replicas
+    token = first.token()
+    assert openai_available(second)
+    upstream.enqueue(Behaviour(status=500), Behaviour(status=500))
+    for _ in range(2):
+        assert_envelope(post_completion(first, token, BODY), 502, 2003)
+    within(PROMPT, lambda: not openai_available(second))
+    before = upstream.stats().requests
+    error = assert_envelope(post_completion(second, token, BODY), 503, 2002)
+    assert "retry" in error["message"]
+    assert upstream.stats().requests == before, "the second replica never paid for the failures itself"

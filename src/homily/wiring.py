@@ -76,6 +76,33 @@ async def open_credential_registry(
     return registry
 
 
+async def open_circuit_breakers(
+    settings: Settings, pool: ProviderPool, redis: Redis | None, metrics: Metrics, stack: AsyncExitStack
+) -> CircuitBreakers:
+    """The upstreams' circuit breakers; with Redis, one replica's opening or closing a circuit applies to all."""
+    if redis is None:
+        return CircuitBreakers(
+            failure_threshold=settings.circuit_failure_threshold, reset_timeout=settings.circuit_reset_seconds
+        )
+    from homily.providers.circuit_sharing import CircuitBus
+    from homily.redis_backend import FailureReporter
+
+    bus = CircuitBus(
+        redis,
+        pool.providers(),
+        FailureReporter(metrics, "publish_circuit", "other replicas learn of this upstream's state from their calls"),
+        FailureReporter(metrics, "subscribe_circuit", "this replica learns upstream states from its own calls"),
+    )
+    breakers = CircuitBreakers(
+        failure_threshold=settings.circuit_failure_threshold,
+        reset_timeout=settings.circuit_reset_seconds,
+        on_change=bus.announce,
+    )
+    await bus.start(breakers)
+    stack.push_async_callback(bus.close)
+    return breakers
+
+
 def _rate_limiter(settings: Settings, redis: Redis | None, metrics: Metrics) -> RateLimiter | None:
     limit = settings.rate_limit_per_minute
     if not limit:
@@ -102,15 +129,14 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
     if settings.redis_url:
         from homily.redis_backend import open_redis, redacted
 
-        log.info("rate limits and access changes shared through Redis at %s", redacted(settings.redis_url))
+        shared = "rate limits, access changes and circuit states"
+        log.info("%s shared through Redis at %s", shared, redacted(settings.redis_url))
         redis = open_redis(settings.redis_url)
         stack.push_async_callback(redis.aclose)
     registry = await open_credential_registry(settings, store, redis, metrics, stack)
     pool = ProviderPool(settings)
     stack.push_async_callback(pool.close)
-    breakers = CircuitBreakers(
-        failure_threshold=settings.circuit_failure_threshold, reset_timeout=settings.circuit_reset_seconds
-    )
+    breakers = await open_circuit_breakers(settings, pool, redis, metrics, stack)
     availability = Availability(pool.providers(), healthy=breakers.is_available)
     local = _local_embedder(settings)
     embedder = BatchingEmbedder(local) if local is not None else None

@@ -17,6 +17,10 @@ class CircuitState(Enum):
     HALF_OPEN = "half_open"
 
 
+CircuitListener = Callable[[str, CircuitState], None]
+"""Told `(upstream, state)` when a breaker opens, or closes again, by itself."""
+
+
 class CircuitBreaker:
     """Closed → open after `failure_threshold` consecutive failures; open → half-open after `reset_timeout`
     seconds; half-open admits `half_open_probes` trial calls, closing on a success and reopening on a failure.
@@ -25,6 +29,10 @@ class CircuitBreaker:
     flag and the router); `allow_request()` is what a caller asks before sending, and claims a probe slot when
     half-open. Only upstream faults count as failures (a client's bad request says nothing about the
     upstream's health).
+
+    `on_change(name, state)` hears this breaker's own transitions to OPEN and back to CLOSED (replicas tell each
+    other with it); `opened_elsewhere` and `closed_elsewhere` apply the same transitions heard from another process
+    without telling anyone again.
     """
 
     def __init__(
@@ -35,10 +43,12 @@ class CircuitBreaker:
         reset_timeout: float = 30.0,
         half_open_probes: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        on_change: CircuitListener | None = None,
     ) -> None:
         if failure_threshold < 1 or half_open_probes < 1 or reset_timeout <= 0:
             raise ValueError("invalid circuit breaker settings")
         self.name = name
+        self._on_change = on_change
         self.failure_threshold = failure_threshold
         self.reset_timeout = reset_timeout
         self.half_open_probes = half_open_probes
@@ -80,11 +90,11 @@ class CircuitBreaker:
         return True
 
     def record_success(self) -> None:
-        if self._state is not CircuitState.CLOSED:
+        reopened = self._state is not CircuitState.CLOSED
+        self._close()
+        if reopened:
             log.info("circuit closed", extra={"upstream": self.name})
-        self._state = CircuitState.CLOSED
-        self._failures = 0
-        self._probes_in_flight = 0
+            self._tell(CircuitState.CLOSED)
 
     def record_failure(self) -> None:
         if self._state is CircuitState.HALF_OPEN:
@@ -100,12 +110,40 @@ class CircuitBreaker:
         if self._state is CircuitState.HALF_OPEN and self._probes_in_flight:
             self._probes_in_flight -= 1
 
+    def opened_elsewhere(self, seconds_ago: float) -> None:
+        """Another replica opened its circuit `seconds_ago`: stop sending here too, and probe when it would."""
+        opened_at = self._clock() - min(max(seconds_ago, 0.0), self.reset_timeout)
+        if self._state is CircuitState.OPEN and opened_at <= self._opened_at:
+            return
+        if self._state is CircuitState.CLOSED:
+            log.warning("circuit open (another replica saw the failures)", extra={"upstream": self.name})
+        self._state = CircuitState.OPEN
+        self._opened_at = opened_at
+        self._probes_in_flight = 0
+        self._failures = 0
+
+    def closed_elsewhere(self) -> None:
+        """Another replica's call succeeded: the upstream answers again."""
+        if self._state is not CircuitState.CLOSED:
+            log.info("circuit closed (another replica's call succeeded)", extra={"upstream": self.name})
+            self._close()
+
+    def _close(self) -> None:
+        self._state = CircuitState.CLOSED
+        self._failures = 0
+        self._probes_in_flight = 0
+
     def _open(self) -> None:
         log.warning("circuit open", extra={"upstream": self.name, "failures": self._failures})
         self._state = CircuitState.OPEN
         self._opened_at = self._clock()
         self._probes_in_flight = 0
         self._failures = 0
+        self._tell(CircuitState.OPEN)
+
+    def _tell(self, state: CircuitState) -> None:
+        if self._on_change is not None:
+            self._on_change(self.name, state)
 
 
 class CircuitBreakers:
@@ -113,6 +151,7 @@ class CircuitBreakers:
 
     Bounded by the number of configured upstreams. `is_available` fits `catalog.availability.Availability(healthy=)`
     so an open circuit shows as `available: false` in the catalog and keeps the router away from that upstream.
+    `on_change` is handed to every breaker (see `CircuitBreaker`).
     """
 
     def __init__(
@@ -122,9 +161,11 @@ class CircuitBreakers:
         reset_timeout: float = 30.0,
         half_open_probes: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        on_change: CircuitListener | None = None,
     ) -> None:
         self._settings = (failure_threshold, reset_timeout, half_open_probes)
         self._clock = clock
+        self._on_change = on_change
         self._breakers: dict[str, CircuitBreaker] = {}
 
     def get(self, upstream: str) -> CircuitBreaker:
@@ -132,7 +173,12 @@ class CircuitBreakers:
         if breaker is None:
             threshold, reset, probes = self._settings
             breaker = CircuitBreaker(
-                upstream, failure_threshold=threshold, reset_timeout=reset, half_open_probes=probes, clock=self._clock
+                upstream,
+                failure_threshold=threshold,
+                reset_timeout=reset,
+                half_open_probes=probes,
+                clock=self._clock,
+                on_change=self._on_change,
             )
             self._breakers[upstream] = breaker
         return breaker
