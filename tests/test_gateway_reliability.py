@@ -50,3 +50,19 @@ def test_open_circuit_marks_models_unavailable(resilient: LiveHomily, upstream: 
     error = assert_envelope(post_completion(resilient, token, BODY), 503, 2002)
     assert "retry" in error["message"]
     assert upstream.stats().requests == before  # an open circuit sends nothing upstream
+
+
+@pytest.mark.parametrize("routing", [{"model_family": "openai"}, {"auto_routing": True}])
+def test_open_circuit_in_routed_modes_says_failing_not_configure(
+    resilient: LiveHomily, upstream: FakeOpenAIUpstream, routing: dict[str, object]
+) -> None:
+    token = resilient.token()
+    for _ in range(2):
+        upstream.enqueue(*[Behaviour(status=500)] * 3)
+        assert_envelope(post_completion(resilient, token, BODY), 502, 2003)
+    body = {"messages": BODY["messages"], **routing}
+    error = assert_envelope(post_completion(resilient, token, body), 503, 2002)
+    assert error["retryable"] is True
+    assert "failing" in error["message"]
+    assert "retry" in error["message"].lower()
+    assert "OPENAI_API_KEY" not in error["message"]  # it is set: setting it is not the fix

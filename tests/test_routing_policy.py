@@ -10,12 +10,13 @@ from homily.protocol.chat import ChatCompletionRequest
 from homily.routing.decision import QueryEmbedding, TierEstimate
 from homily.routing.features import RequestFeatures
 from homily.routing.policy import start_tier, tier_sequence
+from homily.routing.requirements import Requirements
 from homily.routing.router import Router
-from homily.routing.selection import Requirements, rank_candidates
+from homily.routing.selection import rank_candidates
 from homily.settings import ProviderName
 
 ALL: frozenset[ProviderName] = frozenset({"openai", "anthropic", "google", "open_source"})
-NEEDS = Requirements(needs_tools=False, estimated_tokens=2000)
+NEEDS = Requirements(needs_tools=False, prompt_tokens=1000)
 
 
 class FixedTier:

@@ -57,6 +57,11 @@ class CatalogModel(BaseModel):
         """Price of a typical request (3 input : 1 output tokens) per 1M tokens, for cost ordering."""
         return (3 * float(self.pricing.input.rate_per_1m_tokens) + float(self.pricing.output.rate_per_1m_tokens)) / 4
 
+    def output_budget(self, requested: int) -> int:
+        """The output tokens a request asking for `requested` gets from this model: never more than it can produce.
+        What is sent upstream and what the router's context check counts, so both agree."""
+        return max(1, min(requested, self.max_output_tokens))
+
 
 class Catalog(BaseModel):
     """The whole catalog. Invariant: ids are unique; `family_order` lists every family used."""

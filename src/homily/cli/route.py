@@ -23,7 +23,8 @@ from homily.routing.evaluation import evaluate_sets, format_sweep, format_table,
 from homily.routing.explain import explain
 from homily.routing.learned import ComplexityModel
 from homily.routing.policy import ROUTING_PREFERENCES
-from homily.routing.selection import Requirements, rank_candidates
+from homily.routing.requirements import Requirements
+from homily.routing.selection import rank_candidates
 from homily.routing.signals import ConversationFacts
 from homily.settings import ProviderName, Settings
 
@@ -107,7 +108,7 @@ def _ranked_models(args: argparse.Namespace, tier: int, confidence: float, chars
         catalog,
         Availability(configured or ALL_PROVIDERS),
         cast("Tier", tier),
-        Requirements(needs_tools=args.tools, estimated_tokens=chars // 4 + 1024),
+        Requirements(needs_tools=args.tools, prompt_tokens=chars // 4),
         families,
         confidence=confidence,
         preference=preference,

@@ -9,12 +9,12 @@ from homily.catalog.loader import Catalog
 from homily.errors import InvalidRequestError
 from homily.protocol.chat import MECHANISM_RULE, ChatCompletionRequest, ModelFamily, canonical_family
 from homily.routing.access import AllowList, check_direct, check_families, permits, restriction_error
+from homily.routing.capacity import no_model_error
 from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism, TierEstimate
 from homily.routing.features import RequestFeatures, extract_features
 from homily.routing.policy import RoutingPreference
-from homily.routing.selection import Requirements, fits, rank_candidates, select_direct, unavailable_error
-
-_DEFAULT_OUTPUT_ALLOWANCE = 1024
+from homily.routing.requirements import Requirements, fits
+from homily.routing.selection import rank_candidates, select_direct
 
 
 class TierEstimator(Protocol):
@@ -54,10 +54,13 @@ def resolve_mechanism(request: ChatCompletionRequest) -> tuple[RoutingMechanism,
     return "model_family", family
 
 
-def estimate_tokens(request: ChatCompletionRequest) -> int:
-    """A cheap upper-bound guess (≈4 characters per token) of prompt plus requested output."""
+def requirements(request: ChatCompletionRequest) -> Requirements:
+    """What the request needs: tools, and a cheap upper-bound guess (≈4 characters per token) of its prompt, with
+    the output limit it asked for (each model gives at most its own maximum, as the upstream call does)."""
     prompt_chars = sum(len(m.text()) for m in request.messages)
-    return prompt_chars // 4 + (request.output_limit or _DEFAULT_OUTPUT_ALLOWANCE)
+    return Requirements(
+        needs_tools=bool(request.tools), prompt_tokens=prompt_chars // 4, output_tokens=request.output_limit
+    )
 
 
 class Router:
@@ -114,7 +117,7 @@ class Router:
         is the caller's organisation allow-list: only those models are chosen, tried or fallen back to."""
         self.check_access(request, allowed)
         mechanism, family = resolve_mechanism(request)
-        needs = Requirements(needs_tools=bool(request.tools), estimated_tokens=estimate_tokens(request))
+        needs = requirements(request)
         estimate = self.estimate(request, grounded=grounded, query_embedding=query_embedding)
         if estimate is None:
             model = select_direct(self._catalog, self._availability, request.model or "", needs)
@@ -132,7 +135,9 @@ class Router:
         )
         if not ranked:
             forbidden = restriction_error(self._catalog, mechanism, families, allowed, lambda m: fits(m, needs))
-            raise forbidden or unavailable_error(self._catalog, families, needs)
+            raise forbidden or no_model_error(
+                self._catalog, self._availability, families, needs, lambda model: permits(allowed, model)
+            )
         return RoutingDecision(
             mechanism=mechanism,
             model=ranked[0].id,

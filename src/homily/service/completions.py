@@ -74,7 +74,7 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, system
     return ProviderRequest(
         model=upstream_model(model),
         messages=[*system, *request.messages],
-        max_tokens=min(limit, model.max_output_tokens) if limit is not None else None,
+        max_tokens=model.output_budget(limit) if limit is not None else None,
         temperature=request.temperature,
         tools=request.tools,
         # Upstreams refuse tool settings without tools; check_tool_choice already refused the meaningful ones.
