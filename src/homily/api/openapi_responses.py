@@ -18,7 +18,7 @@ _NULL = {"type": "null", "description": "Always null (an OpenAI field Homily doe
 CATALOG_FAMILIES = list(get_args(ModelFamily))
 FAMILIES = [*CATALOG_FAMILIES, LOCAL_FAMILY]
 """`Local`: Homily answered by itself (`homily-guard` for a guardrail decline, `homily-extractive` for a grounded
-answer quoted from the sources when no model could answer); no provider family was involved."""
+answer quoted from the sources on a server with no provider configured); no provider family was involved."""
 MECHANISMS = list(get_args(RoutingMechanism))
 TIERS = [tier_name(tier) for tier in get_args(Tier)]
 FINISH_REASONS = list(get_args(FinishReason))

@@ -1,6 +1,6 @@
 """The `homily-extractive` answerer: a short answer quoted from the best passages, with `[n]` citations.
 
-Used when no generative provider is configured or every one failed; it says plainly that it is extractive.
+Used only on a server with no generative provider configured at all (DESIGN.md); it says plainly that it is extractive.
 """
 
 from __future__ import annotations

@@ -44,8 +44,11 @@ _PASS_THROUGH = ("top_p", "stop", "seed", "user", "response_format", "presence_p
 
 @dataclass(frozen=True, slots=True)
 class CompletionResult:
+    """`guarded`: Homily answered by itself because of the guard (a blocked request, or the fixed crisis answer)."""
+
     body: dict[str, Any]
     headers: dict[str, str]
+    guarded: bool = False
 
 
 @dataclass(slots=True)
@@ -54,6 +57,7 @@ class StreamResult:
 
     headers: dict[str, str]
     events: AsyncIterator[bytes]
+    guarded: bool = False
 
 
 def upstream_model(model: CatalogModel) -> UpstreamModel:
@@ -91,11 +95,17 @@ class QueryEmbedder(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class _Screened:
+class Screened:
+    """A request whose routing fields and model access were checked and whose input the guard screened."""
+
     mechanism: RoutingMechanism
     embedding: QueryEmbedding | None
     guard: GuardOutcome | None
     grounded: bool = False
+
+    @property
+    def blocked(self) -> bool:
+        return self.guard is not None and self.guard.blocked
 
 
 class CompletionService:
@@ -131,13 +141,18 @@ class CompletionService:
             return await self._query_embedder.embed_one(text)
         return None
 
+    @property
+    def has_providers(self) -> bool:
+        """Whether any upstream adapter is configured at all."""
+        return bool(self._pool.providers())
+
     def check_access(self, request: ChatCompletionRequest, allowed: AllowList) -> None:
         """403 when the organisation's allow-list leaves the request no model (see `Router.check_access`)."""
         self._router.check_access(request, allowed)
 
-    async def _screen(
-        self, request: ChatCompletionRequest, request_id: str, grounded: bool, allowed: AllowList
-    ) -> _Screened:
+    async def screen(
+        self, request: ChatCompletionRequest, request_id: str, *, grounded: bool = False, allowed: AllowList = None
+    ) -> Screened:
         """Validate the routing fields and model access, embed the last user turn once, and run the guard before
         any model."""
         mechanism, _ = resolve_mechanism(request)
@@ -145,14 +160,14 @@ class CompletionService:
         guarding = self._guard is not None and self._guard.enabled
         embedding = await self._embed(request) if guarding or mechanism != "direct_model_selection" else None
         outcome = self._guard.check(list(request.messages), embedding, request_id) if guarding and self._guard else None
-        return _Screened(mechanism, embedding, outcome, grounded)
+        return Screened(mechanism, embedding, outcome, grounded)
 
     async def route(self, request: ChatCompletionRequest, request_id: str = "") -> RoutingDecision:
         """The routing decision alone (with the shared embedding), as `homily route` and tests see it."""
-        screened = await self._screen(request, request_id, False, None)
+        screened = await self.screen(request, request_id)
         return self._router.decide(request, query_embedding=screened.embedding)
 
-    def _system(self, request: ChatCompletionRequest, screened: _Screened) -> list[ChatMessage]:
+    def _system(self, request: ChatCompletionRequest, screened: Screened) -> list[ChatMessage]:
         system = [self._guidance[request.tradition]]
         if screened.guard is not None and screened.guard.crisis and self._guard is not None:
             system.append(self._guard.crisis_message)
@@ -180,8 +195,10 @@ class CompletionService:
         *,
         grounded: bool = False,
         allowed: AllowList = None,
+        screened: Screened | None = None,
     ) -> CompletionResult:
-        screened = await self._screen(request, request_id, grounded, allowed)
+        """`screened`: the result of `screen` when the caller ran it already (grounded: before retrieval)."""
+        screened = screened or await self.screen(request, request_id, grounded=grounded, allowed=allowed)
         guard = screened.guard
         if guard is not None and guard.blocked:
             return self._local_result(request, screened, guard.decline(), "content_filter")
@@ -214,8 +231,9 @@ class CompletionService:
         *,
         grounded: bool = False,
         allowed: AllowList = None,
+        screened: Screened | None = None,
     ) -> StreamResult:
-        screened = await self._screen(request, request_id, grounded, allowed)
+        screened = screened or await self.screen(request, request_id, grounded=grounded, allowed=allowed)
         guard = screened.guard
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         if guard is not None and guard.blocked:
@@ -264,12 +282,12 @@ class CompletionService:
         embedding = await self._embed(request)
         return graded(self._router.estimate(request, grounded=grounded, query_embedding=embedding))
 
-    def _local_grade(self, request: ChatCompletionRequest, screened: _Screened) -> Graded:
+    def _local_grade(self, request: ChatCompletionRequest, screened: Screened) -> Graded:
         estimate = self._router.estimate(request, grounded=screened.grounded, query_embedding=screened.embedding)
         return graded(estimate)
 
     def _local_result(
-        self, request: ChatCompletionRequest, screened: _Screened, text: str, finish: FinishReason
+        self, request: ChatCompletionRequest, screened: Screened, text: str, finish: FinishReason
     ) -> CompletionResult:
         """Homily answers by itself (blocked request, or a crisis with no model): no upstream is called."""
         assert screened.guard is not None
@@ -277,12 +295,13 @@ class CompletionService:
         metadata = {**local_fields(screened.mechanism, request.tradition, grade), "guardrail": screened.guard.wire()}
         completion = self._local_completion(text, finish)
         body = completion_body(generation_id(), int(time.time()), GUARD_MODEL_ID, completion, metadata)
-        return CompletionResult(body=body, headers=local_headers(screened.mechanism, request.tradition, grade))
+        headers = local_headers(screened.mechanism, request.tradition, grade)
+        return CompletionResult(body=body, headers=headers, guarded=True)
 
     def _local_stream(
         self,
         request: ChatCompletionRequest,
-        screened: _Screened,
+        screened: Screened,
         text: str,
         finish: FinishReason,
         include_usage: bool,
@@ -300,7 +319,7 @@ class CompletionService:
                 yield encoder.usage(completion.usage.to_openai())
             yield encoder.done()
 
-        return StreamResult(headers=headers, events=events())
+        return StreamResult(headers=headers, events=events(), guarded=True)
 
     async def _events(
         self,

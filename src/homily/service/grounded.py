@@ -16,15 +16,15 @@ from homily.content.extractive import EXTRACTIVE_MODEL_ID, extractive_answer
 from homily.content.service import ContentService
 from homily.content.sources import Source, citation_json, grounding_message, select_sources
 from homily.errors import HomilyError
-from homily.grounding.embedder import FloatMatrix
 from homily.ids import generation_id
 from homily.protocol.chat import ChatMessage
 from homily.protocol.content import GroundedCompletionRequest
 from homily.providers.types import Completion, StreamDelta, Usage
 from homily.routing.access import AllowList
 from homily.routing.router import resolve_mechanism
-from homily.service.completions import CompletionResult, CompletionService, StreamResult
+from homily.service.completions import CompletionResult, CompletionService, Screened, StreamResult
 from homily.service.wire import ChunkEncoder, completion_body, local_fields, local_headers
+from homily.storage.base import Publisher
 
 log = logging.getLogger("homily.grounded")
 
@@ -64,26 +64,41 @@ class Grounding:
 class GroundedService:
     """Prepares a grounded request and answers it.
 
-    Invariants: retrieval only reads publishers the caller may read (403/404 before any model call); sources reach
-    the model only inside one delimited system message; if no generative model can answer (none configured, or all
-    failed before the first byte), the extractive answerer answers from the same sources instead of failing.
+    Invariants: retrieval only reads publishers the caller may read (403/404 before any model call); the guard
+    screens the request before retrieval, so a request it blocks reads no publisher content at all and an answer
+    Homily gives by itself because of the guard (the decline, or the fixed crisis answer when no model can answer)
+    carries no sources (`sources_returned: false`, no citations); sources reach the model only inside one delimited
+    system message; the extractive answerer answers (from the same sources) only on a server with no provider
+    configured at all. Otherwise every error of section 2 applies as on the plain endpoint: an unconfigured
+    upstream, and configured upstreams that all failed before the first byte, are the same 503/502/408.
+    A crisis message is not refused: a model answers it with the crisis guidance ahead of the sources.
     """
 
     def __init__(self, content: ContentService, completions: CompletionService) -> None:
         self._content = content
         self._completions = completions
 
-    async def prepare(
-        self,
-        request: GroundedCompletionRequest,
-        principal: Principal,
-        query_vector: FloatMatrix | None = None,
-        allowed: AllowList = None,
-    ) -> Grounding:
-        # Before any retrieval work: 400 for a bad routing choice, 403 for a model the organisation may not use.
+    async def _screen(
+        self, request: GroundedCompletionRequest, principal: Principal, request_id: str, allowed: AllowList
+    ) -> tuple[Publisher, Screened]:
+        """400 for a bad routing choice and 403 for a model the organisation may not use, then 403/404 for the
+        publisher, then the guard: all before any retrieval."""
         self._completions.check_access(request, allowed)
-        name = request.rag_publisher or SHARED_PUBLISHER_NAME
-        publisher = await self._content.publisher_by_name(principal.org_id, name)
+        publisher = await self._content.publisher_by_name(
+            principal.org_id, request.rag_publisher or SHARED_PUBLISHER_NAME
+        )
+        screened = await self._completions.screen(request, request_id, grounded=True, allowed=allowed)
+        return publisher, screened
+
+    async def _prepare(
+        self, request: GroundedCompletionRequest, principal: Principal, request_id: str, allowed: AllowList
+    ) -> tuple[Publisher, Screened, Grounding]:
+        """Screen, then retrieve unless the guard blocked the request."""
+        publisher, screened = await self._screen(request, principal, request_id, allowed)
+        grounding = _ungrounded(publisher) if screened.blocked else await self._retrieve(request, publisher)
+        return publisher, screened, grounding
+
+    async def _retrieve(self, request: GroundedCompletionRequest, publisher: Publisher) -> Grounding:
         question = retrieval_query(list(request.messages))
         if not question:
             return Grounding(publisher.name, question, [])
@@ -92,7 +107,6 @@ class GroundedService:
             question,
             limit=request.sources_limit * _CANDIDATES_PER_SOURCE,
             tradition=request.tradition,
-            query_vector=query_vector,
         )
         return Grounding(publisher.name, question, select_sources(passages, request.sources_limit))
 
@@ -108,26 +122,32 @@ class GroundedService:
             fields["citations"] = grounding.citations()
         return fields
 
+    def _extractive_allowed(self, exc: HomilyError) -> bool:
+        """The extractive answer replaces a model only when no provider is configured at all (DESIGN.md)."""
+        return exc.fault == "provider" and not self._completions.has_providers
+
     async def complete(
         self, request: GroundedCompletionRequest, principal: Principal, request_id: str, allowed: AllowList = None
     ) -> CompletionResult:
-        grounding = await self.prepare(request, principal, allowed=allowed)
-        headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
+        publisher, screened, grounding = await self._prepare(request, principal, request_id, allowed)
+        sources = self._sources_message(grounding)
         try:
             result = await self._completions.complete(
-                request, request_id, self._sources_message(grounding), grounded=True, allowed=allowed
+                request, request_id, sources, grounded=True, allowed=allowed, screened=screened
             )
         except HomilyError as exc:
-            if exc.fault != "provider":
+            if not self._extractive_allowed(exc):
                 raise
-            log.warning("no generative model answered (%s); answering extractively", exc.message)
-            return await self._extractive(request, grounding, headers)
+            log.warning("no provider is configured (%s); answering extractively", exc.message)
+            return await self._extractive(request, grounding)
+        if result.guarded:
+            grounding = _ungrounded(publisher)
         body = {**result.body, **self._extra_fields(request, grounding)}
-        return CompletionResult(body=body, headers={**result.headers, **headers})
+        return CompletionResult(
+            body=body, headers={**result.headers, **_sources_header(grounding)}, guarded=result.guarded
+        )
 
-    async def _extractive(
-        self, request: GroundedCompletionRequest, grounding: Grounding, headers: dict[str, str]
-    ) -> CompletionResult:
+    async def _extractive(self, request: GroundedCompletionRequest, grounding: Grounding) -> CompletionResult:
         """The answer quoted from the sources; in auto_routing and model_family mode it still reports the request's
         estimated tier, as every response in those modes does (API.md section 2)."""
         text = extractive_answer(grounding.question, grounding.publisher, grounding.sources)
@@ -139,26 +159,39 @@ class GroundedService:
         metadata = {**local_fields(mechanism, request.tradition, grade), **self._extra_fields(request, grounding)}
         body = completion_body(generation_id(), int(time.time()), EXTRACTIVE_MODEL_ID, completion, metadata)
         extractive_headers = local_headers(mechanism, request.tradition, grade, model_id=EXTRACTIVE_MODEL_ID)
-        return CompletionResult(body=body, headers={**extractive_headers, **headers})
+        return CompletionResult(body=body, headers={**extractive_headers, **_sources_header(grounding)})
 
     async def open_stream(
         self, request: GroundedCompletionRequest, principal: Principal, request_id: str, allowed: AllowList = None
     ) -> StreamResult:
-        grounding = await self.prepare(request, principal, allowed=allowed)
-        headers = {"X-Sources-Returned": _flag(grounding.sources_returned)}
-        prefix = _citations_event(grounding) if request.include_citations else None
+        publisher, screened, grounding = await self._prepare(request, principal, request_id, allowed)
+        sources = self._sources_message(grounding)
         try:
             stream = await self._completions.open_stream(
-                request, request_id, self._sources_message(grounding), grounded=True, allowed=allowed
+                request, request_id, sources, grounded=True, allowed=allowed, screened=screened
             )
         except HomilyError as exc:
-            if exc.fault != "provider":
+            if not self._extractive_allowed(exc):
                 raise
-            log.warning("no generative model streamed (%s); answering extractively", exc.message)
-            result = await self._extractive(request, grounding, headers)
+            log.warning("no provider is configured (%s); answering extractively", exc.message)
+            result = await self._extractive(request, grounding)
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
+            prefix = _citations_event(grounding) if request.include_citations else None
             return StreamResult(headers=result.headers, events=_extractive_events(result.body, prefix, include_usage))
-        return StreamResult(headers={**stream.headers, **headers}, events=_prefixed(prefix, stream.events))
+        if stream.guarded:  # the guard's own answer: no publisher content, not even in a citations event
+            grounding = _ungrounded(publisher)
+        prefix = _citations_event(grounding) if request.include_citations and not stream.guarded else None
+        headers = {**stream.headers, **_sources_header(grounding)}
+        return StreamResult(headers=headers, events=_prefixed(prefix, stream.events), guarded=stream.guarded)
+
+
+def _ungrounded(publisher: Publisher) -> Grounding:
+    """No retrieval: what a request the guard answers itself reports."""
+    return Grounding(publisher.name, "", [])
+
+
+def _sources_header(grounding: Grounding) -> dict[str, str]:
+    return {"X-Sources-Returned": _flag(grounding.sources_returned)}
 
 
 def _flag(value: bool) -> str:
