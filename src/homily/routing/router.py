@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Protocol
 
 from homily.catalog.availability import Availability
-from homily.catalog.loader import Catalog
+from homily.catalog.loader import Catalog, CatalogModel
 from homily.errors import InvalidRequestError
 from homily.protocol.chat import MECHANISM_RULE, ChatCompletionRequest, ModelFamily, canonical_family
 from homily.routing.access import AllowList, check_direct, check_families, permits, restriction_error
 from homily.routing.capacity import no_model_error
 from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMechanism, TierEstimate
 from homily.routing.features import RequestFeatures, extract_features
-from homily.routing.policy import RoutingPreference
+from homily.routing.policy import RoutingPreference, order_models
 from homily.routing.requirements import Requirements, fits
-from homily.routing.selection import rank_candidates, select_direct
+from homily.routing.selection import eligible, select_direct
 
 
 class TierEstimator(Protocol):
@@ -90,6 +90,11 @@ class Router:
         mechanism, _ = resolve_mechanism(request)
         if mechanism == "direct_model_selection":
             return None
+        return self._tier(request, grounded, query_embedding)
+
+    def _tier(
+        self, request: ChatCompletionRequest, grounded: bool, query_embedding: QueryEmbedding | None
+    ) -> TierEstimate:
         features = extract_features(request.messages, has_tools=bool(request.tools), grounded=grounded)
         return self._estimator.decide_tier(features, query_embedding)
 
@@ -118,26 +123,21 @@ class Router:
         self.check_access(request, allowed)
         mechanism, family = resolve_mechanism(request)
         needs = requirements(request)
-        estimate = self.estimate(request, grounded=grounded, query_embedding=query_embedding)
-        if estimate is None:
+        if mechanism == "direct_model_selection":
             model = select_direct(self._catalog, self._availability, request.model or "", needs)
             return RoutingDecision(mechanism=mechanism, model=model.id, fallbacks=[])
         families = self._families(family)
-        ranked = rank_candidates(
-            self._catalog,
-            self._availability,
-            estimate.tier,
-            needs,
-            families,
-            confidence=estimate.confidence,
-            preference=request.routing_preference or self._preference,
-            permitted=lambda model: permits(allowed, model),
-        )
-        if not ranked:
+
+        def permitted(model: CatalogModel) -> bool:
+            return permits(allowed, model)
+
+        candidates = eligible(self._catalog, self._availability, needs, families, permitted)
+        if not candidates:  # before estimating: a request no model can take costs no feature extraction
             forbidden = restriction_error(self._catalog, mechanism, families, allowed, lambda m: fits(m, needs))
-            raise forbidden or no_model_error(
-                self._catalog, self._availability, families, needs, lambda model: permits(allowed, model)
-            )
+            raise forbidden or no_model_error(self._catalog, self._availability, families, needs, permitted)
+        estimate = self._tier(request, grounded, query_embedding)
+        preference = request.routing_preference or self._preference
+        ranked = order_models(candidates, estimate.tier, estimate.confidence, families, preference)
         return RoutingDecision(
             mechanism=mechanism,
             model=ranked[0].id,

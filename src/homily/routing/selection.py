@@ -28,16 +28,26 @@ def rank_candidates(
     """Available, capable (and `permitted`: the caller's allow-list) models in the order `preference` tries them
     (see `homily.routing.policy`); with the default `balanced` policy: tier distance (stronger first), then family
     preference, then rank within the tier."""
-    allowed = set(families)
-    candidates = [
+    candidates = eligible(catalog, availability, needs, families, permitted)
+    return order_models(candidates, tier, confidence, families, preference)
+
+
+def eligible(
+    catalog: Catalog,
+    availability: Availability,
+    needs: Requirements,
+    families: list[ModelFamily],
+    permitted: Callable[[CatalogModel], bool] | None = None,
+) -> list[CatalogModel]:
+    """The models of `families` that are available, capable and permitted, in catalog order."""
+    return [
         m
         for m in catalog.models
-        if m.family in allowed
+        if m.family in families
         and availability.is_available(m)
         and fits(m, needs)
         and (permitted is None or permitted(m))
     ]
-    return order_models(candidates, tier, confidence, families, preference)
 
 
 def select_direct(catalog: Catalog, availability: Availability, model_id: str, needs: Requirements) -> CatalogModel:
