@@ -40,9 +40,11 @@ def no_model_error(
     unconfigured = [m for m in holding if not availability.is_configured(m)]
     failing = [m for m in holding if availability.is_configured(m)]
     if failing:  # ranking took every available model that holds it, so these are all unavailable
+        down = sorted({m.family for m in failing})
+        upstreams = f"the upstream of {down[0]} is" if len(down) == 1 else f"the upstreams of {', '.join(down)} are"
         return ProviderUnavailableError(
-            f"No {what} is available right now: the upstream of {_names(m.family for m in failing)} is configured "
-            f"but failing. Retrying later may help.{_enable_hint(unconfigured, 'more models')}",
+            f"No {what} is available right now: {upstreams} configured but failing. Retrying later may help."
+            f"{_enable_hint(unconfigured, 'more models')}",
             param=param,
         )
     available = [m for m in scope if availability.is_available(m)]
@@ -71,7 +73,7 @@ def too_large_error(
     room = best.context_window - needs.prompt_tokens
     if needs.output_tokens is not None and room >= 1:
         return InvalidRequestError(
-            f"max_tokens {needs.output_tokens} leaves no room for the conversation (about {needs.prompt_tokens} "
+            f"max_tokens {needs.output_tokens} does not fit beside the conversation (about {needs.prompt_tokens} "
             f"tokens): {where}, so ask for at most {room} output tokens.{hint}",
             param="max_tokens",
         )
