@@ -101,6 +101,18 @@ def test_declined_request_still_reports_the_routing_tier(
     assert upstream.stats().requests == 0
 
 
+@pytest.mark.parametrize("text", ["Hello there", "Thanks", "ok", "Tell me a joke"])
+def test_everyday_chat_reaches_the_model(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, text: str
+) -> None:
+    body = post_completion(
+        homily, token, {"messages": [{"role": "user", "content": text}], "model": "gloo-openai-gpt-5-mini"}
+    ).json()
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert "guardrail" not in body
+    assert upstream.stats().requests == 1
+
+
 @pytest.mark.parametrize("text", PASTORAL)
 def test_honest_pastoral_questions_pass(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, text: str
