@@ -113,6 +113,20 @@ def test_everyday_chat_reaches_the_model(
     assert upstream.stats().requests == 1
 
 
+def test_a_conversation_with_short_earlier_turns_reaches_the_model(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream
+) -> None:
+    """Earlier user turns are screened with their own embeddings, not by the lexical classifier alone (which
+    stops a bare "No", "Great" or a thumbs-up)."""
+    turns = ["No", "Great", "\N{THUMBS UP SIGN}", "Which psalm is the shortest?"]
+    messages: list[dict[str, str]] = []
+    for turn in turns:
+        messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": "Gladly."}]
+    body = post_completion(homily, token, {"messages": messages[:-1], "model": "gloo-openai-gpt-5-mini"}).json()
+    assert "guardrail" not in body, body
+    assert upstream.stats().requests == 1
+
+
 @pytest.mark.parametrize("text", PASTORAL)
 def test_honest_pastoral_questions_pass(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, text: str

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from homily.catalog.loader import Catalog, CatalogModel
 from homily.embeddings.deferred import EmbedderLoadError
@@ -25,6 +25,7 @@ from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMech
 from homily.routing.features import last_user_text
 from homily.routing.router import Router, resolve_mechanism
 from homily.service.guarding import GUARD_MODEL_ID, GuardOutcome, GuardStage
+from homily.service.turn_embeddings import QueryEmbedder, TurnEmbedder
 from homily.service.wire import (
     ChunkEncoder,
     Graded,
@@ -84,12 +85,6 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, system
     )
 
 
-class QueryEmbedder(Protocol):
-    """Embeds one query off the event loop (e.g. `homily.embeddings.BatchingEmbedder`)."""
-
-    async def embed_one(self, text: str) -> QueryEmbedding: ...
-
-
 @dataclass(frozen=True, slots=True)
 class _Screened:
     mechanism: RoutingMechanism
@@ -121,15 +116,21 @@ class CompletionService:
         self._breakers = breakers
         self._guard = guard
         self._guidance = guidance_messages()
-        self._query_embedder = query_embedder
+        self._turn_embedder = TurnEmbedder(query_embedder) if query_embedder is not None else None
 
-    async def _embed(self, request: ChatCompletionRequest) -> QueryEmbedding | None:
+    async def _embed(
+        self, request: ChatCompletionRequest, earlier: list[str] | None = None
+    ) -> tuple[QueryEmbedding | None, dict[str, QueryEmbedding]]:
+        """The last user turn's embedding, shared by guard, router and retrieval, and those of the `earlier` user
+        turns the guard screens (remembered from the conversation's previous requests where possible)."""
         text = last_user_text(request.messages)
-        if self._query_embedder is None or not text:
-            return None
+        if self._turn_embedder is None or not text:
+            return None, {}
+        earlier = earlier or []
         with contextlib.suppress(EmbedderLoadError):  # logged at load; screen and route without it
-            return await self._query_embedder.embed_one(text)
-        return None
+            latest, vectors = await self._turn_embedder.embed(text, earlier)
+            return latest, dict(zip(earlier, vectors, strict=True))
+        return None, {}
 
     def check_access(self, request: ChatCompletionRequest, allowed: AllowList) -> None:
         """403 when the organisation's allow-list leaves the request no model (see `Router.check_access`)."""
@@ -142,9 +143,15 @@ class CompletionService:
         any model."""
         mechanism, _ = resolve_mechanism(request)
         self.check_access(request, allowed)
-        guarding = self._guard is not None and self._guard.enabled
-        embedding = await self._embed(request) if guarding or mechanism != "direct_model_selection" else None
-        outcome = self._guard.check(list(request.messages), embedding, request_id) if guarding and self._guard else None
+        guard = self._guard if self._guard is not None and self._guard.enabled else None
+        messages = list(request.messages)
+        earlier = guard.earlier_turns(messages) if guard is not None else []
+        embedding, earlier_embeddings = (
+            await self._embed(request, earlier)
+            if guard is not None or mechanism != "direct_model_selection"
+            else (None, {})
+        )
+        outcome = guard.check(messages, embedding, request_id, earlier_embeddings) if guard is not None else None
         return _Screened(mechanism, embedding, outcome, grounded)
 
     async def route(self, request: ChatCompletionRequest, request_id: str = "") -> RoutingDecision:
@@ -261,7 +268,7 @@ class CompletionService:
         """The routing tier and confidence an answer no model gave reports (None for direct model selection)."""
         if resolve_mechanism(request)[0] == "direct_model_selection":
             return None
-        embedding = await self._embed(request)
+        embedding, _ = await self._embed(request)
         return graded(self._router.estimate(request, grounded=grounded, query_embedding=embedding))
 
     def _local_grade(self, request: ChatCompletionRequest, screened: _Screened) -> Graded:
