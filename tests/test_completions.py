@@ -31,11 +31,19 @@ def complete(homily: LiveHomily, token: str, body: Any) -> httpx.Response:
     return post_completion(homily, token, body)
 
 
-# The Grounded Completions seed's response example: its OpenAI fields (OpenRouter's own `native_finish_reason` and
-# `message.reasoning` are left out, see the report of the conformance audit).
+# The Grounded Completions seed's response example, field for field.
 SEED_TOP_LEVEL = {"id", "choices", "created", "model", "object", "service_tier", "system_fingerprint", "usage"}
-SEED_CHOICE = {"finish_reason", "index", "logprobs", "message"}
-SEED_MESSAGE = {"content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls"}
+SEED_CHOICE = {"finish_reason", "index", "logprobs", "message", "native_finish_reason"}
+SEED_MESSAGE = {"content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls", "reasoning"}
+SEED_USAGE_DETAILS = {
+    "completion_tokens_details": {
+        "accepted_prediction_tokens",
+        "audio_tokens",
+        "reasoning_tokens",
+        "rejected_prediction_tokens",
+    },
+    "prompt_tokens_details": {"audio_tokens", "cached_tokens"},
+}
 
 
 @pytest.mark.parametrize("body", SEED_V2_BODIES, ids=["auto_routing", "model_family", "model"])
@@ -47,6 +55,8 @@ def test_response_has_the_seed_example_fields(homily: LiveHomily, token: str, bo
     assert set(choice["message"]) >= SEED_MESSAGE
     assert choice["logprobs"] is None
     assert choice["message"]["refusal"] is None
+    assert choice["native_finish_reason"] == choice["finish_reason"]
+    assert {name: set(data["usage"][name]) for name in SEED_USAGE_DETAILS} == SEED_USAGE_DETAILS
 
 
 @pytest.mark.parametrize("body", SEED_V2_BODIES, ids=["auto_routing", "model_family", "model"])
