@@ -22,7 +22,7 @@ from homily.fakes.script import FakeToolCall, Reply
 from homily.protocol.chat import ChatMessage, NamedToolChoice, Tool
 from homily.providers.anthropic import AnthropicAdapter
 from homily.providers.anthropic_format import messages_body
-from homily.providers.errors import UpstreamServerError
+from homily.providers.errors import UpstreamRejectedError, UpstreamServerError
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta
 from tests.support.upstreams import MODELS, TIMEOUTS, drain, run, with_adapter
 
@@ -216,8 +216,8 @@ def test_tool_calls_without_text_have_null_content(fake: AnthropicUpstream) -> N
     [
         (401, ProviderError),
         (403, ProviderError),
-        (400, InvalidRequestError),
-        (413, InvalidRequestError),
+        (400, UpstreamRejectedError),
+        (413, UpstreamRejectedError),
         (529, UpstreamServerError),
         (429, ProviderUnavailableError),
     ],

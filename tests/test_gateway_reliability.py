@@ -14,7 +14,8 @@ from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.http import assert_envelope, post_completion
 from tests.support.live import LiveHomily, make_settings, start_homily
 
-BODY = {"messages": [{"role": "user", "content": "Who wrote Romans?"}], "model": "gloo-openai-gpt-5-mini"}
+MODEL = "gloo-openai-gpt-5-mini"
+BODY = {"messages": [{"role": "user", "content": "Who wrote Romans?"}], "model": MODEL}
 
 
 @pytest.fixture
@@ -61,10 +62,10 @@ def test_rejected_requests_never_open_the_circuit(resilient: LiveHomily, upstrea
     for _ in range(3):  # over the threshold of 2
         upstream.enqueue(rejected)
         with pytest.raises(openai.BadRequestError, match="Invalid schema for response_format"):
-            client.chat.completions.create(model=BODY["model"], messages=BODY["messages"])
+            client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Who wrote Romans?"}])
     assert upstream.stats().requests == 3
     models = httpx.get(resilient.base_url + "/platform/v2/models").json()["data"]
-    assert [m["available"] for m in models if m["id"] == BODY["model"]] == [True]
+    assert [m["available"] for m in models if m["id"] == MODEL] == [True]
     response = post_completion(resilient, resilient.token(), BODY)
     assert response.status_code == 200, response.text
     assert upstream.stats().requests == 4

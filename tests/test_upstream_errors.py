@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from homily.errors import HomilyError, InvalidRequestError, ProviderError, ProviderUnavailableError
-from homily.providers.errors import UpstreamServerError, error_for_status
+from homily.providers.errors import UpstreamRejectedError, UpstreamServerError, error_for_status
 
 INVALID_KEY_INFO = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
 
@@ -42,7 +42,8 @@ CLIENT_FAULTS = [
 )
 def test_a_request_the_upstream_refuses_is_the_clients_400(provider: str, status: int, body: bytes) -> None:
     error = error_for_status(provider, status, body, None)
-    assert type(error) is InvalidRequestError
+    assert type(error) is UpstreamRejectedError
+    assert isinstance(error, InvalidRequestError)
     assert (error.status, error.code, error.fault, error.retryable) == (400, 1001, "client", False)
     assert error.message.startswith(f"The upstream ({provider}) rejected the request: ")
     assert len(error.message) < 400
