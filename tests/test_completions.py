@@ -460,12 +460,13 @@ def test_auto_routing_falls_back_when_the_first_model_fails(
     [
         (Behaviour(status=500), 502, 2003),
         (Behaviour(status=429, retry_after="7"), 503, 2002),
-        (Behaviour(status=400, error_message="context too long"), 502, 2003),
+        (Behaviour(status=401, error_message="Incorrect API key provided", error_code="invalid_api_key"), 502, 2003),
+        (Behaviour(status=404, error_message="The model `gpt-5-mini` does not exist"), 502, 2003),
         (Behaviour(malformed_json=True), 502, 2003),
         (Behaviour(headers_delay=5.0), 408, 2001),
         (Behaviour(content="", finish_reason="length"), 503, 2006),
     ],
-    ids=["500", "429", "400", "malformed", "timeout", "empty-reasoning"],
+    ids=["500", "429", "401-homily-key", "404-configured-model", "malformed", "timeout", "empty-reasoning"],
 )
 def test_upstream_failures_map_to_the_envelope(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, behaviour: Behaviour, *, status: int, code: int
@@ -476,6 +477,39 @@ def test_upstream_failures_map_to_the_envelope(
     assert error["fault"] == "provider"
     if behaviour.retry_after:
         assert response.headers["retry-after"] == "7"
+
+
+UPSTREAM_REJECTIONS = [
+    Behaviour(
+        status=400,
+        error_message="Invalid schema for response_format 'verse': 'required' is required to be supplied.",
+        error_type="invalid_request_error",
+        error_code="invalid_json_schema",
+    ),
+    Behaviour(status=413, error_message="Request too large for gpt-5-mini.", error_type="invalid_request_error"),
+    Behaviour(status=422, error_message="temperature: Input should be less than or equal to 2"),
+]
+
+
+@pytest.mark.parametrize("behaviour", UPSTREAM_REJECTIONS, ids=["400", "413", "422"])
+@pytest.mark.parametrize("body", [{"model": "gloo-openai-gpt-5-mini"}, {"auto_routing": True}], ids=["direct", "auto"])
+def test_a_request_the_upstream_rejects_is_the_clients_400(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, behaviour: Behaviour, body: dict[str, Any]
+) -> None:
+    """The client can fix it and the next model would refuse it too: no retry, no fallback, no 502."""
+    upstream.enqueue(behaviour)
+    response = complete(homily, token, {"messages": USER, **body})
+    error = assert_envelope(response, 400, 1001)
+    assert (error["name"], error["type"], error["fault"], error["retryable"]) == (
+        "INVALID_REQUEST",
+        "invalid_request_error",
+        "client",
+        False,
+    )
+    family = "OpenAI" if "model" in body else r"OpenAI|Open Source"
+    assert re.match(rf"The upstream \(({family})\) rejected the request", error["message"]), error["message"]
+    assert behaviour.error_message in error["message"]
+    assert upstream.stats().requests == 1
 
 
 def test_unknown_path_and_wrong_method_use_the_envelope(homily: LiveHomily) -> None:

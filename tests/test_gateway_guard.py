@@ -9,6 +9,7 @@ import httpx
 import orjson
 import pytest
 
+from homily.fakes.openai_script import Behaviour
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.http import auth_headers, post_completion
 from tests.support.live import LiveHomily, make_settings, start_homily
@@ -163,6 +164,24 @@ def test_crisis_message_without_any_model_gets_the_fixed_caring_response(tmp_pat
     assert "988" in text
     assert "emergency" in text
     assert data["guardrail"]["action"] == "crisis"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["json", "stream"])
+def test_crisis_message_the_upstream_rejects_still_gets_the_caring_response(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, *, streamed: bool
+) -> None:
+    """The client's request is at fault (upstream 400), but a person in crisis is never simply refused."""
+    upstream.enqueue(Behaviour(status=400, error_message="Invalid schema for response_format 'reply'."))
+    body = {"messages": [{"role": "user", "content": CRISIS}], "auto_routing": True, "stream": streamed}
+    response = post_completion(homily, token, body)
+    assert response.status_code == 200, response.text
+    if streamed:
+        chunks = [orjson.loads(line[6:]) for line in response.text.split("\n\n") if line.startswith("data: {")]
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    else:
+        text = response.json()["choices"][0]["message"]["content"]
+    assert "988" in text
+    assert upstream.stats().requests == 1
 
 
 @pytest.fixture

@@ -154,6 +154,19 @@ def test_failing_upstream_falls_back_to_the_extractive_answer(
 
 
 
+def test_a_request_the_upstream_rejects_is_the_clients_400_not_an_extractive_answer(
+    grounded_client: tuple[httpx.Client, str], upstream: FakeOpenAIUpstream
+) -> None:
+    """Quoting the sources instead would hide the client's mistake (and ignore, say, its response_format)."""
+    client, _ = grounded_client
+    upstream.enqueue(Behaviour(status=400, error_message="Invalid schema for response_format 'answer'."))
+    response = _ask(client, "What was the bell of Saint Odran's chapel cast from?")
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["fault"]) == (1001, "client")
+    assert "rejected the request: Invalid schema for response_format 'answer'." in error["message"]
+
+
 def test_extractive_answer_in_auto_routing_mode_reports_the_routing_tier(
     grounded_client: tuple[httpx.Client, str], upstream: FakeOpenAIUpstream
 ) -> None:

@@ -17,6 +17,7 @@ from homily.ids import generation_id
 from homily.metrics import Metrics
 from homily.protocol.chat import ChatCompletionRequest, ChatMessage
 from homily.providers.circuit import CircuitBreakers
+from homily.providers.errors import UpstreamRejectedError
 from homily.providers.fallback import Candidate, FallbackExecutor, Skipped
 from homily.providers.pool import ProviderPool
 from homily.providers.types import Completion, FinishReason, ProviderRequest, StreamDelta, UpstreamModel, Usage
@@ -83,6 +84,12 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, system
         parallel_tool_calls=request.parallel_tool_calls if request.tools else None,
         options={name: value for name in _PASS_THROUGH if (value := getattr(request, name)) is not None},
     )
+
+
+def _no_model_answered(error: HomilyError) -> bool:
+    """No upstream could answer: provider faults, and an upstream's rejection of the request (a crisis message is
+    never simply refused, even when the client's request was at fault)."""
+    return error.fault == "provider" or isinstance(error, UpstreamRejectedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +207,7 @@ class CompletionService:
             upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
             answered = await self._executor.complete(upstream, candidates)
         except HomilyError as exc:
-            if guard is not None and guard.crisis and exc.fault == "provider":
+            if guard is not None and guard.crisis and _no_model_answered(exc):
                 log.warning("no model for a crisis message; sending the fixed caring response: %s", exc.message)
                 return self._local_result(request, screened, guard.crisis_fallback(), "stop")
             raise
@@ -235,7 +242,7 @@ class CompletionService:
             upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
             answered = await self._executor.stream(upstream, candidates)
         except HomilyError as exc:
-            if guard is not None and guard.crisis and exc.fault == "provider":
+            if guard is not None and guard.crisis and _no_model_answered(exc):
                 return self._local_stream(request, screened, guard.crisis_fallback(), "stop", include_usage)
             raise
         self._count_skipped(answered.skipped)
