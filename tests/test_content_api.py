@@ -192,7 +192,7 @@ def test_real_time_upload_patch_and_delete_is_immediate(setup: Setup) -> None:
     assert patched.status_code == 200, patched.text
     assert patched.json()["item_title"] == "The Tower Clock"
     assert patched.json()["item_tags"] == ["clock", "tower"]
-    query = {"query": "abbey hives music", "tenant": setup.publisher_name}
+    query = {"query": "who winds the tower clock with a brass crank", "tenant": setup.publisher_name}
     hits = setup.own.post("/ai/data/v1/search", json=query).json()["data"]
     assert hits[0]["item_id"] == item_id
     assert hits[0]["item_title"] == "The Tower Clock"
