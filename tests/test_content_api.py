@@ -340,4 +340,3 @@ def test_ingestion_outcomes_and_backlog_are_metrics(setup: Setup) -> None:
         assert time.monotonic() < deadline, after
         time.sleep(0.05)
     assert "# TYPE homily_ingestion_pending_items gauge" in after
-
