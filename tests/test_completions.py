@@ -517,6 +517,8 @@ def test_unknown_path_and_wrong_method_use_the_envelope(homily: LiveHomily) -> N
     response = httpx.get(homily.base_url + "/ai/v2/chat/completions")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == 1001
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"]["message"].endswith("use POST.")
 
 
 def test_every_response_carries_a_request_id(homily: LiveHomily, token: str) -> None:
