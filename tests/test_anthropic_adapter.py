@@ -152,7 +152,7 @@ def test_usage_counts_cache_reads_and_writes(fake: AnthropicUpstream) -> None:
         assert usage is not None
         assert (usage.prompt_tokens, usage.cached_tokens, usage.cache_creation_tokens) == (1000, 600, 300)
         assert usage.completion_tokens == 20
-        assert usage.to_openai()["prompt_tokens_details"] == {"cached_tokens": 600}
+        assert usage.to_openai()["prompt_tokens_details"] == {"audio_tokens": 0, "cached_tokens": 600}
 
 
 def test_thinking_is_not_content(fake: AnthropicUpstream) -> None:
