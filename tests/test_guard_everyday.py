@@ -36,15 +36,10 @@ def test_everyday_turns_are_allowed(embed: LocalEmbedFunction) -> None:
     assert stopped == {KNOWN_CRISIS_MISREAD: "crisis"}
 
 
-KNOWN_BLOCKED_GREETING = "hi, it's Pastor Dan again"
-"""Blocked as dangerous_illegal: the guard reads words lower-cased, and "dan" is the name of a well-known jailbreak
-persona ("Do Anything Now") in its training data."""
-
-
-def test_realistic_traffic_is_not_blocked(embed: LocalEmbedFunction) -> None:
+def test_realistic_traffic_is_never_blocked(embed: LocalEmbedFunction) -> None:
     texts = [request.text for request in realistic_requests()]
     blocked = [text for text, v in verdicts(embed, texts).items() if v.action in ("block", "flag")]
-    assert blocked == [KNOWN_BLOCKED_GREETING]
+    assert blocked == []
 
 
 def test_the_lexical_classifier_lets_nearly_all_everyday_turns_through() -> None:
