@@ -44,6 +44,7 @@ from homily.guard.policy import GuardPolicy
 LOG = logging.getLogger("train_guard")
 GUARD_DATA = Path(__file__).resolve().parent / "guard_data"
 HIDDEN = 48
+ENSEMBLE_SEEDS = (7, 8, 9)
 Example = tuple[str, frozenset[Category]]
 
 _WEAK_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
@@ -147,8 +148,8 @@ def templated_attacks(goals: list[str], rng: random.Random) -> list[Example]:
 def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], list[Example], list[str]]:
     """(train, validation, instruction-like train texts); see the module docstring for what goes where.
 
-    The third list (requests and attacks, not WildGuard/MMLU, which include plain statements) is what the
-    passage scorer learns as "an instruction addressed to an AI".
+    The third list (requests and attacks, not WildGuard/MMLU, which include plain statements, nor short chat
+    turns) is what the passage scorer learns as "an instruction addressed to an AI".
     """
     jbb = [datasets.word_set(goal) for goal in datasets.jbb_goals(data_dir, "harmful")]
     jbb += [datasets.word_set(goal) for goal in datasets.jbb_goals(data_dir, "benign")]
@@ -173,12 +174,15 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
     train.extend((text, frozenset()) for text in extra_benign if not datasets.near_duplicate(text, held_out))
     for name in ("benign.txt", "harmful.txt"):
         train.extend(read_sections(GUARD_DATA / name))
+    chat_turns = read_sections(GUARD_DATA / "everyday_short.txt")  # greetings, "ok", "thanks": not instructions
+    train.extend(chat_turns)
     attacks = templated_attacks(train_goals[:300], rng)
     train.extend(attacks)
     train.extend(shouted(attacks, rng))
     train.extend(contrast_examples(rng))
     train.extend(everyday_examples(rng))
     plain = set(datasets.wildguard_benign(data_dir)) | set(datasets.mmlu_questions(data_dir))
+    plain |= {text for text, _ in chat_turns}
     instruction_like = [text for text, _ in train if text not in plain]
     return train, validation, instruction_like
 
@@ -219,16 +223,18 @@ def train_net(
     features: list[LexicalFeatures],
     labels: npt.NDArray[np.float32],
     with_embedding: bool,
+    *,
+    seed: int,
     epochs: int = 60,
 ) -> GuardNet:
-    torch.manual_seed(7)
+    torch.manual_seed(seed)
     net = GuardNet(with_embedding, labels.shape[1])
     optimiser = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-5)
     positives = labels.sum(axis=0)
     weight = torch.from_numpy(np.clip((len(labels) - positives) / np.maximum(positives, 1), 1, 8) ** 0.5)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=weight.float())
     order = np.arange(len(labels))
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     for _ in range(epochs):
         rng.shuffle(order)
         for start in range(0, len(order), 64):
@@ -241,24 +247,56 @@ def train_net(
     return net
 
 
+class EnsembleNet(torch.nn.Module):
+    """Members trained from different seeds, their logits averaged. One retrained MLP moves borderline verdicts
+    from run to run (seen on the pastoral and everyday check sets); the average moves them far less. It is the same
+    function as one MLP whose hidden layer holds the members' side by side (`head_arrays`), so the weight format and
+    the run-time code are those of a single MLP."""
+
+    def __init__(self, members: list[GuardNet]) -> None:
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+
+    def forward(
+        self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    ) -> torch.Tensor:
+        return torch.stack([member(emb, bag) for member in self.members]).mean(dim=0)
+
+
+def train_ensemble(
+    inputs: npt.NDArray[np.float32],
+    features: list[LexicalFeatures],
+    labels: npt.NDArray[np.float32],
+    with_embedding: bool,
+) -> EnsembleNet:
+    return EnsembleNet([train_net(inputs, features, labels, with_embedding, seed=seed) for seed in ENSEMBLE_SEEDS])
+
+
 def head_arrays(
-    net: GuardNet, prefix: str, thresholds: npt.NDArray[np.float32]
+    ensemble: EnsembleNet, prefix: str, thresholds: npt.NDArray[np.float32]
 ) -> dict[str, npt.NDArray[np.generic]]:
+    """The ensemble as one wide MLP: hidden units side by side, output weights divided by the member count."""
+    members = [member for member in ensemble.members if isinstance(member, GuardNet)]
+
+    def side_by_side(parts: list[torch.Tensor]) -> npt.NDArray[np.float32]:
+        return np.concatenate([part.detach().numpy() for part in parts], axis=-1).astype(np.float32)
+
     arrays: dict[str, npt.NDArray[np.generic]] = {
-        f"{prefix}_w_lex": net.lexical.weight.detach().numpy().astype(np.float16),
-        f"{prefix}_w_sig": net.signals.weight.detach().numpy().T.astype(np.float32),
-        f"{prefix}_b1": net.signals.bias.detach().numpy().astype(np.float32),
-        f"{prefix}_w2": net.output.weight.detach().numpy().T.astype(np.float32),
-        f"{prefix}_b2": net.output.bias.detach().numpy().astype(np.float32),
+        f"{prefix}_w_lex": side_by_side([m.lexical.weight for m in members]).astype(np.float16),
+        f"{prefix}_w_sig": side_by_side([m.signals.weight.T for m in members]),
+        f"{prefix}_b1": side_by_side([m.signals.bias for m in members]),
+        f"{prefix}_w2": (side_by_side([m.output.weight for m in members]).T / len(members)).astype(np.float32),
+        f"{prefix}_b2": np.mean([m.output.bias.detach().numpy() for m in members], axis=0).astype(np.float32),
         f"{prefix}_thresholds": thresholds.astype(np.float32),
     }
-    if net.embedding is not None:
-        arrays[f"{prefix}_w_emb"] = net.embedding.weight.detach().numpy().T.astype(np.float16)
+    embeddings = [m.embedding.weight.T for m in members if m.embedding is not None]
+    if embeddings:
+        arrays[f"{prefix}_w_emb"] = side_by_side(embeddings).astype(np.float16)
     return arrays
 
 
 def choose_thresholds(
-    net: GuardNet,
+    net: torch.nn.Module,
     inputs: npt.NDArray[np.float32],
     features: list[LexicalFeatures],
     labels: npt.NDArray[np.float32],
@@ -359,10 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     train_inputs = np.hstack([embed(train_texts), train_signals])
     val_inputs = np.hstack([embed(val_texts), val_signals])
     for prefix, with_embedding in (("full", True), ("lex", False)):
-        net = train_net(train_inputs, train_features, train_labels, with_embedding)
-        thresholds = choose_thresholds(net, val_inputs, val_features, val_labels)
+        ensemble = train_ensemble(train_inputs, train_features, train_labels, with_embedding)
+        thresholds = choose_thresholds(ensemble, val_inputs, val_features, val_labels)
         LOG.info("%s thresholds %s", prefix, np.round(thresholds, 3).tolist())
-        arrays.update(head_arrays(net, prefix, thresholds))
+        arrays.update(head_arrays(ensemble, prefix, thresholds))
     arrays.update(train_passage_scorer(instruction_like, args.data_dir, rng))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.output, **arrays)  # type: ignore[arg-type]
@@ -388,7 +426,8 @@ Produced by `python scripts/train_guard.py` (the table is re-printed by `homily 
   WildGuard benign train split (ODC-BY); MT-Bench questions and every 25th MMLU question stem (Apache-2.0 /
   MIT, via `routing/`; rows near-duplicating AlpacaEval or Vicuna are dropped); `scripts/guard_data/*.txt`
   (written for Homily: pastoral and faith questions, look-alike wording, harmful requests, crisis messages,
-  jailbreaks, injections, extraction); `scripts/guard_templates.py` (written for Homily: the same verb or
+  jailbreaks, injections, extraction, and short everyday chat turns: greetings, thanks, "ok",
+  follow-ups); `scripts/guard_templates.py` (written for Homily: the same verb or
   topic framed harmfully and benignly, e.g. "kill my neighbour" / "kill a zombie process", everyday how-to,
   games and fiction); injection/jailbreak templates combining hand-written openers, payloads and personas
   with AdvBench train goals (plus upper-cased copies). XSTest, JBB, NotInject, Giskard and BIPIA prompts were
@@ -408,8 +447,10 @@ Produced by `python scripts/train_guard.py` (the table is re-printed by `homily 
 ## Model
 Features: 384-d all-MiniLM-L6-v2 query embedding; hashed (CRC-32, {HASH_BUCKETS} buckets) word unigrams and
 bigrams and char 4-grams of words longer than 4 letters, log counts, L2-normalised; {N_SIGNALS} regex/shape
-signals. Two one-hidden-layer MLPs ({HIDDEN} units, 8 sigmoid outputs): `full` (embedding + lexical) for the
-latest user turn, `lex` (lexical only) for earlier turns and when no embedding is given. Detection below =
+signals. Two one-hidden-layer MLPs (each the logit average of {len(ENSEMBLE_SEEDS)} members of {HIDDEN} units trained
+from different seeds, stored as one MLP of {len(ENSEMBLE_SEEDS) * HIDDEN} units; 8 sigmoid outputs): `full`
+(embedding + lexical) for the latest user turn, `lex` (lexical only) for earlier turns and when no embedding is
+given. Detection below =
 action is not "allow" under the default policy (block every category at its calibrated threshold).
 
 ## Held-out results
@@ -426,7 +467,10 @@ action is not "allow" under the default policy (block every category at its cali
   better than intent. Next steps: more written contrast pairs, a permissively licensed labelled harm set
   (e.g. Aegis or BeaverTails style, if one can be vendored), and thresholds tuned per category on a larger
   validation set of borderline benign prompts.
+- Everyday chat: `tests/test_guard_everyday.py` screens 79 short everyday turns (greetings, thanks, "ok",
+  follow-ups, farewells; `tests/support/everyday_turns.py`, never trained on) and the realistic-traffic set.
 - Latency: `python bench/guard.py` (screen() on one turn, embedding excluded).
+- Every look at the held-out sets since this report was first written: `EVALUATION_HISTORY.md` (hand-maintained).
 """
 
 

@@ -22,7 +22,7 @@ from homily.fakes.script import FakeToolCall, Reply
 from homily.protocol.chat import ChatMessage, NamedToolChoice, Tool
 from homily.providers.anthropic import AnthropicAdapter
 from homily.providers.anthropic_format import messages_body
-from homily.providers.errors import UpstreamServerError
+from homily.providers.errors import UpstreamRejectedError, UpstreamServerError
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta
 from tests.support.upstreams import MODELS, TIMEOUTS, drain, run, with_adapter
 
@@ -152,7 +152,7 @@ def test_usage_counts_cache_reads_and_writes(fake: AnthropicUpstream) -> None:
         assert usage is not None
         assert (usage.prompt_tokens, usage.cached_tokens, usage.cache_creation_tokens) == (1000, 600, 300)
         assert usage.completion_tokens == 20
-        assert usage.to_openai()["prompt_tokens_details"] == {"cached_tokens": 600}
+        assert usage.to_openai()["prompt_tokens_details"] == {"audio_tokens": 0, "cached_tokens": 600}
 
 
 def test_thinking_is_not_content(fake: AnthropicUpstream) -> None:
@@ -213,13 +213,29 @@ def test_tool_calls_without_text_have_null_content(fake: AnthropicUpstream) -> N
 
 @pytest.mark.parametrize(
     ("status", "error_type"),
-    [(401, ProviderError), (400, ProviderError), (529, UpstreamServerError), (429, ProviderUnavailableError)],
+    [
+        (401, ProviderError),
+        (403, ProviderError),
+        (400, UpstreamRejectedError),
+        (413, UpstreamRejectedError),
+        (529, UpstreamServerError),
+        (429, ProviderUnavailableError),
+    ],
 )
 def test_upstream_statuses(fake: AnthropicUpstream, status: int, error_type: type[HomilyError]) -> None:
     fake.push(Reply(status=status, error_message="nope"))
     with pytest.raises(error_type) as caught:
         complete(fake, ask())
     assert "nope" in caught.value.message
+    assert type(caught.value) is error_type
+
+
+def test_a_low_credit_balance_is_homilys_problem_not_the_clients(fake: AnthropicUpstream) -> None:
+    """Anthropic reports an exhausted account as a 400 invalid_request_error; only the operator can fix that."""
+    message = "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing."
+    fake.push(Reply(status=400, error_message=message))
+    with pytest.raises(ProviderError, match="credit balance is too low"):
+        complete(fake, ask())
 
 
 def test_finished_streams_return_their_connection_to_the_pool(fake: AnthropicUpstream) -> None:

@@ -31,11 +31,19 @@ def complete(homily: LiveHomily, token: str, body: Any) -> httpx.Response:
     return post_completion(homily, token, body)
 
 
-# The Grounded Completions seed's response example: its OpenAI fields (OpenRouter's own `native_finish_reason` and
-# `message.reasoning` are left out, see the report of the conformance audit).
+# The Grounded Completions seed's response example, field for field.
 SEED_TOP_LEVEL = {"id", "choices", "created", "model", "object", "service_tier", "system_fingerprint", "usage"}
-SEED_CHOICE = {"finish_reason", "index", "logprobs", "message"}
-SEED_MESSAGE = {"content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls"}
+SEED_CHOICE = {"finish_reason", "index", "logprobs", "message", "native_finish_reason"}
+SEED_MESSAGE = {"content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls", "reasoning"}
+SEED_USAGE_DETAILS = {
+    "completion_tokens_details": {
+        "accepted_prediction_tokens",
+        "audio_tokens",
+        "reasoning_tokens",
+        "rejected_prediction_tokens",
+    },
+    "prompt_tokens_details": {"audio_tokens", "cached_tokens"},
+}
 
 
 @pytest.mark.parametrize("body", SEED_V2_BODIES, ids=["auto_routing", "model_family", "model"])
@@ -47,6 +55,8 @@ def test_response_has_the_seed_example_fields(homily: LiveHomily, token: str, bo
     assert set(choice["message"]) >= SEED_MESSAGE
     assert choice["logprobs"] is None
     assert choice["message"]["refusal"] is None
+    assert choice["native_finish_reason"] == choice["finish_reason"]
+    assert {name: set(data["usage"][name]) for name in SEED_USAGE_DETAILS} == SEED_USAGE_DETAILS
 
 
 @pytest.mark.parametrize("body", SEED_V2_BODIES, ids=["auto_routing", "model_family", "model"])
@@ -450,12 +460,13 @@ def test_auto_routing_falls_back_when_the_first_model_fails(
     [
         (Behaviour(status=500), 502, 2003),
         (Behaviour(status=429, retry_after="7"), 503, 2002),
-        (Behaviour(status=400, error_message="context too long"), 502, 2003),
+        (Behaviour(status=401, error_message="Incorrect API key provided", error_code="invalid_api_key"), 502, 2003),
+        (Behaviour(status=404, error_message="The model `gpt-5-mini` does not exist"), 502, 2003),
         (Behaviour(malformed_json=True), 502, 2003),
         (Behaviour(headers_delay=5.0), 408, 2001),
         (Behaviour(content="", finish_reason="length"), 503, 2006),
     ],
-    ids=["500", "429", "400", "malformed", "timeout", "empty-reasoning"],
+    ids=["500", "429", "401-homily-key", "404-configured-model", "malformed", "timeout", "empty-reasoning"],
 )
 def test_upstream_failures_map_to_the_envelope(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, behaviour: Behaviour, *, status: int, code: int
@@ -468,11 +479,46 @@ def test_upstream_failures_map_to_the_envelope(
         assert response.headers["retry-after"] == "7"
 
 
+UPSTREAM_REJECTIONS = [
+    Behaviour(
+        status=400,
+        error_message="Invalid schema for response_format 'verse': 'required' is required to be supplied.",
+        error_type="invalid_request_error",
+        error_code="invalid_json_schema",
+    ),
+    Behaviour(status=413, error_message="Request too large for gpt-5-mini.", error_type="invalid_request_error"),
+    Behaviour(status=422, error_message="temperature: Input should be less than or equal to 2"),
+]
+
+
+@pytest.mark.parametrize("behaviour", UPSTREAM_REJECTIONS, ids=["400", "413", "422"])
+@pytest.mark.parametrize("body", [{"model": "gloo-openai-gpt-5-mini"}, {"auto_routing": True}], ids=["direct", "auto"])
+def test_a_request_the_upstream_rejects_is_the_clients_400(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, behaviour: Behaviour, body: dict[str, Any]
+) -> None:
+    """The client can fix it and the next model would refuse it too: no retry, no fallback, no 502."""
+    upstream.enqueue(behaviour)
+    response = complete(homily, token, {"messages": USER, **body})
+    error = assert_envelope(response, 400, 1001)
+    assert (error["name"], error["type"], error["fault"], error["retryable"]) == (
+        "INVALID_REQUEST",
+        "invalid_request_error",
+        "client",
+        False,
+    )
+    family = "OpenAI" if "model" in body else r"OpenAI|Open Source"
+    assert re.match(rf"The upstream \(({family})\) rejected the request", error["message"]), error["message"]
+    assert behaviour.error_message in error["message"]
+    assert upstream.stats().requests == 1
+
+
 def test_unknown_path_and_wrong_method_use_the_envelope(homily: LiveHomily) -> None:
     assert_envelope(httpx.get(homily.base_url + "/nope"), 404, 1004)
     response = httpx.get(homily.base_url + "/ai/v2/chat/completions")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == 1001
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"]["message"].endswith("use POST.")
 
 
 def test_every_response_carries_a_request_id(homily: LiveHomily, token: str) -> None:

@@ -268,11 +268,18 @@ def test_malformed_json_body_and_event(fake: FakeOpenAIUpstream) -> None:
 
 
 def test_truncated_streams(fake: FakeOpenAIUpstream) -> None:
-    fake.enqueue(Behaviour(truncate="no_done"), Behaviour(truncate="mid_event"))
+    fake.enqueue(Behaviour(truncate="no_done"), Behaviour(truncate="before_finish"), Behaviour(truncate="mid_event"))
     events, error = read_events(fake, {"model": "m", "messages": MESSAGES, "stream": True})
     assert error is None
     assert b"data: [DONE]\n\n" not in events
     assert events[-1].endswith(b"\n\n")
+    assert [c["choices"][0]["finish_reason"] for c in chunk_payloads(events)][-1] == "stop"
+    events, error = read_events(fake, {"model": "m", "messages": MESSAGES, "stream": True})
+    assert error is None
+    assert events[-1].endswith(b"\n\n")
+    finishes = [c["choices"][0]["finish_reason"] for c in chunk_payloads(events)]
+    assert len(finishes) >= 2
+    assert set(finishes) == {None}
     events, error = read_events(fake, {"model": "m", "messages": MESSAGES, "stream": True})
     assert error is None
     assert not events[-1].endswith(b"\n\n")

@@ -9,6 +9,7 @@ import httpx
 import orjson
 import pytest
 
+from homily.fakes.openai_script import Behaviour
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.http import auth_headers, post_completion
 from tests.support.live import LiveHomily, make_settings, start_homily
@@ -101,6 +102,32 @@ def test_declined_request_still_reports_the_routing_tier(
     assert upstream.stats().requests == 0
 
 
+@pytest.mark.parametrize("text", ["Hello there", "Thanks", "ok", "Tell me a joke"])
+def test_everyday_chat_reaches_the_model(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, text: str
+) -> None:
+    body = post_completion(
+        homily, token, {"messages": [{"role": "user", "content": text}], "model": "gloo-openai-gpt-5-mini"}
+    ).json()
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert "guardrail" not in body
+    assert upstream.stats().requests == 1
+
+
+def test_a_conversation_with_short_earlier_turns_reaches_the_model(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream
+) -> None:
+    """Earlier user turns are screened with their own embeddings, not by the lexical classifier alone (which
+    stops a bare "No", "Great" or a thumbs-up)."""
+    turns = ["No", "Great", "\N{THUMBS UP SIGN}", "Which psalm is the shortest?"]
+    messages: list[dict[str, str]] = []
+    for turn in turns:
+        messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": "Gladly."}]
+    body = post_completion(homily, token, {"messages": messages[:-1], "model": "gloo-openai-gpt-5-mini"}).json()
+    assert "guardrail" not in body, body
+    assert upstream.stats().requests == 1
+
+
 @pytest.mark.parametrize("text", PASTORAL)
 def test_honest_pastoral_questions_pass(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, text: str
@@ -137,6 +164,24 @@ def test_crisis_message_without_any_model_gets_the_fixed_caring_response(tmp_pat
     assert "988" in text
     assert "emergency" in text
     assert data["guardrail"]["action"] == "crisis"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["json", "stream"])
+def test_crisis_message_the_upstream_rejects_still_gets_the_caring_response(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, *, streamed: bool
+) -> None:
+    """The client's request is at fault (upstream 400), but a person in crisis is never simply refused."""
+    upstream.enqueue(Behaviour(status=400, error_message="Invalid schema for response_format 'reply'."))
+    body = {"messages": [{"role": "user", "content": CRISIS}], "auto_routing": True, "stream": streamed}
+    response = post_completion(homily, token, body)
+    assert response.status_code == 200, response.text
+    if streamed:
+        chunks = [orjson.loads(line[6:]) for line in response.text.split("\n\n") if line.startswith("data: {")]
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    else:
+        text = response.json()["choices"][0]["message"]["content"]
+    assert "988" in text
+    assert upstream.stats().requests == 1
 
 
 @pytest.fixture

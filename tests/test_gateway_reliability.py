@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from homily.fakes.openai_script import Behaviour
@@ -13,7 +14,8 @@ from homily.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.support.http import assert_envelope, post_completion
 from tests.support.live import LiveHomily, make_settings, start_homily
 
-BODY = {"messages": [{"role": "user", "content": "Who wrote Romans?"}], "model": "gloo-openai-gpt-5-mini"}
+MODEL = "gloo-openai-gpt-5-mini"
+BODY = {"messages": [{"role": "user", "content": "Who wrote Romans?"}], "model": MODEL}
 
 
 @pytest.fixture
@@ -50,6 +52,23 @@ def test_open_circuit_marks_models_unavailable(resilient: LiveHomily, upstream: 
     error = assert_envelope(post_completion(resilient, token, BODY), 503, 2002)
     assert "retry" in error["message"]
     assert upstream.stats().requests == before  # an open circuit sends nothing upstream
+
+
+def test_rejected_requests_never_open_the_circuit(resilient: LiveHomily, upstream: FakeOpenAIUpstream) -> None:
+    """A client's bad requests (upstream 400) are the client's: they must not take the upstream offline for
+    everyone. The SDK, with its default retries, sends each of them once."""
+    client = openai.OpenAI(base_url=resilient.api_base, api_key=resilient.token())
+    rejected = Behaviour(status=400, error_message="Invalid schema for response_format 'verse'.")
+    for _ in range(3):  # over the threshold of 2
+        upstream.enqueue(rejected)
+        with pytest.raises(openai.BadRequestError, match="Invalid schema for response_format"):
+            client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Who wrote Romans?"}])
+    assert upstream.stats().requests == 3
+    models = httpx.get(resilient.base_url + "/platform/v2/models").json()["data"]
+    assert [m["available"] for m in models if m["id"] == MODEL] == [True]
+    response = post_completion(resilient, resilient.token(), BODY)
+    assert response.status_code == 200, response.text
+    assert upstream.stats().requests == 4
 
 
 @pytest.mark.parametrize("routing", [{"model_family": "openai"}, {"auto_routing": True}])

@@ -17,9 +17,11 @@ from homily.fakes.google_upstream import GoogleUpstream
 from homily.fakes.script import FakeToolCall, Reply
 from homily.protocol.chat import ChatMessage, Tool
 from homily.providers.errors import UpstreamServerError
+from homily.providers.google import GoogleAdapter
 from homily.providers.google_format import SKIP_SIGNATURE, call_id, gemini_schema, generate_body
+from homily.providers.http import new_session
 from homily.providers.types import Completion, ProviderAdapter, ProviderRequest, StreamDelta, UpstreamModel
-from tests.support.upstreams import MODELS, drain, run, with_adapter
+from tests.support.upstreams import MODELS, TIMEOUTS, drain, run, with_adapter
 
 MODEL = MODELS["google"]
 LOOKUP = Tool.model_validate(
@@ -222,3 +224,34 @@ def test_upstream_errors(fake: GoogleUpstream) -> None:
     fake.push(Reply(status=404, error_message="models/x is not found"))
     with pytest.raises(ProviderError, match="not found"):
         complete(fake, ask())
+
+
+def test_invalid_argument_is_the_clients_error(fake: GoogleUpstream) -> None:
+    fake.push(Reply(status=400, error_message="* GenerateContentRequest.contents: contents is not specified"))
+    rejected = r"The upstream \(Google\) rejected the request: .*contents"
+    with pytest.raises(InvalidRequestError, match=rejected) as caught:
+        complete(fake, ask())
+    assert (caught.value.status, caught.value.code) == (400, 1001)
+    fake.push(Reply(status=400, error_message="Request contains an invalid argument."))
+    deltas, error = stream(fake, ask())
+    assert deltas == []
+    assert isinstance(error, InvalidRequestError)
+
+
+def test_an_invalid_api_key_is_homilys_problem_not_the_clients(fake: GoogleUpstream) -> None:
+    """Gemini answers a bad key with 400 INVALID_ARGUMENT and ErrorInfo reason API_KEY_INVALID."""
+
+    async def use(adapter: ProviderAdapter) -> Completion:
+        return await adapter.complete(ask())
+
+    async def with_wrong_key() -> Completion:
+        session = new_session(TIMEOUTS, max_connections=2)
+        try:
+            return await use(GoogleAdapter(session, fake.url, "not-the-key", TIMEOUTS))
+        finally:
+            await session.close()
+
+    with pytest.raises(ProviderError, match="API key not valid") as caught:
+        run(with_wrong_key())
+    assert caught.value.fault == "provider"
+    assert "credentials" in caught.value.message

@@ -176,6 +176,19 @@ def test_an_unconfigured_upstream_is_the_same_503_as_the_plain_endpoint(
     assert upstream.stats().requests == 0
 
 
+def test_a_request_the_upstream_rejects_is_the_clients_400_not_an_extractive_answer(
+    grounded_client: tuple[httpx.Client, str], upstream: FakeOpenAIUpstream
+) -> None:
+    """Quoting the sources instead would hide the client's mistake (and ignore, say, its response_format)."""
+    client, _ = grounded_client
+    upstream.enqueue(Behaviour(status=400, error_message="Invalid schema for response_format 'answer'."))
+    response = _ask(client, "What was the bell of Saint Odran's chapel cast from?")
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["fault"]) == (1001, "client")
+    assert "rejected the request: Invalid schema for response_format 'answer'." in error["message"]
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_failing_upstream_is_the_same_error_as_the_plain_endpoint(
     grounded_client: tuple[httpx.Client, str], upstream: FakeOpenAIUpstream, stream: bool

@@ -170,7 +170,7 @@ def test_weights_load_without_pickle() -> None:
         assert all(archive[name].dtype != object for name in archive.files)
     with zipfile.ZipFile(DEFAULT_WEIGHTS) as archive:
         assert all(name.endswith(".npy") for name in archive.namelist())
-    assert DEFAULT_WEIGHTS.stat().st_size < 2 * 1024 * 1024
+    assert DEFAULT_WEIGHTS.stat().st_size < 6 * 1024 * 1024  # three-member ensembles of two heads, float16
     model = load_guard_model()
     assert model.embedding_model == "all-MiniLM-L6-v2"
     assert default_guard_model() is default_guard_model()

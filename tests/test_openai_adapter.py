@@ -10,7 +10,15 @@ from homily.errors import ProviderError
 from homily.fakes.openai_script import Behaviour
 from homily.protocol.chat import ChatMessage
 from homily.providers.types import ProviderAdapter, ProviderRequest
-from tests.support.upstreams import MODELS, OpenAIFakeDriver, assemble, run, wait_for_connections, with_adapter
+from tests.support.upstreams import (
+    MODELS,
+    OpenAIFakeDriver,
+    Outcome,
+    assemble,
+    run,
+    wait_for_connections,
+    with_adapter,
+)
 
 LIMIT = 64 * 1024
 REQUEST = ProviderRequest(model=MODELS["openai"], messages=[ChatMessage(role="user", content="Hello")], max_tokens=64)
@@ -46,7 +54,7 @@ def test_a_stream_event_over_the_limit_is_a_provider_error(fake: OpenAIFakeDrive
 
 @pytest.mark.parametrize(
     ("truncate", "message"),
-    [("no_done", "ended the stream before it was complete"), ("mid_event", "cut off inside an event")],
+    [("before_finish", "ended the stream before it was complete"), ("mid_event", "cut off inside an event")],
 )
 def test_a_truncated_stream_is_a_provider_error(fake: OpenAIFakeDriver, truncate: str, message: str) -> None:
     fake.enqueue(Behaviour(content="Grace and peace", truncate=truncate))  # type: ignore[arg-type]
@@ -56,6 +64,16 @@ def test_a_truncated_stream_is_a_provider_error(fake: OpenAIFakeDriver, truncate
 
     with pytest.raises(ProviderError, match=message):
         run(with_adapter("openai", fake.url, use))
+
+
+def test_a_stream_that_ends_without_done_after_its_finish_reason_is_complete(fake: OpenAIFakeDriver) -> None:
+    fake.enqueue(Behaviour(content="Grace and peace", truncate="no_done"))
+
+    async def use(adapter: ProviderAdapter) -> Outcome:
+        return (await assemble(adapter.stream(REQUEST))).outcome()
+
+    answer = run(with_adapter("openai", fake.url, use))
+    assert (answer.content, answer.finish_reason, answer.completion_tokens) == ("Grace and peace", "stop", 3)
 
 
 def test_streams_end_at_done_and_keep_their_connection(fake: OpenAIFakeDriver) -> None:

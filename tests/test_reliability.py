@@ -315,6 +315,39 @@ def test_open_circuit_skips_the_upstream_and_tools_skip_toolless_models(
     assert not breaker.is_available()
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_rejected_request_neither_falls_back_nor_counts_against_the_circuit(
+    fakes: dict[str, FakeUpstream], provider: str, *, streamed: bool
+) -> None:
+    """An upstream 400 is the client's request, not the upstream's health; the backup would refuse it too."""
+    fake = fakes[provider]
+    fake.script.clear()
+    fake.push(Reply(status=400, error_message="the request is invalid"), Reply(text="from backup"))
+    breaker = CircuitBreaker(provider, failure_threshold=1, reset_timeout=3600)
+
+    async def scenario() -> HomilyError:
+        session = new_session(SHORT, max_connections=8)
+        try:
+            chain = [
+                Candidate(MODELS[provider], FACTORIES[provider](session, fake.url, SHORT, LIMIT), breaker),
+                Candidate(BACKUP_MODELS[provider], FACTORIES[provider](session, fake.url, SHORT, LIMIT)),
+            ]
+            executor = FallbackExecutor(Retrier(RetryPolicy(max_attempts=3, base_delay=0.0)))
+            with pytest.raises(InvalidRequestError) as caught:
+                await (executor.stream if streamed else executor.complete)(request(provider), chain)
+            return caught.value
+        finally:
+            await session.close()
+
+    before = len(fake.requests)
+    error = run(scenario())
+    assert "the request is invalid" in error.message
+    assert len(fake.requests) - before == 1, "neither retried nor sent to the backup"
+    assert breaker.state is CircuitState.CLOSED
+    fake.script.clear()
+
+
 def test_all_circuits_open_is_unavailable() -> None:
     breaker = CircuitBreaker("x", failure_threshold=1)
     breaker.record_failure()

@@ -37,7 +37,8 @@ from homily.routing.metrics import (
 from homily.routing.router import Router
 from homily.routing.rules import RuleRouter
 from homily.routing.signals import SIGNAL_NAMES, ConversationFacts, text_signals
-from homily.service.completions import CompletionService, QueryEmbedder
+from homily.service.completions import CompletionService
+from homily.service.turn_embeddings import QueryEmbedder
 from homily.settings import ProviderName, Settings
 from tests.support.realistic_traffic import EXPECTED_TIER, RealisticRequest, realistic_requests
 

@@ -111,3 +111,30 @@ def test_sdk_streams_a_tool_calling_conversation(
     assert text == "Both speak of God's love."
     results = [item for _, items in neutral(family, last_body(fake)).turns for item in items if item[0] == "result"]
     assert results == [("result", "lookup_verse", "verse 0"), ("result", "lookup_verse", "verse 1")]
+
+
+REJECTIONS = {
+    "openai": "Invalid schema for response_format 'verse': 'required' is required to be supplied.",
+    "anthropic": "messages.0.content.0.type: Input tag 'picture' does not match any of the expected tags",
+    "google": "* GenerateContentRequest.generation_config.response_schema.properties: should be non-empty",
+}
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_a_request_the_family_rejects_is_the_clients_400(
+    gateway: LiveHomily, upstreams: dict[str, ConformanceFake], family: str, *, streamed: bool
+) -> None:
+    """Each family's 400 reaches the SDK as a 400 naming the upstream: sent once (the SDK retries only 5xx and
+    429, Homily retries only transient faults) and never passed on to another model."""
+    upstreams[family].push(Reply(status=400, error_message=REJECTIONS[family]))
+    client = openai.OpenAI(base_url=gateway.api_base, api_key=gateway.token())  # the SDK's default retries
+    before = sum(len(fake.requests) for fake in upstreams.values())
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model=AUTO, messages=QUESTION, stream=streamed, extra_body={"model_family": family}
+        )
+    assert isinstance(caught.value.body, dict)
+    expected = f"The upstream ({FAMILIES[family]}) rejected the request: {REJECTIONS[family]}"
+    assert (caught.value.body["message"], caught.value.body["code"]) == (expected, 1001)
+    assert sum(len(fake.requests) for fake in upstreams.values()) == before + 1

@@ -128,14 +128,45 @@ def test_error_before_first_byte_is_an_http_error(homily: LiveHomily, token: str
     assert_envelope(response, 502, 2003)
 
 
+def test_a_request_the_upstream_rejects_before_streaming_is_the_clients_400(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream
+) -> None:
+    upstream.enqueue(Behaviour(status=400, error_message="'tools[0].function.name' is too long."))
+    response, events = stream(homily, token, {"messages": USER, "auto_routing": True})
+    assert events == []
+    error = assert_envelope(response, 400, 1001)
+    assert (error["fault"], error["retryable"]) == ("client", False)
+    assert "rejected the request: 'tools[0].function.name' is too long." in error["message"]
+    assert upstream.stats().requests == 1  # neither retried nor sent to a fallback model
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_an_upstream_stream_without_done_after_its_finish_ends_normally(
+    homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, *, include_usage: bool
+) -> None:
+    """Some OpenAI-compatible servers (and the platform itself, API.md section 2) omit `[DONE]`; once the finish
+    reason arrived nothing is missing, and Homily still ends with its own `[DONE]`."""
+    upstream.enqueue(Behaviour(content="Blessed are the meek.", truncate="no_done"))
+    body = {"messages": USER, "model": "gloo-openai-gpt-5-mini", "stream_options": {"include_usage": include_usage}}
+    response, events = stream(homily, token, body)
+    assert response.status_code == 200
+    assert events[-1] == "[DONE]"
+    chunks = events[:-1]
+    assert all("error" not in c for c in chunks)
+    if include_usage:
+        assert chunks.pop()["usage"]["completion_tokens"] == 4
+    assert [c["choices"][0]["finish_reason"] for c in chunks][-1] == "stop"
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "Blessed are the meek."
+
+
 @pytest.mark.parametrize(
     "behaviour",
     [
         Behaviour(abort_after_chunks=2, chunks=6),
-        Behaviour(truncate="no_done"),
+        Behaviour(truncate="before_finish"),
         Behaviour(malformed_json=True, chunks=4),
     ],
-    ids=["connection-dropped", "no-done", "malformed-event"],
+    ids=["connection-dropped", "ended-before-finish", "malformed-event"],
 )
 def test_failure_after_first_byte_is_an_in_band_error_chunk(
     homily: LiveHomily, token: str, upstream: FakeOpenAIUpstream, behaviour: Behaviour

@@ -67,7 +67,8 @@ FAKES: dict[str, type[FakeUpstream]] = {"anthropic": AnthropicUpstream, "google"
 
 
 class OpenAIFakeDriver(FakeOpenAIUpstream):
-    """The OpenAI fake, scripted with the same provider-neutral `Reply`s as the others (content replies only)."""
+    """The OpenAI fake, scripted with the same provider-neutral `Reply`s as the others (content replies and HTTP
+    errors)."""
 
     def __init__(self) -> None:
         super().__init__(api_key=API_KEY)
@@ -86,6 +87,8 @@ class OpenAIFakeDriver(FakeOpenAIUpstream):
             completion_tokens=reply.completion_tokens,
             cached_tokens=reply.cached_tokens,
             reasoning_tokens=reply.reasoning_tokens,
+            status=reply.status,
+            error_message=reply.error_message,
         )
 
     @property

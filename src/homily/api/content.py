@@ -204,14 +204,22 @@ async def delete_items(request: Request) -> Response:
     )
 
 
+CERTAINTY_OVERFETCH = 4
+MAX_SEARCH_FETCH = 200
+
+
 async def search(request: Request) -> Response:
     principal = await authenticate(request)
     content = content_service(request)
     body = parse_model(SearchRequest, decode_json_object(await read_body(request, 1024 * 1024)))
     publisher = await content.publisher_by_name(principal.org_id, body.tenant, param="tenant")
-    passages = await content.retrieve(publisher, body.query, limit=body.limit, tradition=body.tradition)
+    # A certainty floor drops passages after ranking: fetch more, so that up to `limit` qualifying ones remain.
+    fetch = body.limit if body.certainty is None else min(body.limit * CERTAINTY_OVERFETCH, MAX_SEARCH_FETCH)
+    passages = await content.retrieve(publisher, body.query, limit=fetch, tradition=body.tradition)
     data: list[dict[str, Any]] = []
     for passage in passages:
+        if len(data) == body.limit:
+            break
         certainty = round((1.0 + passage.hit.similarity) / 2.0, 4)
         if body.certainty is not None and certainty < body.certainty:
             continue

@@ -34,7 +34,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         error: HomilyError = NotFoundError(f"No endpoint at {request.url.path}; see /openapi.json for the API.")
     elif exc.status_code == 405:
-        error = InvalidRequestError(f"{request.method} is not allowed on {request.url.path}.", status=405)
+        allowed = dict(exc.headers or {}).get("Allow", "")
+        error = InvalidRequestError(
+            f"{request.method} is not allowed on {request.url.path}" + (f"; use {allowed}." if allowed else "."),
+            status=405,
+            headers={"Allow": allowed} if allowed else None,
+        )
     else:
         error = InvalidRequestError(str(exc.detail), status=exc.status_code)
     return render_error(request, error)

@@ -32,6 +32,7 @@ _STATUS = {
     504: "DEADLINE_EXCEEDED",
 }
 _MODES = {"AUTO", "ANY", "NONE", "VALIDATED"}
+_BAD_KEY = "API key not valid. Please pass a valid API key."
 
 
 def _chunk(data: dict[str, Any]) -> bytes:
@@ -75,11 +76,21 @@ class GoogleUpstream(FakeUpstream):
         return web.Response(status=reply.status, body=orjson.dumps(body), content_type="application/json")
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:
-        return {"error": {"code": status, "message": message, "status": _STATUS.get(status, "UNKNOWN")}}
+        error: dict[str, Any] = {"code": status, "message": message, "status": _STATUS.get(status, "UNKNOWN")}
+        if message == _BAD_KEY:  # like the real API: a 400 INVALID_ARGUMENT that only its ErrorInfo tells apart
+            error["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                }
+            ]
+        return {"error": error}
 
     def check_request(self, request: web.Request, body: Any) -> tuple[int, str] | None:
         if request.headers.get("x-goog-api-key") != self.api_key:
-            return 400, "API key not valid. Please pass a valid API key."
+            return 400, _BAD_KEY
         if request.match_info["method"].endswith(":streamGenerateContent") and request.query.get("alt") != "sse":
             return 400, "this fake only streams with alt=sse"
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list) or not body["contents"]:

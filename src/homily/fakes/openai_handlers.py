@@ -26,6 +26,7 @@ from homily.fakes.openai_script import (
     openai_error,
     render_completion,
     render_stream_events,
+    truncated_events,
 )
 from homily.fakes.state import FakeState, RecordedRequest
 
@@ -178,11 +179,8 @@ class OpenAIHandlers:
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={**SSE_HEADERS, **extra})
         await response.prepare(request)
-        if behaviour.truncate == "no_done":
-            events = events[:-1]
-        elif behaviour.truncate == "mid_event":
-            cut = len(events) // 2
-            events = [*events[:cut], events[cut][: len(events[cut]) // 2]]
+        if behaviour.truncate is not None:
+            events = truncated_events(events, behaviour.truncate)
         try:
             for index, event in enumerate(events):
                 if behaviour.abort_after_chunks is not None and index >= behaviour.abort_after_chunks:

@@ -17,7 +17,7 @@ import orjson
 from pydantic import ConfigDict, TypeAdapter
 from pydantic.dataclasses import dataclass
 
-TruncateMode = Literal["no_done", "mid_event"]
+TruncateMode = Literal["no_done", "before_finish", "mid_event"]
 
 SYSTEM_FINGERPRINT = "fp_homilyfake"
 SSE_DONE = b"data: [DONE]\n\n"
@@ -69,7 +69,9 @@ class Behaviour:
     malformed_json: bool = False
     """Non-streaming: a body cut in the middle of the JSON. Streaming: one event carries invalid JSON."""
     truncate: TruncateMode | None = None
-    """`no_done`: end the stream cleanly without `[DONE]`; `mid_event`: end it cleanly inside an event."""
+    """`no_done`: end the stream cleanly without `[DONE]` (after the finish reason and usage, as some
+    OpenAI-compatible servers do); `before_finish`: end it cleanly before the chunk carrying the finish reason;
+    `mid_event`: end it cleanly inside an event."""
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -255,6 +257,17 @@ def _tool_call_deltas(answer: ResolvedAnswer, interleave: bool, pieces: int) -> 
         for index, call_fragments in enumerate(fragments):
             if step < len(call_fragments):
                 yield {"index": index, "function": {"arguments": call_fragments[step]}}
+
+
+def truncated_events(events: list[bytes], mode: TruncateMode) -> list[bytes]:
+    """The events a stream truncated by `mode` sends (see `Behaviour.truncate`)."""
+    if mode == "no_done":
+        return events[:-1]
+    if mode == "before_finish":
+        finish = next((i for i, e in enumerate(events) if b'"finish_reason":"' in e), len(events) - 1)
+        return events[:finish]
+    cut = len(events) // 2
+    return [*events[:cut], events[cut][: len(events[cut]) // 2]]
 
 
 def render_stream_events(answer: ResolvedAnswer, behaviour: Behaviour, include_usage: bool) -> list[bytes]:

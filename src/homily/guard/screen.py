@@ -3,8 +3,9 @@
 What is screened, and why:
 - the latest user turn, with the shared query embedding (the full classifier) or, if none is given, with the
   lexical-only classifier;
-- up to `policy.screen_history_turns` earlier user turns, lexical-only (they have no embedding, and an attack
-  or a cry for help two turns back still matters);
+- up to `policy.screen_history_turns` earlier user turns (an attack or a cry for help two turns back still
+  matters), each with its own embedding when the caller has one (`earlier_embeddings`, keyed by the turn's text;
+  see `earlier_user_turns`), else lexical-only;
 - tool results (`role="tool"`), scanned like retrieved passages for planted instructions: they can only
   *flag* `prompt_injection` (the user did not write them, so refusing the user would be wrong; the caller
   fences them with `fence_passage`).
@@ -14,7 +15,7 @@ assistant turns are model output.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -43,31 +44,49 @@ def _threshold(policy: GuardPolicy, defaults: dict[Category, float], category: C
     return defaults[category] if configured is None else configured
 
 
+def _screened_turns(messages: Sequence[ChatMessage], policy: GuardPolicy) -> tuple[list[ChatMessage], bool]:
+    """The user turns screened, latest first, and whether the first of them is the request's very last user turn
+    (the one the query embedding belongs to; a blank last turn carries nothing to screen and is skipped)."""
+    user_turns = [message for message in messages if message.role == "user"]
+    worded = [message for message in user_turns if message.text().strip()]
+    screened = worded[-(policy.screen_history_turns + 1) :]
+    last_is_worded = bool(user_turns) and bool(user_turns[-1].text().strip())
+    return list(reversed(screened)), last_is_worded
+
+
+def earlier_user_turns(messages: Sequence[ChatMessage], policy: GuardPolicy) -> list[str]:
+    """The texts of the earlier user turns `screen` looks at (for the caller to embed them), most recent first."""
+    if not policy.enabled:
+        return []
+    turns, first_is_latest = _screened_turns(messages, policy)
+    return [message.text() for message in turns[1 if first_is_latest else 0 :]]
+
+
 def screen(
     messages: Sequence[ChatMessage],
     query_embedding: np.ndarray | None,
     policy: GuardPolicy,
     model: GuardModel | None = None,
+    earlier_embeddings: Mapping[str, np.ndarray] | None = None,
 ) -> Verdict:
-    """Screen a request's messages. `query_embedding` is the embedding of the latest user turn, or None."""
+    """Screen a request's messages. `query_embedding` is the embedding of the latest user turn, or None;
+    `earlier_embeddings` holds those of earlier user turns the caller has, keyed by their text."""
     scores: dict[Category, float] = dict.fromkeys(CATEGORIES, 0.0)
     if not policy.enabled:
         return Verdict(action="allow", categories=[], scores=scores)
     guard_model = model or default_guard_model()
-    embedding = _as_embedding(query_embedding)
     fired: dict[Category, Action] = {}
     signals: list[str] = []
 
-    user_turns = [message for message in messages if message.role == "user"]
-    # A blank turn carries nothing to screen (and scoring it would only measure the model's bias); the embedding
-    # belongs to the very last user turn, so it is used only when that turn is the one screened first.
-    last_is_blank = bool(user_turns) and not user_turns[-1].text().strip()
-    worded = [message for message in user_turns if message.text().strip()]
-    screened = worded[-(policy.screen_history_turns + 1) :]
-    for position, message in enumerate(reversed(screened)):
+    turns, first_is_latest = _screened_turns(messages, policy)
+    for position, message in enumerate(turns):
         latest = position == 0
-        turn_embedding = embedding if latest and not last_is_blank else None
-        features = lexical_features(message.text())
+        text = message.text()
+        if latest and first_is_latest:
+            turn_embedding = _as_embedding(query_embedding)
+        else:
+            turn_embedding = _as_embedding((earlier_embeddings or {}).get(text))
+        features = lexical_features(text)
         turn_scores = guard_model.category_scores(features, turn_embedding)
         defaults = guard_model.default_thresholds(with_embedding=turn_embedding is not None)
         label = "latest user turn" if latest else f"user turn -{position}"

@@ -72,8 +72,10 @@ class FallbackExecutor:
 
     Invariants: a candidate is tried only if its breaker admits it and, when the request has tools, its model
     supports tools; only provider faults (timeouts, unavailable, upstream errors, empty completions) move on
-    to the next candidate, while client errors end the chain at once; nothing is retried or re-routed after a
-    stream's first delta was handed out. Memory per call is bounded by the number of candidates.
+    to the next candidate, while client errors end the chain at once and say nothing about the upstream's
+    health (an upstream's 400 for the client's request included, see `homily.providers.errors`: the next model
+    would refuse it too); nothing is retried or re-routed after a stream's first delta was handed out. Memory
+    per call is bounded by the number of candidates.
     """
 
     def __init__(self, retrier: Retrier | None = None) -> None:
@@ -150,7 +152,7 @@ def _record(breaker: CircuitBreaker | None, error: HomilyError) -> None:
         breaker.record_success()  # the upstream answered; the model just produced nothing usable
     elif error.fault == "provider":
         breaker.record_failure()
-    else:
+    else:  # the client's fault: neither a failure nor a success of the upstream
         breaker.release_probe()
 
 

@@ -124,6 +124,9 @@ class OpenAICompatAdapter:
         return Completion(content=content, tool_calls=tool_calls, finish_reason=finish, usage=_usage(data.get("usage")))
 
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
+        """The upstream's deltas. A stream is complete at `[DONE]`, or at its end once a choice carried a
+        `finish_reason`: some OpenAI-compatible servers (and the platform Homily stands in for) omit `[DONE]`,
+        and nothing is missing then. A stream that ends before any finish reason is cut off: `ProviderError`."""
         events = self._client.post_sse(self._url, self._headers, self.build_body(request, stream=True), _is_done)
         finished = False
         try:
@@ -133,6 +136,7 @@ class OpenAICompatAdapter:
                     continue  # the client ends the iteration once the body's end is read
                 delta = self._parse_chunk(event.data)
                 if delta is not None:
+                    finished = finished or delta.finish_reason is not None
                     yield delta
         finally:
             await events.aclose()

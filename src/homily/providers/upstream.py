@@ -1,9 +1,10 @@
 """HTTP plumbing shared by every provider adapter: deadlines, size limits, error mapping.
 
 Every failure leaves this module as a `homily.errors` type (HTTP statuses mapped by `homily.providers.errors`):
-HTTP 429 and refused connections become `ProviderUnavailableError`, 5xx `UpstreamServerError` (a
-`ProviderError`), deadlines `ProviderTimeoutError`, everything else plain `ProviderError`, so the retry and
-fallback layers decide by type alone. An upstream `Retry-After` travels in the error's `headers`.
+an upstream 400/413/422 for the client's request becomes `InvalidRequestError` (the client's fault), HTTP 429
+and refused connections `ProviderUnavailableError`, 5xx `UpstreamServerError` (a `ProviderError`), deadlines
+`ProviderTimeoutError`, everything else plain `ProviderError`, so the retry and fallback layers decide by type
+and fault alone. An upstream `Retry-After` travels in the error's `headers`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from homily.catalog.loader import Catalog, CatalogModel
 from homily.embeddings.deferred import EmbedderLoadError
@@ -17,6 +17,7 @@ from homily.ids import generation_id
 from homily.metrics import Metrics
 from homily.protocol.chat import ChatCompletionRequest, ChatMessage
 from homily.providers.circuit import CircuitBreakers
+from homily.providers.errors import UpstreamRejectedError
 from homily.providers.fallback import Candidate, FallbackExecutor, Skipped
 from homily.providers.pool import ProviderPool
 from homily.providers.types import Completion, FinishReason, ProviderRequest, StreamDelta, UpstreamModel, Usage
@@ -25,6 +26,7 @@ from homily.routing.decision import QueryEmbedding, RoutingDecision, RoutingMech
 from homily.routing.features import last_user_text
 from homily.routing.router import Router, resolve_mechanism
 from homily.service.guarding import GUARD_MODEL_ID, GuardOutcome, GuardStage
+from homily.service.turn_embeddings import QueryEmbedder, TurnEmbedder
 from homily.service.wire import (
     ChunkEncoder,
     Graded,
@@ -88,10 +90,10 @@ def provider_request(request: ChatCompletionRequest, model: CatalogModel, system
     )
 
 
-class QueryEmbedder(Protocol):
-    """Embeds one query off the event loop (e.g. `homily.embeddings.BatchingEmbedder`)."""
-
-    async def embed_one(self, text: str) -> QueryEmbedding: ...
+def _no_model_answered(error: HomilyError) -> bool:
+    """No upstream could answer: provider faults, and an upstream's rejection of the request (a crisis message is
+    never simply refused, even when the client's request was at fault)."""
+    return error.fault == "provider" or isinstance(error, UpstreamRejectedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,15 +133,21 @@ class CompletionService:
         self._breakers = breakers
         self._guard = guard
         self._guidance = guidance_messages()
-        self._query_embedder = query_embedder
+        self._turn_embedder = TurnEmbedder(query_embedder) if query_embedder is not None else None
 
-    async def _embed(self, request: ChatCompletionRequest) -> QueryEmbedding | None:
+    async def _embed(
+        self, request: ChatCompletionRequest, earlier: list[str] | None = None
+    ) -> tuple[QueryEmbedding | None, dict[str, QueryEmbedding]]:
+        """The last user turn's embedding, shared by guard, router and retrieval, and those of the `earlier` user
+        turns the guard screens (remembered from the conversation's previous requests where possible)."""
         text = last_user_text(request.messages)
-        if self._query_embedder is None or not text:
-            return None
+        if self._turn_embedder is None or not text:
+            return None, {}
+        earlier = earlier or []
         with contextlib.suppress(EmbedderLoadError):  # logged at load; screen and route without it
-            return await self._query_embedder.embed_one(text)
-        return None
+            latest, vectors = await self._turn_embedder.embed(text, earlier)
+            return latest, dict(zip(earlier, vectors, strict=True))
+        return None, {}
 
     @property
     def has_providers(self) -> bool:
@@ -157,9 +165,15 @@ class CompletionService:
         any model."""
         mechanism, _ = resolve_mechanism(request)
         self.check_access(request, allowed)
-        guarding = self._guard is not None and self._guard.enabled
-        embedding = await self._embed(request) if guarding or mechanism != "direct_model_selection" else None
-        outcome = self._guard.check(list(request.messages), embedding, request_id) if guarding and self._guard else None
+        guard = self._guard if self._guard is not None and self._guard.enabled else None
+        messages = list(request.messages)
+        earlier = guard.earlier_turns(messages) if guard is not None else []
+        embedding, earlier_embeddings = (
+            await self._embed(request, earlier)
+            if guard is not None or mechanism != "direct_model_selection"
+            else (None, {})
+        )
+        outcome = guard.check(messages, embedding, request_id, earlier_embeddings) if guard is not None else None
         return Screened(mechanism, embedding, outcome, grounded)
 
     async def route(self, request: ChatCompletionRequest, request_id: str = "") -> RoutingDecision:
@@ -210,7 +224,7 @@ class CompletionService:
             upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
             answered = await self._executor.complete(upstream, candidates)
         except HomilyError as exc:
-            if guard is not None and guard.crisis and exc.fault == "provider":
+            if guard is not None and guard.crisis and _no_model_answered(exc):
                 log.warning("no model for a crisis message; sending the fixed caring response: %s", exc.message)
                 return self._local_result(request, screened, guard.crisis_fallback(), "stop")
             raise
@@ -246,7 +260,7 @@ class CompletionService:
             upstream = provider_request(request, first, [*self._system(request, screened), *(extra_system or [])])
             answered = await self._executor.stream(upstream, candidates)
         except HomilyError as exc:
-            if guard is not None and guard.crisis and exc.fault == "provider":
+            if guard is not None and guard.crisis and _no_model_answered(exc):
                 return self._local_stream(request, screened, guard.crisis_fallback(), "stop", include_usage)
             raise
         self._count_skipped(answered.skipped)
@@ -279,7 +293,7 @@ class CompletionService:
         """The routing tier and confidence an answer no model gave reports (None for direct model selection)."""
         if resolve_mechanism(request)[0] == "direct_model_selection":
             return None
-        embedding = await self._embed(request)
+        embedding, _ = await self._embed(request)
         return graded(self._router.estimate(request, grounded=grounded, query_embedding=embedding))
 
     def _local_grade(self, request: ChatCompletionRequest, screened: Screened) -> Graded:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from homily.guard.model import GuardModel
 from homily.guard.policy import GuardPolicy
 from homily.guard.responses import blocked_response_message, crisis_fallback_message, crisis_guidance
-from homily.guard.screen import screen
+from homily.guard.screen import earlier_user_turns, screen
 from homily.guard.verdict import Verdict
 from homily.metrics import Metrics
 from homily.protocol.chat import ChatMessage
@@ -68,8 +69,18 @@ class GuardStage:
     def crisis_message(self) -> ChatMessage:
         return self._crisis_message
 
-    def check(self, messages: list[ChatMessage], embedding: QueryEmbedding | None, request_id: str) -> GuardOutcome:
-        verdict = screen(messages, embedding, self._policy, self._model)
+    def earlier_turns(self, messages: list[ChatMessage]) -> list[str]:
+        """The earlier user turns this policy screens besides the latest (their embeddings help `check`)."""
+        return earlier_user_turns(messages, self._policy)
+
+    def check(
+        self,
+        messages: list[ChatMessage],
+        embedding: QueryEmbedding | None,
+        request_id: str,
+        earlier_embeddings: Mapping[str, QueryEmbedding] | None = None,
+    ) -> GuardOutcome:
+        verdict = screen(messages, embedding, self._policy, self._model, earlier_embeddings)
         if verdict.action != "allow":
             for category in verdict.categories:
                 labels = (("action", verdict.action), ("category", category))

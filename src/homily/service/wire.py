@@ -84,7 +84,8 @@ def local_headers(
 def completion_body(
     completion_id: str, created: int, model_id: str, completion: Completion, metadata: dict[str, Any]
 ) -> dict[str, Any]:
-    """A `chat.completion` with every OpenAI field of the seed's response example (unused ones null)."""
+    """A `chat.completion` with every field of the seed's response example (unused ones null; `reasoning` is null
+    because no adapter passes reasoning text on, and `native_finish_reason` repeats the normalised reason)."""
     tool_calls = [
         {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
         for call in completion.tool_calls
@@ -97,13 +98,21 @@ def completion_body(
         "audio": None,
         "function_call": None,
         "tool_calls": tool_calls or None,
+        "reasoning": None,
+    }
+    choice = {
+        "index": 0,
+        "message": message,
+        "logprobs": None,
+        "finish_reason": completion.finish_reason,
+        "native_finish_reason": completion.finish_reason,
     }
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
         "model": model_id,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": completion.finish_reason}],
+        "choices": [choice],
         "usage": completion.usage.to_openai(),
         "service_tier": None,
         "system_fingerprint": None,
