@@ -7,7 +7,8 @@
 2. Ingestion throughput: parse + chunk + embed + index of real corpus files, against bare embedding of the
    very same chunk texts (same embedder, same batch sizes). Target: pipeline >= 70% of bare throughput.
 
-Run: `python bench/retrieval.py [--chunks 100000] [--ingest-files 6]`. Uses the CPU for a few minutes.
+Run: `python bench/retrieval.py [--chunks 100000] [--skip-search | --skip-ingest]`. Uses the CPU for a few
+minutes.
 """
 
 from __future__ import annotations
@@ -255,10 +256,15 @@ def bench_ingestion(embedder: TextEmbedder, files: list[Path], workdir: Path) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT / ".." / "shared" / "data")
-    parser.add_argument("--skip-search", action="store_true")
-    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--chunks", type=int, default=100_000, help="chunks in the search benchmark (default 100000)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=REPO_ROOT / ".." / "shared" / "data",
+        help="the shared data directory holding corpus/ (default: ../shared/data beside the checkout)",
+    )
+    parser.add_argument("--skip-search", action="store_true", help="run only the ingestion benchmark (2.)")
+    parser.add_argument("--skip-ingest", action="store_true", help="run only the search benchmark (1.)")
     args = parser.parse_args()
     embedder = load_local_embedder()
     corpus = Path(args.data_dir) / "corpus"

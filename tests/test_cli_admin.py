@@ -11,24 +11,16 @@ import pytest
 
 import homily.server
 from homily.auth.secrets import verify_secret
-from homily.cli.main import main
 from homily.settings import Settings
 from homily.storage.factory import open_store
+from tests.support.cli import clean_cli_environment, run_cli
 
 CREDENTIAL_KEYS = {"org_id", "client_id", "client_secret"}
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("HOMILY_DATA_DIR", "HOMILY_DATABASE_URL", "HOMILY_SIGNING_KEY", "HOMILY_PORT", "HOMILY_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env is read
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+    clean_cli_environment(monkeypatch, tmp_path)
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:

@@ -30,7 +30,7 @@ from homily.routing.router import Router
 from homily.service.completions import CompletionService
 from homily.service.guarding import GuardStage
 from homily.services import Services
-from homily.settings import Settings
+from homily.settings import PROVIDER_SETTING, ProviderName, Settings
 from homily.storage.base import Store
 from homily.storage.factory import database_backend, open_store
 
@@ -136,6 +136,7 @@ async def build_services(settings: Settings, stack: AsyncExitStack) -> Services:
     registry = await open_credential_registry(settings, store, redis, metrics, stack)
     pool = ProviderPool(settings)
     stack.push_async_callback(pool.close)
+    warn_when_no_provider(pool.providers())
     breakers = await open_circuit_breakers(settings, pool, redis, metrics, stack)
     availability = Availability(pool.providers(), healthy=breakers.is_available)
     local = _local_embedder(settings)
@@ -185,4 +186,14 @@ def warn_about_replica_settings(settings: Settings) -> None:
         log.warning(
             "HOMILY_RATE_LIMIT_PER_MINUTE counts per process without HOMILY_REDIS_URL: with N replicas a credential "
             "may make up to N times the limit; set HOMILY_REDIS_URL to share one budget"
+        )
+
+
+def warn_when_no_provider(providers: frozenset[ProviderName]) -> None:
+    """Say at start, not only in each request's 503, that no model can answer until a provider is configured."""
+    if not providers:
+        log.warning(
+            "no model provider is configured: completions answer 503 (grounded ones quote passages instead) until "
+            "you set %s and restart Homily",
+            " or ".join(sorted(PROVIDER_SETTING.values())),
         )

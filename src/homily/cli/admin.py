@@ -36,10 +36,22 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
         "org", help="organisations", description="Create, list and delete organisations; set the models they may use."
     )
     org_actions = org.add_subparsers(dest="action", required=True, metavar="{create,list,delete,models}")
-    created = org_actions.add_parser("create", parents=leaf, help="create an organisation")
+    created = org_actions.add_parser(
+        "create",
+        parents=leaf,
+        help="create an organisation",
+        description="Create an organisation and print its id (org_...); then give it a credential with "
+        "`homily admin credential create --org ORG_ID`.",
+    )
     created.add_argument("name", help="organisation name (unique)")
     created.set_defaults(admin_action=_create_org)
-    org_actions.add_parser("list", parents=leaf, help="list organisations").set_defaults(admin_action=_list_orgs)
+    org_actions.add_parser(
+        "list",
+        parents=leaf,
+        help="list organisations",
+        description="List organisations with their ids and model allow-lists. 'default' is created by "
+        "`homily init`; 'homily-system' owns the shared GlooGrounded library.",
+    ).set_defaults(admin_action=_list_orgs)
     deleted = org_actions.add_parser(
         "delete",
         parents=leaf,
@@ -47,7 +59,7 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
         description="Delete an organisation. Its credentials and publishers are deleted with it and its "
         "tokens stop working.",
     )
-    deleted.add_argument("org_id", metavar="ORG_ID")
+    deleted.add_argument("org_id", metavar="ORG_ID", help="the organisation's id (org_...)")
     deleted.set_defaults(admin_action=_delete_org)
     models = org_actions.add_parser(
         "models",
@@ -61,7 +73,7 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
         "  homily admin org models org_... --all",
         formatter_class=Formatter,
     )
-    models.add_argument("org_id", metavar="ORG_ID")
+    models.add_argument("org_id", metavar="ORG_ID", help="the organisation's id (org_...)")
     chosen = models.add_mutually_exclusive_group(required=True)
     chosen.add_argument("model_ids", nargs="*", default=[], metavar="MODEL_ID", help="the models it may use")
     chosen.add_argument("--all", action="store_true", help="allow every model (clear the list)")
@@ -88,7 +100,12 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
     created.add_argument("--org", required=True, metavar="ORG_ID", help="owning organisation id")
     created.add_argument("--name", default="default", help="a label for the credential (default: default)")
     created.set_defaults(admin_action=_create_credential)
-    listed = credential_actions.add_parser("list", parents=leaf, help="list credentials (never secrets)")
+    listed = credential_actions.add_parser(
+        "list",
+        parents=leaf,
+        help="list credentials (never secrets)",
+        description="List credentials: client id, organisation, label and status. Secrets are never shown.",
+    )
     listed.add_argument("--org", metavar="ORG_ID", help="only this organisation's credentials")
     listed.set_defaults(admin_action=_list_credentials)
     for action, helptext, handler in (
@@ -97,7 +114,7 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
         ("enable", "re-enable a disabled credential", _enable_credential),
     ):
         parser = credential_actions.add_parser(action, parents=leaf, help=helptext, description=helptext)
-        parser.add_argument("client_id", metavar="CLIENT_ID")
+        parser.add_argument("client_id", metavar="CLIENT_ID", help="the credential's client id (hc_...)")
         parser.set_defaults(admin_action=handler)
 
     publisher = areas.add_parser(
@@ -108,16 +125,29 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
         formatter_class=Formatter,
     )
     publisher_actions = publisher.add_subparsers(dest="action", required=True, metavar="{create,list,delete}")
-    created = publisher_actions.add_parser("create", parents=leaf, help="create a publisher")
+    created = publisher_actions.add_parser(
+        "create",
+        parents=leaf,
+        help="create a publisher",
+        description="Create a publisher and print its id (a UUID), the publisher_id of uploads. Only "
+        "credentials of its organisation can upload to it or search it (or every organisation's, with --shared).",
+    )
     created.add_argument("--org", required=True, metavar="ORG_ID", help="owning organisation id")
     created.add_argument("name", help="publisher name (unique in the organisation; used as rag_publisher)")
     created.add_argument("--shared", action="store_true", help="readable by every organisation")
     created.set_defaults(admin_action=_create_publisher)
-    listed = publisher_actions.add_parser("list", parents=leaf, help="list publishers")
+    listed = publisher_actions.add_parser(
+        "list",
+        parents=leaf,
+        help="list publishers",
+        description="List publishers with their ids, organisations and whether they are shared.",
+    )
     listed.add_argument("--org", metavar="ORG_ID", help="only this organisation's publishers")
     listed.set_defaults(admin_action=_list_publishers)
-    deleted = publisher_actions.add_parser("delete", parents=leaf, help="delete a publisher")
-    deleted.add_argument("publisher_id", metavar="PUBLISHER_ID")
+    deleted = publisher_actions.add_parser(
+        "delete", parents=leaf, help="delete a publisher", description="Delete a publisher by its id."
+    )
+    deleted.add_argument("publisher_id", metavar="PUBLISHER_ID", help="the publisher's id (a UUID)")
     deleted.set_defaults(admin_action=_delete_publisher)
 
     admin.set_defaults(handler=run_admin)

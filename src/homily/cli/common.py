@@ -20,6 +20,12 @@ from homily.storage.sqlite import SchemaVersionError
 
 _WIDE_ENOUGH_FOR_IDS = 160
 
+SHARED_DATA_HELP = (
+    "the shared evaluation data (benchmarks and held-out sets; not Homily's data directory) "
+    "(default: ../shared/data beside the source checkout, %(default)s)"
+)
+"""Help of `homily eval ... --data-dir`, which means something else than the other commands' --data-dir."""
+
 
 class CliError(Exception):
     """A failure the user can fix; `main` prints its message on one line and exits with `exit_code`."""
@@ -112,7 +118,10 @@ def eval_command(subparsers: Any) -> argparse.ArgumentParser:
     if existing is not None:
         return existing
     created: argparse.ArgumentParser = subparsers.add_parser(
-        "eval", help="offline evaluations", description="Offline evaluations on the data in ../shared/data."
+        "eval",
+        help="offline evaluations",
+        description="Offline evaluations of the router, the guard and retrieval on the shared evaluation data "
+        "(../shared/data in the development workspace; --data-dir points elsewhere). They call no model.",
     )
     return created
 

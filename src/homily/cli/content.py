@@ -35,7 +35,7 @@ from homily.content.ingestion import IngestionWorker
 from homily.content.library import SHARED_PUBLISHER_NAME, ensure_shared_publisher
 from homily.content.service import ContentService, UploadedFile
 from homily.errors import HomilyError
-from homily.grounding.parsers import is_supported
+from homily.grounding.parsers import SUPPORTED_EXTENSIONS, extension_of, is_supported
 from homily.settings import Settings
 from homily.storage.base import Publisher, Store
 from homily.storage.content import ItemStatus
@@ -52,10 +52,19 @@ def add_content_commands(commands: Any) -> None:
         help="ingest files into a publisher (progress bar, summary)",
         description="Parse, chunk and embed files (or every supported file under directories) into a publisher "
         "of an organisation.\nThe publisher is created when it does not exist. Supported: .txt .md .html .pdf "
-        ".docx .json .jsonl.",
+        ".docx .json .jsonl.\nOn the embedded database a running server finds the new content by keyword at once "
+        "but by meaning only\nafter a restart; upload through the server (POST /ingestion/v2/files) to have both "
+        "at once.",
     )
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    ingest.add_argument("--publisher", required=True, metavar="NAME", help="publisher name")
+    ingest.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="files, or directories to search for supported files"
+    )
+    ingest.add_argument(
+        "--publisher",
+        required=True,
+        metavar="NAME",
+        help="publisher name (what grounded requests send as rag_publisher)",
+    )
     ingest.add_argument("--org", metavar="ORG_ID", help="owning organisation (default: the 'default' one)")
     ingest.set_defaults(handler=run_ingest)
 
@@ -65,11 +74,15 @@ def add_content_commands(commands: Any) -> None:
         help="hybrid search in a publisher",
         description="Search a publisher (default: the shared GlooGrounded library) the way grounded completions do.",
     )
-    search.add_argument("query")
-    search.add_argument("--publisher", default=SHARED_PUBLISHER_NAME, metavar="NAME")
-    search.add_argument("--org", metavar="ORG_ID", help="organisation whose publishers to search")
-    search.add_argument("--limit", type=int, default=5)
-    search.add_argument("--tradition", choices=_TRADITIONS)
+    search.add_argument("query", help="what to search for, in plain words")
+    search.add_argument(
+        "--publisher", default=SHARED_PUBLISHER_NAME, metavar="NAME", help="publisher name (default: %(default)s)"
+    )
+    search.add_argument(
+        "--org", metavar="ORG_ID", help="organisation whose publishers to search (default: the 'default' one)"
+    )
+    search.add_argument("--limit", type=int, default=5, help="passages to show (default: %(default)s)")
+    search.add_argument("--tradition", choices=_TRADITIONS, help="rank passages of this tradition higher")
     search.set_defaults(handler=run_search)
 
 
@@ -116,7 +129,10 @@ async def _publisher(store: Store, org_id: str, name: str, *, create: bool) -> P
     if found is not None:
         return found
     if not create:
-        raise CliError(f"no publisher named {name!r} for organisation {org_id}")
+        raise CliError(
+            f"no publisher named {name!r} for organisation {org_id}; pass --org ORG_ID for another organisation's "
+            "(`homily admin publisher list` shows every publisher and its organisation)"
+        )
     return await store.create_publisher(org_id, name)
 
 
@@ -126,6 +142,11 @@ def _files(paths: list[Path]) -> list[Path]:
         if path.is_dir():
             found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and is_supported(p.name))
         elif path.is_file():
+            if not is_supported(path.name):
+                raise CliError(
+                    f"{path}: unsupported file type {extension_of(path.name) or '(none)'}; supported: "
+                    + ", ".join(SUPPORTED_EXTENSIONS)
+                )
             found.append(path)
         else:
             raise CliError(f"{path} does not exist")

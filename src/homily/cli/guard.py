@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from homily.cli.common import eval_command, eval_targets
+from pydantic import ValidationError
+
+from homily.cli.common import SHARED_DATA_HELP, CliError, eval_command, eval_targets
 from homily.guard.categories import CATEGORIES
 from homily.guard.datasets import default_data_dir
 from homily.guard.embedding import LocalEmbedFunction
@@ -43,7 +45,11 @@ def explain(text: str, policy: GuardPolicy, embed: LocalEmbedFunction | None) ->
 
 
 def _run_guard(args: argparse.Namespace) -> int:
-    policy = GuardPolicy.model_validate_json(args.policy) if args.policy else GuardPolicy()
+    try:
+        policy = GuardPolicy.model_validate_json(args.policy) if args.policy else GuardPolicy()
+    except ValidationError as exc:
+        problems = "; ".join(error["msg"] for error in exc.errors())
+        raise CliError(f"--policy is not a valid guard policy ({problems})", 2) from exc
     result = explain(args.text, policy, None if args.no_embedding else LocalEmbedFunction())
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
@@ -85,17 +91,32 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 def add_guard_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `guard` and `eval guard` on the top-level CLI's sub-parsers."""
-    guard = subparsers.add_parser("guard", help="explain the guard's verdict on one message")
-    guard.add_argument("text")
+    guard = subparsers.add_parser(
+        "guard",
+        help="explain the guard's verdict on one message",
+        description="Screen one user message as the gateway does before any model sees it, and show the action "
+        "(allow, flag, block or crisis), each category's score against its threshold, and the lexical signals "
+        "seen. Nothing is sent to a model.",
+    )
+    guard.add_argument("text", help="the user message to screen")
     guard.add_argument("--json", action="store_true", help="machine-readable output")
-    guard.add_argument("--policy", help="GuardPolicy as JSON (default: block everything at calibrated thresholds)")
+    guard.add_argument(
+        "--policy",
+        help="a policy as JSON, the format of HOMILY_GUARD_POLICY, e.g. "
+        '\'{"categories": {"jailbreak": {"mode": "flag"}}}\' (default: block every category at its calibrated '
+        "threshold)",
+    )
     guard.add_argument("--no-embedding", action="store_true", help="use the lexical-only classifier")
     guard.set_defaults(handler=_run_guard)
 
     guard_eval = eval_targets(eval_command(subparsers)).add_parser(
-        "guard", help="guard recall / false positives on held-out data"
+        "guard",
+        help="guard recall / false positives on held-out data",
+        description="Guard recall on held-out harmful, jailbreak and injection prompts (AdvBench, JailbreakBench, "
+        "XSTest, Giskard, BIPIA) and false positives on benign ones (AlpacaEval, Vicuna, XSTest, NotInject, "
+        "WildGuard), with the default policy, next to each measure's target.",
     )
-    guard_eval.add_argument("--data-dir", type=Path, default=default_data_dir())
+    guard_eval.add_argument("--data-dir", type=Path, default=default_data_dir(), help=SHARED_DATA_HELP)
     guard_eval.add_argument("--cache-dir", type=Path, default=None, help="cache embeddings here (e.g. under /tmp)")
-    guard_eval.add_argument("--json", action="store_true")
+    guard_eval.add_argument("--json", action="store_true", help="print JSON instead of a table")
     guard_eval.set_defaults(handler=_run_eval)

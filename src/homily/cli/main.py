@@ -34,7 +34,7 @@ Homily: a self-hosted gateway for the Gloo AI Completions V2 and Grounded Comple
 Quick start:
   homily serve                       initialise ./homily-data if needed and serve on 127.0.0.1:8000
   homily init --json                 initialise a data directory and print its first credential
-  homily admin credential create --org ORG_ID
+  homily admin credential create --org ORG_ID   another credential (org ids: homily admin org list)
   homily route "Compare Augustine and Pelagius on grace"   explain how a request would be routed
   homily eval routing                RouteLLM APGR/CPT of the router (MT-Bench, MMLU, GSM8K)
 """
@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except HomilyError as exc:
         _error(exc.message)
         return 1
+    except FileNotFoundError as exc:  # a path given on the command line (--weights, --data-dir of `eval`...)
+        _error(f"no such file or directory: {exc.filename}")
+        return 1
     except KeyboardInterrupt:
         return 130
     return status
@@ -130,9 +133,12 @@ def run_serve(args: argparse.Namespace) -> int:
     if issued is not None:
         heading = f"Initialised {settings.data_dir}: first credential (organisation 'default')"
         print_issued_credential(issued, as_json=False, heading=heading)
-    from homily.server import run_server
+    from homily.server import AddressUnavailableError, run_server
 
-    run_server(settings)
+    try:
+        run_server(settings)
+    except AddressUnavailableError as exc:
+        raise CliError(str(exc)) from exc
     return 0
 
 

@@ -11,6 +11,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from homily.cli.common import SHARED_DATA_HELP
+
 log = logging.getLogger(__name__)
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -20,11 +22,19 @@ DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "homily-eval-cache"
 
 def add_retrieval_commands(subparsers: Any) -> None:
     """Register `retrieval` under the `eval` command's subparsers (`homily eval retrieval ...`)."""
-    parser = subparsers.add_parser("retrieval", help="evaluate hybrid retrieval on SciFact (BEIR)")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the shared data directory")
+    parser = subparsers.add_parser(
+        "retrieval",
+        help="evaluate hybrid retrieval on SciFact (BEIR)",
+        description="nDCG@10, recall@10/100 and MRR of hybrid retrieval (keyword + MiniLM embedding, fused as "
+        "in grounded completions) on a BEIR dataset, SciFact by default. The first run embeds the corpus "
+        "(minutes); later runs read the embedding cache.",
+    )
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=SHARED_DATA_HELP)
     parser.add_argument("--dataset", default="retrieval/scifact", help="BEIR dataset folder under --data-dir")
     parser.add_argument("--split", default="test", help="qrels split to report on (default: test)")
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache (default: %(default)s)"
+    )
     parser.add_argument("--tune", action="store_true", help="grid-search fusion settings on the TRAIN split")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument(

@@ -12,7 +12,15 @@ from typing import Any, cast
 
 from homily.catalog.availability import Availability, configured_providers
 from homily.catalog.loader import load_catalog
-from homily.cli.common import CliError, common_options, eval_command, eval_targets, opened_store, settings_from_args
+from homily.cli.common import (
+    SHARED_DATA_HELP,
+    CliError,
+    common_options,
+    eval_command,
+    eval_targets,
+    opened_store,
+    settings_from_args,
+)
 from homily.embeddings import load_local_embedder
 from homily.embeddings.offline_cache import default_cache_dir
 from homily.protocol.chat import canonical_family
@@ -33,13 +41,21 @@ ALL_PROVIDERS: frozenset[ProviderName] = frozenset({"openai", "anthropic", "goog
 
 def add_route_commands(subparsers: Any) -> None:
     """Register `route` and `eval routing` on the CLI's top-level subparsers (reusing an existing `eval`)."""
-    route = subparsers.add_parser("route", parents=[common_options()], help="explain how a request would be routed")
+    route = subparsers.add_parser(
+        "route",
+        parents=[common_options()],
+        help="explain how a request would be routed",
+        description="Explain how auto_routing would route one user message: the complexity score, the tier and "
+        "its confidence, the model it would pick with its runners-up, and the features that weighed most. "
+        "Nothing is sent to a model. Models are ranked among the configured providers (all of them when none "
+        "is configured).",
+    )
     route.add_argument("text", help="the user message to route")
     route.add_argument("--json", action="store_true", help="print the explanation as JSON")
     route.add_argument("--turns", type=int, default=1, help="number of user turns in the conversation")
     route.add_argument("--tools", action="store_true", help="the request offers tools")
     route.add_argument("--grounded", action="store_true", help="a grounded (retrieval) request")
-    route.add_argument("--weights", type=Path, default=None, help="router weights (.npz)")
+    route.add_argument("--weights", type=Path, default=None, help="router weights (.npz; default: the shipped ones)")
     route.add_argument("--family", help="model_family mode: rank only this family (e.g. anthropic)")
     route.add_argument("--preference", choices=ROUTING_PREFERENCES, help="cost, balanced or quality")
     route.add_argument(
@@ -50,14 +66,21 @@ def add_route_commands(subparsers: Any) -> None:
     route.set_defaults(handler=run_route)
 
     eval_parser = eval_command(subparsers)
+    routing_help = "APGR/CPT of the router on RouteLLM's MT-Bench, MMLU (held-out subjects) and GSM8K"
     routing = eval_targets(eval_parser).add_parser(
-        "routing", help="APGR/CPT of the router on RouteLLM's MT-Bench, MMLU (held-out subjects) and GSM8K"
+        "routing",
+        help=routing_help,
+        description=f"{routing_help}, next to a random router and RouteLLM's best published figures. The first "
+        "run embeds every prompt (several minutes on a small machine, with no output meanwhile); later "
+        "runs read the embedding cache.",
     )
-    routing.add_argument("--data-dir", type=Path, default=default_data_dir())
-    routing.add_argument("--cache-dir", type=Path, default=default_cache_dir())
-    routing.add_argument("--weights", type=Path, default=None)
+    routing.add_argument("--data-dir", type=Path, default=default_data_dir(), help=SHARED_DATA_HELP)
+    routing.add_argument(
+        "--cache-dir", type=Path, default=default_cache_dir(), help="embedding cache (default: %(default)s)"
+    )
+    routing.add_argument("--weights", type=Path, default=None, help="router weights (.npz; default: the shipped ones)")
     routing.add_argument("--bins", type=int, default=10, help="threshold sweep points minus one (RouteLLM: 10)")
-    routing.add_argument("--json", action="store_true")
+    routing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     routing.set_defaults(handler=run_eval_routing)
 
 

@@ -218,7 +218,7 @@ def _tool_id() -> str:
 
 
 def main() -> None:
-    serve_main(AnthropicUpstream(), "Fake Anthropic Messages API upstream")
+    serve_main(AnthropicUpstream(), "Fake Anthropic Messages API upstream", "ANTHROPIC_API_KEY")
 
 
 if __name__ == "__main__":

@@ -235,7 +235,7 @@ class GoogleUpstream(FakeUpstream):
 
 
 def main() -> None:
-    serve_main(GoogleUpstream(), "Fake Gemini API upstream")
+    serve_main(GoogleUpstream(), "Fake Gemini API upstream", "GEMINI_API_KEY")
 
 
 if __name__ == "__main__":

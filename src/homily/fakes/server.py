@@ -182,13 +182,21 @@ def recorded_json(requests: deque[RecordedRequest]) -> Iterator[Any]:
     return (request.body for request in requests)
 
 
-def serve_main(fake: FakeUpstream, description: str) -> None:
+def serve_main(fake: FakeUpstream, description: str, key_setting: str) -> None:
     """`python -m homily.fakes.<provider>_upstream --port N`: serve until interrupted, echoing the last user
     turn."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--api-key", default="test-key")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m homily.fakes.{fake.provider}_upstream",
+        description=f"{description} on loopback (for tests, benchmarks and trying Homily offline): it answers "
+        "by echoing the last user turn.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default 0)")
+    parser.add_argument(
+        "--api-key",
+        default="test-key",
+        help=f"the key Homily must send: set {key_setting} to it (default test-key)",
+    )
     args = parser.parse_args()
     fake.host, fake.port, fake.api_key = args.host, args.port, args.api_key
     fake.script.default = Reply(echo=True)

@@ -28,6 +28,14 @@ from homily.errors import (
 _MAX_DETAIL = 300
 _CLIENT_STATUSES = frozenset({400, 413, 422})
 
+_KEY_SETTING = {
+    "OpenAI": "OPENAI_API_KEY",
+    "Anthropic": "ANTHROPIC_API_KEY",
+    "Google": "GEMINI_API_KEY",
+    "Open Source": "HOMILY_OPEN_SOURCE_API_KEY",
+}
+"""The setting holding each upstream's key (by the adapter's display name), named when the upstream refuses it."""
+
 
 class UpstreamServerError(ProviderError):
     """An upstream 5xx (or Anthropic's 529 overloaded): reported as PROVIDER_ERROR, and transient, so retried."""
@@ -81,7 +89,8 @@ def error_for_status(provider: str, status: int, body: bytes, retry_after: str |
     problem = _setup_problem(body) if status in _CLIENT_STATUSES else None
     if status in (401, 403) or problem == "credentials":
         return ProviderError(
-            f"The {provider} upstream rejected Homily's credentials ({detail}); check the provider's API key setting.",
+            f"The {provider} upstream rejected Homily's credentials ({detail}); "
+            f"check {_KEY_SETTING.get(provider, 'the provider API key setting')} and restart Homily.",
         )
     if problem == "account":
         return ProviderError(f"The {provider} upstream refused Homily's account ({detail}); the operator must act.")

@@ -39,7 +39,7 @@ def resolve_mechanism(request: ChatCompletionRequest) -> tuple[RoutingMechanism,
     if len(given) != 1:
         detail = "none was given" if not given else f"got {', '.join(given)}"
         named = given or ["auto_routing", "model", "model_family"]
-        raise InvalidRequestError(f"{MECHANISM_RULE} ({detail}).", param=",".join(named))
+        raise InvalidRequestError(f"{MECHANISM_RULE.removesuffix('.')} ({detail}).", param=",".join(named))
     if given[0] == "auto_routing":
         return "auto_routing", None
     if given[0] == "model":
