@@ -89,3 +89,16 @@ def test_streams_end_at_done_and_keep_their_connection(fake: OpenAIFakeDriver) -
     assert contents == ["Grace and peace", "to you all"]
     assert open_connections == 1
     assert wait_for_connections(fake) == 0
+
+
+def test_a_request_body_over_a_mebibyte_is_sent(fake: OpenAIFakeDriver) -> None:
+    """A long conversation (here 1.5 MB of JSON) goes upstream streamed from memory, not as one raw write, which
+    aiohttp warns against (and the test suite turns warnings into errors)."""
+    big = ProviderRequest(
+        model=MODELS["openai"], messages=[ChatMessage(role="user", content="word " * 300_000)], max_tokens=64
+    )
+
+    async def use(adapter: ProviderAdapter) -> str | None:
+        return (await adapter.complete(big)).content
+
+    assert run(with_adapter("openai", fake.url, use))

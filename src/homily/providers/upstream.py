@@ -10,6 +10,7 @@ and fault alone. An upstream `Retry-After` travels in the error's `headers`.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import math
 import time
@@ -30,6 +31,7 @@ log = logging.getLogger("homily.providers")
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 """Far above any real completion (64k output tokens are well under 1 MiB) and small enough to buffer."""
 _ERROR_BODY_LIMIT = 64 * 1024
+_STREAMED_BODY_BYTES = 1024 * 1024
 _DRAIN_LIMIT = 64 * 1024
 _DRAIN_SECONDS = 1.0
 
@@ -177,7 +179,9 @@ class UpstreamClient:
 
     async def _open(self, url: str, headers: Mapping[str, str], body: bytes) -> aiohttp.ClientResponse:
         merged = {"content-type": "application/json", **headers}
-        response = await self.session.post(url, data=body, headers=merged, timeout=self._client_timeout)
+        # aiohttp streams a file-like body in chunks; raw bytes over 1 MiB would be written in one go (and it warns).
+        data: bytes | io.BytesIO = io.BytesIO(body) if len(body) > _STREAMED_BODY_BYTES else body
+        response = await self.session.post(url, data=data, headers=merged, timeout=self._client_timeout)
         if response.status >= 400:
             try:
                 raw = await self._read_capped(response, _ERROR_BODY_LIMIT)
