@@ -42,8 +42,8 @@ from homily.grounding.pg_index import PostgresChunkIndex
 from homily.grounding.pg_keyword import matched
 from homily.grounding.pg_schema import column_dimension
 from homily.storage.base import StoreError
-from homily.storage.content import ItemStatus
-from homily.storage.postgres import DatabaseUnavailableError
+from homily.storage.content import Item, ItemStatus
+from homily.storage.postgres import DatabaseUnavailableError, PostgresContentStore, PostgresStore
 from homily.storage.sqlite import SqliteStore
 from homily.storage.sqlite.content import SqliteContentStore
 from tests.store_contract import present
@@ -427,3 +427,46 @@ def test_a_user_who_may_not_install_pgvector_is_told_what_to_do(postgres_url: st
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
             )
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+class _ListedBeforeTheOtherInstalled(PostgresContentStore):
+    """A replica whose look at the installed items came before the other replica's install (starting together)."""
+
+    async def list_items(self, publisher_id: str) -> list[Item]:
+        return []
+
+
+def test_replicas_installing_the_library_together_keep_every_items_chunks(postgres_url: str) -> None:
+    """The second replica to install an item finds it already there (DuplicateContentError on its own item id):
+    the chunks it wrote are the same rows as the first replica's, so they must stay; it once deleted them all,
+    leaving the whole GlooGrounded library COMPLETED without a single searchable chunk."""
+    items = [
+        prebuilt_item("beatitudes", "The Beatitudes", ["Blessed are the meek, they shall inherit the earth."] * 3, 1),
+        prebuilt_item("lords-prayer", "The Lord's Prayer", ["Give us this day our daily bread."] * 3, 2),
+    ]
+
+    async def scenario() -> tuple[dict[str, int], dict[str, int], int]:
+        store = PostgresStore(postgres_url)
+        await store.open()
+        first, second = PostgresContentStore(postgres_url), _ListedBeforeTheOtherInstalled(postgres_url)
+        await first.open()
+        await second.open()
+        index = await asyncio.to_thread(open_pg_chunk_index, postgres_url, LOCAL_SPACE)
+        try:
+            publisher = await ensure_shared_publisher(store)
+            await install_prebuilt(first, index, publisher, items, total=len(items))
+            installed_again = await install_prebuilt(second, index, publisher, items, total=len(items))
+            expected = {item.item_id: present(await first.get_item(item.item_id)).chunk_count for item in items}
+            with index.connection() as connection:
+                rows = connection.execute("SELECT item_id, count(*) FROM chunks GROUP BY item_id").fetchall()
+            return expected, {str(item_id): int(count) for item_id, count in rows}, installed_again
+        finally:
+            await asyncio.to_thread(index.close)
+            await second.close()
+            await first.close()
+            await store.close()
+
+    expected, stored, installed_again = asyncio.run(scenario())
+    assert installed_again == 0
+    assert all(count > 0 for count in expected.values())
+    assert stored == expected
