@@ -44,6 +44,7 @@ from homily.grounding.pg_schema import column_dimension
 from homily.storage.base import StoreError
 from homily.storage.content import Item, ItemStatus
 from homily.storage.postgres import DatabaseUnavailableError, PostgresContentStore, PostgresStore
+from homily.storage.postgres.pool import CHECKOUT_TIMEOUT_SECONDS
 from homily.storage.sqlite import SqliteStore
 from homily.storage.sqlite.content import SqliteContentStore
 from tests.store_contract import present
@@ -286,6 +287,23 @@ def test_a_database_gone_after_start_raises_a_store_error(postgres_url: str) -> 
         assert _search_when_back(index, "chunk").hits[0].item_id == "item1"  # the pool reconnects by itself
     finally:
         index.close()
+
+
+def test_a_search_while_the_database_is_gone_fails_within_the_documented_wait(postgres_url: str) -> None:
+    """The README promises a database outage costs a request at most a 5 s connection wait. The chunk index as
+    the server opens it (`open_pg_chunk_index` with its defaults) once waited 10 s for a connection, so grounded
+    requests and searches took twice the documented time to get their retryable error."""
+    index = open_pg_chunk_index(postgres_url, LOCAL_SPACE)
+    _allow_connections(postgres_url, False)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailableError):
+            index.keyword_candidates("anything", PUBLISHER)
+        waited = time.monotonic() - started
+    finally:
+        _allow_connections(postgres_url, True)
+        index.close()
+    assert waited < CHECKOUT_TIMEOUT_SECONDS + 1.0
 
 
 def _search_when_back(index: ChunkIndexProtocol, query: str, seconds: float = 20.0) -> SearchResult:
