@@ -49,12 +49,16 @@ from homily.storage.sqlite import SqliteStore
 from homily.storage.sqlite.content import SqliteContentStore
 from tests.store_contract import present
 from tests.support.content import prebuilt_item
-from tests.support.services import free_port
+from tests.support.services import allow_connections, free_port
 
 PUBLISHER = "pub-1"
 OTHER = "pub-2"
 DENSE = RetrievalParams(dense_weight=1.0, keyword_candidates=0)
 KEYWORD = RetrievalParams(dense_weight=0.0)
+OUTAGE_SECONDS = 9.0
+"""Long enough for psycopg_pool's reconnection backoff to reach an 8 s delay (attempts ~1, 3, 7, 15 s)."""
+RECOVERY_SECONDS = 2.5
+"""Measured: ~0.01 s now; 4.5-4.9 s with psycopg_pool's default five-minute reconnection attempts."""
 
 
 def _unit(values: Sequence[float], dimension: int = 384) -> FloatMatrix:
@@ -263,26 +267,15 @@ def test_an_unreachable_database_raises_a_store_error() -> None:
         PostgresChunkIndex.open(url, timeout=1.0)
 
 
-def _allow_connections(url: str, allowed: bool) -> None:
-    """Open or close the test database to new connections (and drop the current ones when closing)."""
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(base + "/postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(sql.Identifier(name), sql.Literal(allowed))
-        )
-        if not allowed:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-
-
 def test_a_database_gone_after_start_raises_a_store_error(postgres_url: str) -> None:
     index: ChunkIndexProtocol = PostgresChunkIndex.open(postgres_url, timeout=1.0)
     index.add([_record(1)])
-    _allow_connections(postgres_url, False)
+    allow_connections(postgres_url, False)
     try:
         with pytest.raises(DatabaseUnavailableError):
             index.search("anything", _unit([1.0]), PUBLISHER)
     finally:
-        _allow_connections(postgres_url, True)
+        allow_connections(postgres_url, True)
     try:
         assert _search_when_back(index, "chunk").hits[0].item_id == "item1"  # the pool reconnects by itself
     finally:
@@ -294,16 +287,45 @@ def test_a_search_while_the_database_is_gone_fails_within_the_documented_wait(po
     the server opens it (`open_pg_chunk_index` with its defaults) once waited 10 s for a connection, so grounded
     requests and searches took twice the documented time to get their retryable error."""
     index = open_pg_chunk_index(postgres_url, LOCAL_SPACE)
-    _allow_connections(postgres_url, False)
+    allow_connections(postgres_url, False)
     try:
         started = time.monotonic()
         with pytest.raises(DatabaseUnavailableError):
             index.keyword_candidates("anything", PUBLISHER)
         waited = time.monotonic() - started
     finally:
-        _allow_connections(postgres_url, True)
+        allow_connections(postgres_url, True)
         index.close()
     assert waited < CHECKOUT_TIMEOUT_SECONDS + 1.0
+
+
+def test_the_index_is_back_within_seconds_of_the_database_after_an_outage(postgres_url: str) -> None:
+    """psycopg_pool retries a lost connection with doubling delays (about 1, 3, 7, 15 s after the loss, for up
+    to five minutes): after an outage of a few seconds the index kept failing for as long again once the server
+    was back (about 20 s after a 40 s outage in the soak). Attempts now give up after a few seconds, so the next
+    request starts a fresh one."""
+    index = PostgresChunkIndex.open(postgres_url, timeout=1.0)
+    try:
+        index.count()
+        allow_connections(postgres_url, False)
+        try:
+            outage_ends = time.monotonic() + OUTAGE_SECONDS
+            while time.monotonic() < outage_ends:
+                with pytest.raises(DatabaseUnavailableError):
+                    index.count()
+        finally:
+            allow_connections(postgres_url, True)
+        back = time.monotonic()
+        while True:
+            try:
+                index.count()
+                break
+            except DatabaseUnavailableError:
+                assert time.monotonic() - back < 30
+        recovered = time.monotonic() - back
+    finally:
+        index.close()
+    assert recovered < RECOVERY_SECONDS
 
 
 def _search_when_back(index: ChunkIndexProtocol, query: str, seconds: float = 20.0) -> SearchResult:

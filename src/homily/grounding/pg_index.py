@@ -119,11 +119,17 @@ class PostgresChunkIndex:
 
         `timeout` bounds the wait for a pooled connection (default: the stores' `CHECKOUT_TIMEOUT_SECONDS`, the
         wait the README documents for an outage) and each connection attempt; attempts also get libpq's
-        `connect_timeout`, so an unreachable host cannot hold the pool's connecting threads for minutes."""
+        `connect_timeout`, so an unreachable host cannot hold the pool's connecting threads for minutes, and a
+        lost connection is replaced as the stores' are (`RECONNECT_SECONDS`)."""
         import psycopg
         from psycopg_pool import ConnectionPool
 
-        from homily.storage.postgres.pool import CHECKOUT_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS, driver_errors
+        from homily.storage.postgres.pool import (
+            CHECKOUT_TIMEOUT_SECONDS,
+            CONNECT_TIMEOUT_SECONDS,
+            RECONNECT_SECONDS,
+            driver_errors,
+        )
         from homily.storage.postgres.text import nul_free_text
 
         wait = CHECKOUT_TIMEOUT_SECONDS if timeout is None else timeout
@@ -137,6 +143,7 @@ class PostgresChunkIndex:
                 max_size=max_connections,
                 kwargs={"autocommit": True, "connect_timeout": connect_timeout},
                 timeout=wait,
+                reconnect_timeout=RECONNECT_SECONDS,
                 check=ConnectionPool.check_connection,
                 configure=nul_free_text,
                 name="homily-chunks",
