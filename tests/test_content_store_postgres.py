@@ -348,3 +348,31 @@ def test_a_database_outage_mid_item_makes_it_wait_not_fail(postgres_url: str, tm
 
     item = asyncio.run(scenario())
     assert (item.status, item.failure_reason) == (ItemStatus.COMPLETED, None)
+
+
+class _OutageOnFirstThreeAdvances(PostgresContentStore):
+    """The database "goes away" each of the first three times the worker reports progress."""
+
+    outages = 0
+
+    async def advance(self, item_id: str, generation: int, status: ItemStatus, *, chunk_count: int = 0) -> bool:
+        if self.outages < 3:
+            self.outages += 1
+            raise DatabaseUnavailableError("HOMILY_DATABASE_URL: simulated outage")
+        return await super().advance(item_id, generation, status, chunk_count=chunk_count)
+
+
+def test_an_item_waits_out_any_number_of_database_outages(postgres_url: str, tmp_path: Path) -> None:
+    """Each restart of an item interrupted by an outage used to count as a crash, so three outages (a database
+    flapping during a failover) while one file was being chunked failed it for good: "ingestion was interrupted
+    3 times while processing this file", for an upload accepted with a 2xx."""
+
+    async def scenario() -> Item:
+        publisher = await _publisher(postgres_url)
+        async with _ingesting_replica(postgres_url, tmp_path / "a.db", _OutageOnFirstThreeAdvances) as replica:
+            item = await replica.content.add_item(new_item(publisher, _sermon(1)))
+            replica.worker.notify()
+            return (await _until_finished(replica.content, [item.item_id], within=30))[0]
+
+    item = asyncio.run(scenario())
+    assert (item.status, item.failure_reason, item.attempts) == (ItemStatus.COMPLETED, None, 1)
