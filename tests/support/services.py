@@ -109,6 +109,21 @@ class PostgresServer:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def allow_connections(url: str, allowed: bool) -> None:
+    """Open or close the database at `url` to new connections (and drop its current ones when closing): an
+    outage of that one database, without stopping the server the other tests share."""
+    import psycopg
+    from psycopg import sql
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(sql.Identifier(name), sql.Literal(allowed))
+        )
+        if not allowed:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+
+
 @contextmanager
 def running_postgres() -> Iterator[PostgresServer]:
     bin_dir = postgres_bin_dir()

@@ -104,7 +104,9 @@ class IngestionWorker:
     QUEUED, CHUNKING or EMBEDDING; chunk ids are deterministic and an item's old chunks are replaced, so re-running
     an interrupted item never duplicates anything; each status change is conditional on the item's generation and
     on it being unfinished, so an item reaches COMPLETED or FAILED exactly once, and an item deleted or replaced
-    mid-way is never resurrected. An item interrupted `max_attempts` times (a crash it causes) is FAILED.
+    mid-way is never resurrected. An item interrupted `max_attempts` times (a crash it causes) is FAILED; an
+    attempt this worker saw end in an outage (database or embeddings) was no crash, so restarting it is not
+    counted: an item waits out any number of outages.
     """
 
     def __init__(
@@ -128,6 +130,8 @@ class IngestionWorker:
         self._unembedded = unembedded
         self._embedder = embedder
         self._max_attempts = max_attempts
+        self._waited_out: tuple[str, int] | None = None
+        """(item id, generation) of the last attempt that ended in an outage: its restart is not counted."""
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -186,10 +190,12 @@ class IngestionWorker:
             except asyncio.CancelledError:
                 raise
             except ProviderUnavailableError as exc:
+                self._waited_out = (item.item_id, item.generation)
                 log.warning("%s waits for embeddings (%s); retrying in %.0f s", item.item_id, exc.message, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(2 * backoff, MAX_OUTAGE_BACKOFF_SECONDS)
             except StoreUnavailableError as exc:  # a database outage: the item waits, it is not failed
+                self._waited_out = (item.item_id, item.generation)
                 log.warning("%s waits for the database (%s); retrying in %.0f s", item.item_id, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(2 * backoff, MAX_OUTAGE_BACKOFF_SECONDS)
@@ -236,7 +242,8 @@ class IngestionWorker:
                 if await self._embed(pending, preemptible=True):
                     await self._finish(item, total)
                 return
-        claimed = await self._store.claim(item.item_id, item.generation)
+        waited_out, self._waited_out = self._waited_out == (item.item_id, item.generation), None
+        claimed = await self._store.claim(item.item_id, item.generation, count_attempt=not waited_out)
         if claimed is None:
             return
         data = await self._store.get_content(item.item_id)

@@ -155,8 +155,11 @@ async def install_prebuilt(
         status, priority = (ItemStatus.COMPLETED, 0) if embedded else (ItemStatus.EMBEDDING, LIBRARY_PRIORITY)
         try:
             await content.add_item(new, status=status, chunk_count=len(item.chunks), priority=priority)
-        except DuplicateContentError:
-            await asyncio.to_thread(index.delete_items, [item.item_id])
+        except DuplicateContentError as duplicate:
+            # Another replica installed this very item meanwhile: the chunks just written are its rows (same
+            # chunk ids), so they stay. Only the chunks of an item refused as a copy of another item go.
+            if duplicate.existing_item_id != item.item_id:
+                await asyncio.to_thread(index.delete_items, [item.item_id])
             continue
         if not embedded and on_queued is not None:
             on_queued()

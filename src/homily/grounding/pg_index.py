@@ -112,31 +112,44 @@ class PostgresChunkIndex:
         dimension: int = 384,
         *,
         max_connections: int = 8,
-        timeout: float = 10.0,
+        timeout: float | None = None,
         exact_scan_rows: int = EXACT_SCAN_ROWS,
     ) -> PostgresChunkIndex:
-        """Create the schema if needed (advisory-locked, safe when replicas start together) and open a pool."""
+        """Create the schema if needed (advisory-locked, safe when replicas start together) and open a pool.
+
+        `timeout` bounds the wait for a pooled connection (default: the stores' `CHECKOUT_TIMEOUT_SECONDS`, the
+        wait the README documents for an outage) and each connection attempt; attempts also get libpq's
+        `connect_timeout`, so an unreachable host cannot hold the pool's connecting threads for minutes, and a
+        lost connection is replaced as the stores' are (`RECONNECT_SECONDS`)."""
         import psycopg
         from psycopg_pool import ConnectionPool
 
-        from homily.storage.postgres.pool import driver_errors
+        from homily.storage.postgres.pool import (
+            CHECKOUT_TIMEOUT_SECONDS,
+            CONNECT_TIMEOUT_SECONDS,
+            RECONNECT_SECONDS,
+            driver_errors,
+        )
         from homily.storage.postgres.text import nul_free_text
 
+        wait = CHECKOUT_TIMEOUT_SECONDS if timeout is None else timeout
+        connect_timeout = max(1, min(CONNECT_TIMEOUT_SECONDS, int(wait)))
         with driver_errors(url):
-            with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout))) as connection:
+            with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout) as connection:
                 migrate(connection, dimension)
             pool: ConnectionPool[Any] = ConnectionPool(
                 url,
                 min_size=1,
                 max_size=max_connections,
-                kwargs={"autocommit": True},
-                timeout=timeout,
+                kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+                timeout=wait,
+                reconnect_timeout=RECONNECT_SECONDS,
                 check=ConnectionPool.check_connection,
                 configure=nul_free_text,
                 name="homily-chunks",
                 open=False,
             )
-            pool.open(wait=True, timeout=timeout)
+            pool.open(wait=True, timeout=wait)
         return cls(url, pool, dimension, exact_scan_rows=exact_scan_rows)
 
     @property

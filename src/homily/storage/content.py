@@ -130,10 +130,14 @@ class ContentStore(Protocol):
         resume), or None."""
         ...
 
-    async def claim(self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING) -> Item | None:
+    async def claim(
+        self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING, count_attempt: bool = True
+    ) -> Item | None:
         """Start (or restart) ingestion: `status` CHUNKING (attempts + 1: parsing is what may crash the process),
         or EMBEDDING to resume embedding chunks already written (attempts unchanged, so pausing the background
-        library for uploads never fails it). None when the item is gone, finished, or its content was replaced."""
+        library for uploads never fails it). `count_attempt=False`: a CHUNKING restart after an attempt this
+        process saw end without a crash (a database outage), which must not bring the item closer to FAILED.
+        None when the item is gone, finished, or its content was replaced."""
         ...
 
     async def advance(self, item_id: str, generation: int, status: ItemStatus, *, chunk_count: int = 0) -> bool:

@@ -209,12 +209,14 @@ class PostgresContentStore:
         rows = await self._pool.fetch_all("DELETE FROM items WHERE item_id = ANY(%s) RETURNING item_id", (item_ids,))
         return {str(row[0]) for row in rows}
 
-    async def claim(self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING) -> Item | None:
+    async def claim(
+        self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING, count_attempt: bool = True
+    ) -> Item | None:
         if status not in (ItemStatus.CHUNKING, ItemStatus.EMBEDDING):
             raise ValueError(f"claim() starts CHUNKING or EMBEDDING, not {status}")
+        interrupts = int(status is ItemStatus.CHUNKING and count_attempt)
         row = await self._pool.fetch_one(
-            _CLAIM,
-            self._params(item_id, generation, status=status.value, interrupts=int(status is ItemStatus.CHUNKING)),
+            _CLAIM, self._params(item_id, generation, status=status.value, interrupts=interrupts)
         )
         return None if row is None else _item(row)
 

@@ -31,6 +31,13 @@ CHECKOUT_TIMEOUT_SECONDS = 5.0
 
 PING_TIMEOUT_SECONDS = 2.0
 
+RECONNECT_SECONDS = 2.0
+"""psycopg_pool's `reconnect_timeout`: how long one attempt to replace a lost connection keeps retrying. The pool
+retries with doubling delays (about 1, 3, 7, 15, 31 ... s after the loss) and, while those attempts wait, starts no
+other; with its default (five minutes) a pool went on refusing requests for about as long as the outage had lasted
+after the server was back. Given up quickly, the slot is freed and the next request starts a fresh attempt at once,
+so a pool is back within a couple of seconds of its server."""
+
 Row = tuple[Any, ...]
 Connection = psycopg.AsyncConnection[Row]
 Params = Sequence[object] | Mapping[str, object]
@@ -82,6 +89,7 @@ class PostgresPool:
             check=AsyncConnectionPool.check_connection,
             configure=nul_free_text_async,
             timeout=CHECKOUT_TIMEOUT_SECONDS,
+            reconnect_timeout=RECONNECT_SECONDS,
             name=f"homily-{self._name}",
             open=False,
         )

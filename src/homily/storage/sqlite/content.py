@@ -177,16 +177,18 @@ class SqliteContentStore:
 
         return await self._run(delete)
 
-    async def claim(self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING) -> Item | None:
+    async def claim(
+        self, item_id: str, generation: int, *, status: ItemStatus = ItemStatus.CHUNKING, count_attempt: bool = True
+    ) -> Item | None:
         if status not in (ItemStatus.CHUNKING, ItemStatus.EMBEDDING):
             raise ValueError(f"claim() starts CHUNKING or EMBEDDING, not {status}")
+        interrupts = int(status is ItemStatus.CHUNKING and count_attempt)
 
         def claim(db: sqlite3.Connection) -> Item | None:
             changed = db.execute(
-                "UPDATE items SET status = ?, attempts = attempts + (CASE WHEN ? = 'CHUNKING' THEN 1 ELSE 0 END),"
-                " updated_at = ?"
+                "UPDATE items SET status = ?, attempts = attempts + ?, updated_at = ?"
                 " WHERE item_id = ? AND generation = ? AND status IN ('QUEUED', 'CHUNKING', 'EMBEDDING')",
-                (status.value, status.value, time.time(), item_id, generation),
+                (status.value, interrupts, time.time(), item_id, generation),
             ).rowcount
             if not changed:
                 return None
