@@ -3,7 +3,7 @@
 `chunks` is the source of truth for chunk text and vectors (float32 little-endian BLOB, NULL until embedded);
 `chunks_fts` is an external-content FTS5 index kept in step by triggers in the same transaction. `scope` holds
 one token per publisher so keyword search is scoped inside the inverted index. No foreign key to `items`:
-chunks must be deleted through `ChunkIndex.delete_items` so the in-process dense index forgets them too.
+chunks are deleted through `ChunkIndex.delete_items` (any deletion reaches the dense indexes through the log).
 
 `chunk_changes` (`CHANGE_LOG_SCHEMA`) is a change log filled by triggers, so every writer (the server, the CLI, any
 other process) records which rows gained, lost or changed a vector or publisher without code of its own; an
