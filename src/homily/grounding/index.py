@@ -218,16 +218,20 @@ class ChunkIndex:
         cursor = self._db.execute("SELECT rowid, publisher_id, vector FROM chunks WHERE vector IS NOT NULL")
         total = 0
         while batch := cursor.fetchmany(4096):
-            by_publisher: dict[str, tuple[list[int], list[bytes]]] = {}
-            for rowid, publisher_id, blob in batch:
-                rowids, blobs = by_publisher.setdefault(publisher_id, ([], []))
-                rowids.append(rowid)
-                blobs.append(blob)
-            for publisher_id, (rowids, blobs) in by_publisher.items():
-                matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rowids), self._dimension)
-                self._shard(publisher_id).add(rowids, matrix)
+            self._add_stored(batch)
             total += len(batch)
         return total
+
+    def _add_stored(self, rows: Iterable[tuple[int, str, bytes]]) -> None:
+        """Add stored vectors, `(rowid, publisher_id, float32 blob)`, to their publishers' shards."""
+        by_publisher: dict[str, tuple[list[int], list[bytes]]] = {}
+        for rowid, publisher_id, blob in rows:
+            rowids, blobs = by_publisher.setdefault(publisher_id, ([], []))
+            rowids.append(rowid)
+            blobs.append(blob)
+        for publisher_id, (rowids, blobs) in by_publisher.items():
+            matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rowids), self._dimension)
+            self._shard(publisher_id).add(rowids, matrix)
 
     def _current_data_version(self) -> int:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
@@ -270,7 +274,7 @@ class ChunkIndex:
                 (json.dumps(rowids[start : start + 4096]),),
             )
             current.update((int(rowid), (publisher_id, blob)) for rowid, publisher_id, blob in rows)
-        added: dict[str, tuple[list[int], list[bytes]]] = {}
+        added: list[tuple[int, str, bytes]] = []
         for rowid, logged in publishers.items():
             publisher_id, blob = current.get(rowid, ("", None))
             for stale in (logged - {publisher_id}) if blob is not None else (logged | {publisher_id}):
@@ -278,12 +282,8 @@ class ChunkIndex:
                 if shard is not None:
                     shard.remove([rowid])
             if blob is not None:
-                ids, blobs = added.setdefault(publisher_id, ([], []))
-                ids.append(rowid)
-                blobs.append(blob)
-        for publisher_id, (ids, blobs) in added.items():
-            matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), self._dimension)
-            self._shard(publisher_id).add(ids, matrix)
+                added.append((rowid, publisher_id, blob))
+        self._add_stored(added)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
