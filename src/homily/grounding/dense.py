@@ -4,7 +4,7 @@ Small shards are scanned exactly with one mat-vec product (recall 100%, ~1 ms at
 `GRAPH_THRESHOLD` rows a `NeighbourGraph` proposes candidates, which are rescored exactly from the matrix; it is
 built a slice at a time by `extend_graph` (driven from a background task) and used only once it covers every
 row, so a search never misses a freshly added chunk. The matrix is a cache: the vectors' source of truth is the
-chunks table, from which `ChunkIndex` refills it at start.
+chunks table, from which `ChunkIndex` refills it at start and replays other connections' changes.
 """
 
 from __future__ import annotations

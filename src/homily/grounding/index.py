@@ -3,6 +3,11 @@
 The chunks table is the source of truth for text and vectors; the FTS5 index follows it through triggers
 inside the same transaction, and the dense matrices are refilled from it by `load()` at start. Writes and
 searches hold one lock, so a deletion is visible to the next search in both indexes at once.
+
+Other connections (another process such as `homily ingest`, or another `ChunkIndex` on the same file) write the
+same table: triggers log each row they insert, delete or give a new vector or publisher in `chunk_changes`, and
+a search first replays the entries newer than the last this index applied (`_follow_changes`). Noticing that
+there are none costs one `PRAGMA data_version`, which moves only when another connection commits.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import math
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +30,7 @@ from homily.grounding.dense import GRAPH_THRESHOLD, DenseShard
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, Ranked, RetrievalParams, fuse
 from homily.grounding.keyword import match_expression, query_terms
-from homily.grounding.schema import CHUNK_SCHEMA
+from homily.grounding.schema import CHANGE_LOG_SCHEMA, CHUNK_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +160,8 @@ def _vector_blob(vector: FloatMatrix | None) -> bytes | None:
 
 class ChunkIndex:
     """Hybrid index over one SQLite database. Thread-safe; every public method is blocking (call it from a
-    worker thread in async code). Invariant: a chunk is in the dense index iff its row has a vector."""
+    worker thread in async code). Invariant: a chunk is in the dense index iff its row has a vector, as of
+    the last search (other connections' writes are applied when a search, count or graph upkeep starts)."""
 
     def __init__(
         self, connection: sqlite3.Connection, dimension: int = 384, graph_threshold: int = GRAPH_THRESHOLD
@@ -169,8 +176,13 @@ class ChunkIndex:
         self._chunk_totals: dict[str | None, int] = {}
         self._term_counts: dict[tuple[str, str], int] = {}
         self._rows_changed = 0
+        # The last `chunk_changes.seq` the shards reflect, and the connection's `PRAGMA data_version` when the
+        # log was last read (it moves only when another connection commits).
+        self._applied_seq = 0
+        self._data_version = -1
+        self._closed = False
         with self._lock, self._db:
-            for statement in CHUNK_SCHEMA:
+            for statement in (*CHUNK_SCHEMA, *CHANGE_LOG_SCHEMA):
                 self._db.execute(statement)
 
     @classmethod
@@ -185,25 +197,105 @@ class ChunkIndex:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
 
     def load(self) -> int:
         """Rebuild the dense index from the vectors stored in the chunks table; returns the row count."""
         with self._lock:
-            self._shards.clear()
-            cursor = self._db.execute("SELECT rowid, publisher_id, vector FROM chunks WHERE vector IS NOT NULL")
-            total = 0
-            while batch := cursor.fetchmany(4096):
-                by_publisher: dict[str, tuple[list[int], list[bytes]]] = {}
-                for rowid, publisher_id, blob in batch:
-                    rowids, blobs = by_publisher.setdefault(publisher_id, ([], []))
-                    rowids.append(rowid)
-                    blobs.append(blob)
-                for publisher_id, (rowids, blobs) in by_publisher.items():
-                    matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rowids), self._dimension)
-                    self._shard(publisher_id).add(rowids, matrix)
-                total += len(batch)
-            return total
+            if self._db.in_transaction:
+                return self._load_snapshot()
+            with self._db:
+                self._db.execute("BEGIN")  # one snapshot for the change-log position and the vectors
+                return self._load_snapshot()
+
+    def _load_snapshot(self) -> int:
+        """`load` inside the caller's transaction."""
+        self._shards.clear()
+        self._forget_statistics()
+        self._data_version = self._current_data_version()
+        self._applied_seq = self._last_seq()
+        cursor = self._db.execute("SELECT rowid, publisher_id, vector FROM chunks WHERE vector IS NOT NULL")
+        total = 0
+        while batch := cursor.fetchmany(4096):
+            self._add_stored(batch)
+            total += len(batch)
+        return total
+
+    def _add_stored(self, rows: Iterable[tuple[int, str, bytes]]) -> None:
+        """Add stored vectors, `(rowid, publisher_id, float32 blob)`, to their publishers' shards."""
+        by_publisher: dict[str, tuple[list[int], list[bytes]]] = {}
+        for rowid, publisher_id, blob in rows:
+            rowids, blobs = by_publisher.setdefault(publisher_id, ([], []))
+            rowids.append(rowid)
+            blobs.append(blob)
+        for publisher_id, (rowids, blobs) in by_publisher.items():
+            matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rowids), self._dimension)
+            self._shard(publisher_id).add(rowids, matrix)
+
+    def _current_data_version(self) -> int:
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _last_seq(self) -> int:
+        return int(self._db.execute("SELECT coalesce(max(seq), 0) FROM chunk_changes").fetchone()[0])
+
+    def _follow_changes(self, *, force: bool = False) -> None:
+        """Bring the shards up to the chunk changes other connections committed (caller holds the lock). Unless
+        `force`d, the change log is read only when `PRAGMA data_version` says another connection committed."""
+        version = self._current_data_version()
+        if version == self._data_version and not force:
+            return
+        self._data_version = version
+        changes = self._db.execute(
+            "SELECT seq, chunk_rowid, publisher_id FROM chunk_changes WHERE seq > ? ORDER BY seq",
+            (self._applied_seq,),
+        ).fetchall()
+        if not changes:
+            return
+        if changes[0][0] > self._applied_seq + 1:
+            log.info("chunk change log pruned past this index's position; reloading the dense index")
+            self.load()
+            return
+        publishers: dict[int, set[str]] = {}
+        for _, rowid, publisher_id in changes:
+            publishers.setdefault(int(rowid), set()).add(publisher_id)
+        self._note_changes(len(publishers))
+        self._apply_rows(publishers)
+        self._applied_seq = int(changes[-1][0])
+
+    def _apply_rows(self, publishers: Mapping[int, set[str]]) -> None:
+        """Make the shards hold the current vector of each changed rowid (`publishers`: the rowid's publishers
+        named in the log). A row now gone or without a vector leaves every shard it may be in."""
+        rowids = list(publishers)
+        current: dict[int, tuple[str, bytes | None]] = {}
+        for start in range(0, len(rowids), 4096):
+            rows = self._db.execute(
+                "SELECT rowid, publisher_id, vector FROM chunks WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps(rowids[start : start + 4096]),),
+            )
+            current.update((int(rowid), (publisher_id, blob)) for rowid, publisher_id, blob in rows)
+        added: list[tuple[int, str, bytes]] = []
+        for rowid, logged in publishers.items():
+            publisher_id, blob = current.get(rowid, ("", None))
+            for stale in (logged - {publisher_id}) if blob is not None else (logged | {publisher_id}):
+                shard = self._shards.get(stale)
+                if shard is not None:
+                    shard.remove([rowid])
+            if blob is not None:
+                added.append((rowid, publisher_id, blob))
+        self._add_stored(added)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction of this index (caller holds the lock). `BEGIN IMMEDIATE` takes SQLite's write
+        lock, so the other connections' changes applied first are all there are until the commit; the entries
+        the transaction itself logs count as applied once it commits (the caller updates the shards)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._follow_changes(force=True)
+            yield
+            last = self._last_seq()
+        self._applied_seq = last
 
     def _forget_statistics(self) -> None:
         self._chunk_totals.clear()
@@ -230,6 +322,7 @@ class ChunkIndex:
         Returns the rows consumed (0: every graph is current). Small slices keep the lock, which searches
         share, free most of the time."""
         with self._lock:
+            self._follow_changes()
             for shard in self._shards.values():
                 consumed = shard.extend_graph(max_rows)
                 if consumed:
@@ -248,39 +341,39 @@ class ChunkIndex:
         """Insert chunks (replacing same chunk_id) in one transaction, then index their vectors."""
         with self._lock:
             self._note_changes(len(records))
-            replaced = self._rowids_of("chunk_id", [r.chunk_id for r in records])
-            rowids = self._write(records)
+            with self._writing():
+                replaced = self._rowids_of("chunk_id", [r.chunk_id for r in records])
+                rowids = self._write(records)
             self._forget(replaced)
             self._index_vectors(zip(rowids, records, strict=True))
 
     def _write(self, records: Sequence[ChunkRecord]) -> list[int]:
+        """Replace-insert the rows inside the caller's transaction; returns their rowids."""
         rowids: list[int] = []
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM chunks WHERE chunk_id = ?", [(r.chunk_id,) for r in records])
-            for r in records:
-                cursor = self._db.execute(
-                    "INSERT INTO chunks (chunk_id, item_id, publisher_id, scope, ordinal, title, heading,"
-                    " text, char_start, char_end, token_count, content_hash, tradition, vector)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        r.chunk_id,
-                        r.item_id,
-                        r.publisher_id,
-                        scope_token(r.publisher_id),
-                        r.ordinal,
-                        r.title,
-                        HEADING_SEPARATOR.join(r.heading_path),
-                        r.text,
-                        r.char_start,
-                        r.char_end,
-                        r.token_count,
-                        r.content_hash,
-                        r.tradition,
-                        _vector_blob(r.vector),
-                    ),
-                )
-                rowids.append(int(cursor.lastrowid or 0))
+        self._db.executemany("DELETE FROM chunks WHERE chunk_id = ?", [(r.chunk_id,) for r in records])
+        for r in records:
+            cursor = self._db.execute(
+                "INSERT INTO chunks (chunk_id, item_id, publisher_id, scope, ordinal, title, heading,"
+                " text, char_start, char_end, token_count, content_hash, tradition, vector)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    r.chunk_id,
+                    r.item_id,
+                    r.publisher_id,
+                    scope_token(r.publisher_id),
+                    r.ordinal,
+                    r.title,
+                    HEADING_SEPARATOR.join(r.heading_path),
+                    r.text,
+                    r.char_start,
+                    r.char_end,
+                    r.token_count,
+                    r.content_hash,
+                    r.tradition,
+                    _vector_blob(r.vector),
+                ),
+            )
+            rowids.append(int(cursor.lastrowid or 0))
         return rowids
 
     def _index_vectors(self, pairs: Iterable[tuple[int, ChunkRecord]]) -> None:
@@ -296,14 +389,14 @@ class ChunkIndex:
     def set_vectors(self, chunk_ids: Sequence[str], vectors: FloatMatrix) -> None:
         """Store the embeddings of already written chunks and make them searchable densely."""
         with self._lock:
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
+            with self._writing():
                 self._db.executemany(
                     "UPDATE chunks SET vector = ? WHERE chunk_id = ?",
                     [(_vector_blob(v), c) for c, v in zip(chunk_ids, vectors, strict=True)],
                 )
+                stored = self._rowids_of("chunk_id", list(chunk_ids), "chunk_id")
             position = {chunk_id: i for i, chunk_id in enumerate(chunk_ids)}
-            for rowid, publisher_id, chunk_id in self._rowids_of("chunk_id", list(chunk_ids), "chunk_id"):
+            for rowid, publisher_id, chunk_id in stored:
                 self._shard(publisher_id).add([rowid], vectors[position[chunk_id]][None, :])
 
     def _rowids_of(self, column: str, values: Sequence[str], *extra: str) -> list[tuple[Any, ...]]:
@@ -326,11 +419,10 @@ class ChunkIndex:
     def delete_items(self, item_ids: Sequence[str]) -> int:
         """Remove every chunk of these items from the table, the keyword and the dense index at once."""
         with self._lock:
-            rows = self._rowids_of("item_id", list(item_ids))
-            self._note_changes(len(rows))
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
+            with self._writing():
+                rows = self._rowids_of("item_id", list(item_ids))
                 self._db.executemany("DELETE FROM chunks WHERE item_id = ?", [(i,) for i in item_ids])
+            self._note_changes(len(rows))
             self._forget(rows)
             return len(rows)
 
@@ -344,7 +436,10 @@ class ChunkIndex:
                 self._db.execute("UPDATE chunks SET tradition = ? WHERE item_id = ?", (tradition, item_id))
 
     def count(self, publisher_id: str | None = None) -> int:
+        """Dense rows (of one publisher); after `close`, as they were then."""
         with self._lock:
+            if not self._closed:
+                self._follow_changes()
             if publisher_id is None:
                 return sum(len(shard) for shard in self._shards.values())
             shard = self._shards.get(publisher_id)
@@ -425,6 +520,7 @@ class ChunkIndex:
         """Keyword and dense candidates (union, each with both scores and its item), before fusion."""
         vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         with self._lock:
+            self._follow_changes()
             shard = self._shards.get(publisher_id) or DenseShard(self._dimension)
             if keyword_hits is None:
                 keyword_hits = self._keyword(query, publisher_id, params)

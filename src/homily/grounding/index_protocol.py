@@ -1,13 +1,15 @@
 """What callers need from a chunk index and from the reader of chunks awaiting vectors, whatever the backend.
 
-Two implementations exist: `homily.grounding.index.ChunkIndex` (SQLite FTS5 + an in-process dense index, one
-process) and `homily.grounding.pg_index.PostgresChunkIndex` (PostgreSQL tsvector + pgvector, shared by replicas).
-Every method is blocking: async code calls them through `asyncio.to_thread`.
+Two implementations exist: `homily.grounding.index.ChunkIndex` (SQLite FTS5 + an in-process dense index that follows
+other processes' writes through a change log) and `homily.grounding.pg_index.PostgresChunkIndex` (PostgreSQL
+tsvector + pgvector, shared by replicas). Every method is blocking: async code calls them through
+`asyncio.to_thread`.
 
 Contract shared by both: `add` replaces chunks of the same `chunk_id`; a chunk becomes densely searchable once it
 has a vector (`add` with one, or `set_vectors`), keyword-searchable at once; `delete_items` and `update_item` are
-visible to the next search; `search` and `candidates` never return another publisher's chunks; ranking is
-`homily.grounding.fusion.fuse` over the candidates, so both backends order evidence by the same rules.
+visible to the next search, also in another process's index on the same database; `search` and `candidates` never
+return another publisher's chunks; ranking is `homily.grounding.fusion.fuse` over the candidates, so both backends
+order evidence by the same rules.
 """
 
 from __future__ import annotations

@@ -13,14 +13,14 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from homily.grounding.schema import CHUNK_SCHEMA
+from homily.grounding.schema import CHANGE_LOG_SCHEMA, CHUNK_SCHEMA
 
 log = logging.getLogger("homily.storage.sqlite")
 
 
-def chunk_schema_script() -> str:
-    """`CHUNK_SCHEMA` (owned by `homily.grounding.schema`) as one migration script."""
-    return "\n".join(statement.strip() + ";" for statement in CHUNK_SCHEMA) + "\n"
+def chunk_schema_script(statements: Sequence[str] = CHUNK_SCHEMA) -> str:
+    """`CHUNK_SCHEMA` or another statement list of `homily.grounding.schema` as one migration script."""
+    return "\n".join(statement.strip() + ";" for statement in statements) + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +130,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "items, item contents, chunks with their FTS5 index", _V2_ITEMS + chunk_schema_script()),
     Migration(3, "the embedding space of the stored chunk vectors", _V3_EMBEDDING_SPACE),
     Migration(4, "per-organisation model allow-lists", _V4_ORGANISATION_MODEL_ALLOW_LISTS),
+    Migration(5, "the chunk change log other processes' dense indexes follow", chunk_schema_script(CHANGE_LOG_SCHEMA)),
 )
 """Every schema version in order. Append new versions here."""
 
