@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from homily.embeddings import offline_cache
 from homily.embeddings.local import MODEL_NAME, graph_tag
 from homily.embeddings.offline_cache import embed_cached
 from homily.embeddings.protocol import Vectors
@@ -54,3 +56,25 @@ def test_router_cache_file_names_the_default_graph(tmp_path: Path) -> None:
     again = ConstantEmbedder(9.0, graph_tag())
     assert np.all(embed_cached(["hello"], tmp_path, lambda: again) == 3.0)
     assert again.calls == 0
+
+
+class LengthEmbedder(ConstantEmbedder):
+    """Embeds a text as its length, so order is checkable."""
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls += 1
+        return np.array([[float(len(text))] * self.dimension for text in texts], dtype=np.float32)
+
+
+def test_a_long_first_run_says_how_far_it_got(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(offline_cache, "PROGRESS_SECONDS", 0.0)
+    texts = ["x" * (i % 50 + 1) + str(i) for i in range(600)]
+    embedder = LengthEmbedder(0.0, graph_tag())
+    vectors = embed_cached(texts, tmp_path, lambda: embedder)
+    assert [row[0] for row in vectors] == [float(len(text)) for text in texts]
+    assert embedder.calls == 3  # batches of 256
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("embedding texts: 256 of 600 (43%), about ")
+    assert lines[1].startswith("embedding texts: 512 of 600")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from homily.embeddings.local import graph_tag, load_local_embedder
 from homily.embeddings.protocol import Embedder
 
 logger = logging.getLogger(__name__)
+
 
 def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "homily-embedding-cache"
@@ -47,7 +50,7 @@ def embed_cached(
     if missing:
         logger.info("embedding %d new texts (cache has %d)", len(missing), len(known))
         embedder = embedder_factory()
-        vectors = embedder.embed([text for _, text in missing])
+        vectors = _embed_with_progress(embedder, [text for _, text in missing])
         known.update({key: vectors[i] for i, (key, _) in enumerate(missing)})
         all_keys = sorted(known)
         np.savez(
@@ -56,3 +59,33 @@ def embed_cached(
             vectors=np.stack([known[key] for key in all_keys]).astype(np.float32),
         )
     return np.stack([known[key] for key in wanted]).astype(np.float32)
+
+
+PROGRESS_BATCH = 256
+PROGRESS_SECONDS = 10.0
+"""A first evaluation run embeds thousands of texts (minutes on two cores): say how far it got this often."""
+
+
+def _embed_with_progress(embedder: Embedder, texts: list[str]) -> npt.NDArray[np.float32]:
+    """`embedder.embed(texts)` in batches, with a line on stderr every `PROGRESS_SECONDS` (done, total, time left)."""
+    started = time.monotonic()
+    next_report = started + PROGRESS_SECONDS
+    parts: list[npt.NDArray[np.float32]] = []
+    done = 0
+    for start in range(0, len(texts), PROGRESS_BATCH):
+        batch = texts[start : start + PROGRESS_BATCH]
+        parts.append(np.asarray(embedder.embed(batch), dtype=np.float32))
+        done += len(batch)
+        now = time.monotonic()
+        if now >= next_report and done < len(texts):
+            left = (now - started) / done * (len(texts) - done)
+            sys.stderr.write(
+                f"embedding texts: {done:,} of {len(texts):,} ({done / len(texts):.0%}), about {_duration(left)} left"
+                " (cached for next time)\n"
+            )
+            next_report = now + PROGRESS_SECONDS
+    return np.concatenate(parts) if parts else np.zeros((0, 384), dtype=np.float32)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
