@@ -71,7 +71,7 @@ def add_route_commands(subparsers: Any) -> None:
         "routing",
         help=routing_help,
         description=f"{routing_help}, next to a random router and RouteLLM's best published figures. The first "
-        "run embeds every prompt (several minutes on a small machine, with no output meanwhile); later "
+        "run embeds every prompt (several minutes on a small machine; progress every 10 s on stderr); later "
         "runs read the embedding cache.",
     )
     routing.add_argument("--data-dir", type=Path, default=default_data_dir(), help=SHARED_DATA_HELP)
