@@ -21,6 +21,7 @@ from homily.cli.common import (
 )
 from homily.cli.content import add_content_commands
 from homily.cli.guard import add_guard_commands
+from homily.cli.models import add_models_command
 from homily.cli.retrieval import add_retrieval_commands
 from homily.cli.route import add_route_commands
 from homily.errors import HomilyError
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"homily {__version__}")
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{serve,init,admin,ingest,search,route,guard,eval}"
+        dest="command", required=True, metavar="{serve,init,admin,ingest,search,models,route,guard,eval}"
     )
     common, json_flag = common_options(), json_option()
 
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_retrieval_commands(eval_targets(eval_command(commands)))
     add_route_commands(commands)
     add_guard_commands(commands)
+    add_models_command(commands, common, json_flag)
     return parser
 
 

@@ -56,7 +56,8 @@ def select_direct(catalog: Catalog, availability: Availability, model_id: str, n
     model = catalog.get(model_id)
     if model is None:
         raise InvalidRequestError(
-            f"Unknown model '{model_id}'. GET /platform/v2/models lists the model ids this server offers.",
+            f"Unknown model '{model_id}'. GET /platform/v2/models (or `homily models`) lists the model ids this "
+            "server offers.",
             param="model",
         )
     if needs.needs_tools and not model.supports_tools:
