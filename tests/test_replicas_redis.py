@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,23 +24,29 @@ BODY = {"messages": [{"role": "user", "content": "Hi"}], "model": "gloo-openai-g
 PROMPT = 1.0
 
 
+def two_replicas(
+    fake_openai: FakeOpenAIUpstream, redis_url: str, tmp_path: Path, **settings: Any
+) -> Iterator[tuple[LiveHomily, LiveHomily]]:
+    """Two live replicas of one data dir on one Redis, calling the fake upstream, with `settings` on top."""
+    shared = make_settings(
+        tmp_path,
+        openai_api_key="sk-upstream-test",
+        openai_base_url=fake_openai.base_url,
+        redis_url=redis_url,
+        **settings,
+    )
+    first = start_homily(shared)
+    second = serve_homily(shared, first.credential)
+    yield first, second
+    second.stop()
+    first.stop()
+
+
 @pytest.fixture
 def replicas(
     fake_openai: FakeOpenAIUpstream, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[LiveHomily, LiveHomily]]:
-    settings = make_settings(
-        tmp_path,
-        openai_api_key="sk-upstream-test",
-        openai_base_url=fake_openai.base_url,
-        rate_limit_per_minute=3,
-        redis_url=redis_url,
-        revocation_refresh_seconds=60.0,
-    )
-    first = start_homily(settings)
-    second = serve_homily(settings, first.credential)
-    yield first, second
-    second.stop()
-    first.stop()
+    yield from two_replicas(fake_openai, redis_url, tmp_path, rate_limit_per_minute=3, revocation_refresh_seconds=60.0)
 
 
 def within(seconds: float, condition: Callable[[], bool]) -> None:
@@ -120,20 +127,9 @@ def test_a_server_whose_redis_is_unreachable_starts_answers_and_still_limits(
 def circuit_replicas(
     fake_openai: FakeOpenAIUpstream, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[LiveHomily, LiveHomily]]:
-    settings = make_settings(
-        tmp_path,
-        openai_api_key="sk-upstream-test",
-        openai_base_url=fake_openai.base_url,
-        redis_url=redis_url,
-        upstream_max_attempts=1,
-        circuit_failure_threshold=2,
-        circuit_reset_seconds=60,
+    yield from two_replicas(
+        fake_openai, redis_url, tmp_path, upstream_max_attempts=1, circuit_failure_threshold=2, circuit_reset_seconds=60
     )
-    first = start_homily(settings)
-    second = serve_homily(settings, first.credential)
-    yield first, second
-    second.stop()
-    first.stop()
 
 
 def openai_available(homily: LiveHomily) -> bool:
