@@ -8,15 +8,13 @@ import asyncio
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from homily.api.errors import database_unavailable, homily_error, http_error, unexpected_error
+from homily.api.errors import exception_handlers
 from homily.api.middleware import RequestIdMiddleware
-from homily.errors import HomilyError
 from homily.storage.base import StoreUnavailableError
 from tests.support.http import assert_envelope
 
@@ -33,12 +31,7 @@ def _app() -> Starlette:
     return Starlette(
         routes=[Route("/bug", _bug), Route("/outage", _outage)],
         middleware=[Middleware(RequestIdMiddleware)],
-        exception_handlers={
-            HomilyError: homily_error,
-            HTTPException: http_error,
-            StoreUnavailableError: database_unavailable,
-            Exception: unexpected_error,
-        },
+        exception_handlers=exception_handlers(),
     )
 
 

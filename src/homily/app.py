@@ -6,14 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from homily.admin.service import AdminService
 from homily.api.admin import admin_routes
 from homily.api.completions import completion_routes
 from homily.api.content import content_routes
-from homily.api.errors import database_unavailable, homily_error, http_error, unexpected_error
+from homily.api.errors import exception_handlers
 from homily.api.grounded import grounded_routes
 from homily.api.health import health_routes
 from homily.api.metrics import metrics_routes
@@ -22,9 +21,7 @@ from homily.api.models import model_routes
 from homily.api.oauth import oauth_routes
 from homily.api.openapi import openapi_routes
 from homily.content.runtime import ContentRuntime
-from homily.errors import HomilyError
 from homily.settings import Settings
-from homily.storage.base import StoreUnavailableError
 from homily.wiring import build_services
 
 
@@ -66,11 +63,6 @@ def create_app(settings: Settings) -> Starlette:
             *admin_routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
-        exception_handlers={
-            HomilyError: homily_error,
-            HTTPException: http_error,
-            StoreUnavailableError: database_unavailable,
-            Exception: unexpected_error,
-        },
+        exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )

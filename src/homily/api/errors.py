@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -60,3 +61,13 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     )
     response.headers["X-Request-Id"] = request_id(request)
     return response
+
+
+def exception_handlers() -> dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]]:
+    """Every handler the app registers, most specific first (a fresh dict: Starlette may keep the one it is given)."""
+    return {
+        HomilyError: homily_error,
+        HTTPException: http_error,
+        StoreUnavailableError: database_unavailable,
+        Exception: unexpected_error,
+    }
