@@ -83,21 +83,8 @@ async def measure(store: Store, content: ContentStore, rounds: int) -> dict[str,
     return {name: await timed(operation, rounds) for name, operation in operations.items()}
 
 
-async def run_sqlite(rounds: int) -> dict[str, dict[str, float]]:
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "homily.db"
-        store, content = SqliteStore(path), SqliteContentStore(path)
-        await store.open()
-        await content.open()
-        try:
-            return await measure(store, content, rounds)
-        finally:
-            await content.close()
-            await store.close()
-
-
-async def run_postgres(url: str, rounds: int) -> dict[str, dict[str, float]]:
-    store, content = PostgresStore(url), PostgresContentStore(url)
+async def measure_opened(store: Store, content: ContentStore, rounds: int) -> dict[str, dict[str, float]]:
+    """Open both stores, measure them, and close them again whatever happens."""
     await store.open()
     await content.open()
     try:
@@ -105,6 +92,16 @@ async def run_postgres(url: str, rounds: int) -> dict[str, dict[str, float]]:
     finally:
         await content.close()
         await store.close()
+
+
+async def run_sqlite(rounds: int) -> dict[str, dict[str, float]]:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "homily.db"
+        return await measure_opened(SqliteStore(path), SqliteContentStore(path), rounds)
+
+
+async def run_postgres(url: str, rounds: int) -> dict[str, dict[str, float]]:
+    return await measure_opened(PostgresStore(url), PostgresContentStore(url), rounds)
 
 
 def main() -> None:
