@@ -83,7 +83,9 @@ async def measure(store: Store, content: ContentStore, rounds: int) -> dict[str,
     return {name: await timed(operation, rounds) for name, operation in operations.items()}
 
 
-async def measure_opened(store: Store, content: ContentStore, rounds: int) -> dict[str, dict[str, float]]:
+async def measure_opened(
+    store: Store, content: SqliteContentStore | PostgresContentStore, rounds: int
+) -> dict[str, dict[str, float]]:
     """Open both stores, measure them, and close them again whatever happens."""
     await store.open()
     await content.open()
