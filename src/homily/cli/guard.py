@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from homily.cli.common import SHARED_DATA_HELP, CliError, eval_command, eval_targets
+from homily.embeddings.offline_cache import default_cache_dir
 from homily.guard.categories import CATEGORIES
 from homily.guard.datasets import default_data_dir
 from homily.guard.embedding import LocalEmbedFunction
@@ -117,6 +118,8 @@ def add_guard_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "WildGuard), with the default policy, next to each measure's target.",
     )
     guard_eval.add_argument("--data-dir", type=Path, default=default_data_dir(), help=SHARED_DATA_HELP)
-    guard_eval.add_argument("--cache-dir", type=Path, default=None, help="cache embeddings here (e.g. under /tmp)")
+    guard_eval.add_argument(
+        "--cache-dir", type=Path, default=default_cache_dir(), help="embedding cache (default: %(default)s)"
+    )
     guard_eval.add_argument("--json", action="store_true", help="print JSON instead of a table")
     guard_eval.set_defaults(handler=_run_eval)

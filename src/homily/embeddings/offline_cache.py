@@ -50,7 +50,7 @@ def embed_cached(
     if missing:
         logger.info("embedding %d new texts (cache has %d)", len(missing), len(known))
         embedder = embedder_factory()
-        vectors = _embed_with_progress(embedder, [text for _, text in missing])
+        vectors = embed_with_progress(embedder, [text for _, text in missing], note=" (cached for next time)")
         known.update({key: vectors[i] for i, (key, _) in enumerate(missing)})
         all_keys = sorted(known)
         np.savez(
@@ -66,14 +66,15 @@ PROGRESS_SECONDS = 10.0
 """A first evaluation run embeds thousands of texts (minutes on two cores): say how far it got this often."""
 
 
-def _embed_with_progress(embedder: Embedder, texts: list[str]) -> npt.NDArray[np.float32]:
-    """`embedder.embed(texts)` in batches, with a line on stderr every `PROGRESS_SECONDS` (done, total, time left)."""
+def embed_with_progress(embedder: Embedder, texts: Sequence[str], note: str = "") -> npt.NDArray[np.float32]:
+    """`embedder.embed(texts)` in batches, with a line on stderr every `PROGRESS_SECONDS` (done, total, time left,
+    then `note`)."""
     started = time.monotonic()
     next_report = started + PROGRESS_SECONDS
     parts: list[npt.NDArray[np.float32]] = []
     done = 0
     for start in range(0, len(texts), PROGRESS_BATCH):
-        batch = texts[start : start + PROGRESS_BATCH]
+        batch = list(texts[start : start + PROGRESS_BATCH])
         parts.append(np.asarray(embedder.embed(batch), dtype=np.float32))
         done += len(batch)
         now = time.monotonic()
@@ -81,10 +82,10 @@ def _embed_with_progress(embedder: Embedder, texts: list[str]) -> npt.NDArray[np
             left = (now - started) / done * (len(texts) - done)
             sys.stderr.write(
                 f"embedding texts: {done:,} of {len(texts):,} ({done / len(texts):.0%}), about {_duration(left)} left"
-                " (cached for next time)\n"
+                f"{note}\n"
             )
             next_report = now + PROGRESS_SECONDS
-    return np.concatenate(parts) if parts else np.zeros((0, 384), dtype=np.float32)
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 
 def _duration(seconds: float) -> str:

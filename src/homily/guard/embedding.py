@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from homily.embeddings.offline_cache import embed_cached
+from homily.embeddings.offline_cache import embed_cached, embed_with_progress
 from homily.embeddings.protocol import Embedder
 
 
@@ -32,7 +32,7 @@ class LocalEmbedFunction:
         return self._model
 
     def _compute(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        return np.asarray(self._load().embed(list(texts)), dtype=np.float32)
+        return embed_with_progress(self._load(), texts)
 
     def __call__(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         if not texts:
