@@ -80,26 +80,25 @@ async def open_circuit_breakers(
     settings: Settings, pool: ProviderPool, redis: Redis | None, metrics: Metrics, stack: AsyncExitStack
 ) -> CircuitBreakers:
     """The upstreams' circuit breakers; with Redis, one replica's opening or closing a circuit applies to all."""
-    if redis is None:
-        return CircuitBreakers(
-            failure_threshold=settings.circuit_failure_threshold, reset_timeout=settings.circuit_reset_seconds
-        )
-    from homily.providers.circuit_sharing import CircuitBus
-    from homily.redis_backend import FailureReporter
+    bus = None
+    if redis is not None:
+        from homily.providers.circuit_sharing import CircuitBus
+        from homily.redis_backend import FailureReporter
 
-    bus = CircuitBus(
-        redis,
-        pool.providers(),
-        FailureReporter(metrics, "publish_circuit", "other replicas learn of this upstream's state from their calls"),
-        FailureReporter(metrics, "subscribe_circuit", "this replica learns upstream states from its own calls"),
-    )
+        bus = CircuitBus(
+            redis,
+            pool.providers(),
+            FailureReporter(metrics, "publish_circuit", "other replicas learn this upstream's state from their calls"),
+            FailureReporter(metrics, "subscribe_circuit", "this replica learns upstream states from its own calls"),
+        )
     breakers = CircuitBreakers(
         failure_threshold=settings.circuit_failure_threshold,
         reset_timeout=settings.circuit_reset_seconds,
-        on_change=bus.announce,
+        on_change=bus.announce if bus is not None else None,
     )
-    await bus.start(breakers)
-    stack.push_async_callback(bus.close)
+    if bus is not None:
+        await bus.start(breakers)
+        stack.push_async_callback(bus.close)
     return breakers
 
 

@@ -161,8 +161,8 @@ class CompletionService:
     async def screen(
         self, request: ChatCompletionRequest, request_id: str, *, grounded: bool = False, allowed: AllowList = None
     ) -> Screened:
-        """Validate the routing fields and model access, embed the last user turn once, and run the guard before
-        any model."""
+        """Validate the routing fields and model access, embed the last user turn once (and the earlier user turns
+        the guard screens), and run the guard before any model."""
         mechanism, _ = resolve_mechanism(request)
         self.check_access(request, allowed)
         guard = self._guard if self._guard is not None and self._guard.enabled else None

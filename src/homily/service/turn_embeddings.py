@@ -51,19 +51,23 @@ class TurnEmbedder:
         self._vectors: OrderedDict[bytes, QueryEmbedding] = OrderedDict()
 
     async def embed(self, latest: str, earlier: Sequence[str] = ()) -> tuple[QueryEmbedding, list[QueryEmbedding]]:
+        latest_key = _key(latest)
+        earlier_keys = [_key(text) for text in earlier]
         known: dict[bytes, QueryEmbedding] = {}
-        for key in {_key(text) for text in earlier}:
+        wanted = {latest_key: latest}
+        for key, text in zip(earlier_keys, earlier, strict=True):
+            if key in wanted or key in known:
+                continue
             if (vector := self._vectors.get(key)) is not None:
                 self._vectors.move_to_end(key)
                 known[key] = vector
-        latest_key = _key(latest)
-        wanted = {latest_key: latest}
-        wanted.update((key, text) for text in earlier if (key := _key(text)) not in known and key != latest_key)
+            else:
+                wanted[key] = text
         vectors = await asyncio.gather(*(self._embedder.embed_one(text) for text in wanted.values()))
         for key, vector in zip(wanted, vectors, strict=True):
             known[key] = vector
             self._remember(key, vector)
-        return known[latest_key], [known[_key(text)] for text in earlier]
+        return known[latest_key], [known[key] for key in earlier_keys]
 
     def _remember(self, key: bytes, vector: QueryEmbedding) -> None:
         self._vectors[key] = vector
