@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,18 +98,52 @@ def test_mismatched_texts_or_model_refuse_to_load(tmp_path: Path) -> None:
         list(load_library(tmp_path / "missing"))
 
 
+# Questions about books the library lacked before it held the whole Bible (none of them were found then).
+BIBLE_QUESTIONS = (
+    ("Romans 8:28", "Romans", "Romans 8"),
+    ("What is faith according to Hebrews 11?", "Hebrews", "Hebrews 11"),
+    ("Isaiah 53 suffering servant", "Isaiah", "Isaiah 53"),
+    ("Pentecost: the Holy Spirit comes on the disciples in Acts 2", "Acts", "Acts 2"),
+    ("Daniel in the lions' den", "Daniel", "Daniel 6"),
+)
+WEB_BOOKS = 66
+WEB_CHAPTERS = 1189
+CONFESSIONS_BOOKS = 13
+
+
 @pytest.mark.skipif(not (LIBRARY_DIR / "manifest.json").exists(), reason="library not built")
 def test_shipped_library_is_consistent_balanced_and_small() -> None:
     manifest = read_manifest()
     assert set(manifest.per_tradition) == set(TRADITIONS)
-    chunk_counts = [stats["chunks"] for stats in manifest.per_tradition.values()]
+    # The tradition-specific works are balanced; not_faith_specific also holds the whole Bible, shared by all.
+    chunk_counts = [stats["chunks"] for name, stats in manifest.per_tradition.items() if name != "not_faith_specific"]
     assert min(chunk_counts) * 2 > max(chunk_counts)
     total_bytes = sum(path.stat().st_size for path in LIBRARY_DIR.iterdir())
     assert total_bytes < 8_000_000
     items = list(load_library())
     assert sum(len(item.chunks) for item in items) == manifest.chunks
     assert len({item.item_id for item in items}) == len(items)
-    assert any("World English Bible" in item.title for item in items)
+
+
+@pytest.mark.skipif(not (LIBRARY_DIR / "manifest.json").exists(), reason="library not built")
+def test_shipped_library_holds_the_whole_bible_and_whole_confessions() -> None:
+    """Readers ask about any book, chapter and verse: every chapter of the World English Bible is there, verse by
+    verse, and every book of Augustine's Confessions."""
+    items = list(load_library())
+    bible = [item for item in items if item.title.endswith("(World English Bible)")]
+    assert len(bible) == WEB_BOOKS
+    chapters = {
+        (item.title, line.split(":", 1)[0])
+        for item in bible
+        for chunk in item.chunks
+        for line in chunk.text.splitlines()
+        if re.match(r"\d+:1 ", line)
+    }
+    assert len(chapters) == WEB_CHAPTERS
+    romans = next(item for item in bible if item.title == "Romans (World English Bible)")
+    assert any("8:28 " in chunk.text and "all things work together for good" in chunk.text for chunk in romans.chunks)
+    confessions = {item.title for item in items if item.title.startswith("Augustine: Confessions Book ")}
+    assert len(confessions) == CONFESSIONS_BOOKS
 
 
 @pytest.mark.skipif(not (LIBRARY_DIR / "manifest.json").exists(), reason="library not built")
@@ -122,6 +157,12 @@ def test_shipped_library_installs_and_answers_by_tradition(tmp_path: Path) -> No
     result = index.search(query, embedder.embed([query])[0], "gloo", limit=5)
     assert result.sources_returned
     assert "Westminster Shorter Catechism" in result.hits[0].title
+    for question, book, chapter in BIBLE_QUESTIONS:
+        found = index.search(question, embedder.embed([question])[0], "gloo", limit=3)
+        assert any(hit.title.startswith(f"{book} (") and hit.heading_path[-1:] == (chapter,) for hit in found.hits), (
+            question,
+            [(hit.title, hit.heading_path) for hit in found.hits],
+        )
     question = "What does the catechism teach about the sacrament of penance?"
     catholic = index.search(question, embedder.embed([question])[0], "gloo", limit=3, tradition="catholic")
     assert catholic.hits[0].tradition == "catholic"
