@@ -1,7 +1,8 @@
 """Check the shared GlooGrounded library against questions readers ask (tests/support/library_questions.py).
 
 Installs the packaged library into a throwaway index, asks every question the way grounded requests search
-(hybrid, no tradition) and prints hit@1 / hit@3 with every miss and what came first instead.
+(hybrid, no tradition) and prints hit@1 / hit@3 with every miss and what came first instead: first the questions
+in words, then abbreviated Bible references ("Rom 8:28"), whose hit is a Bible chunk holding the verses.
 
     python scripts/check_library.py [--library-dir path/to/built/library]
 """
@@ -17,12 +18,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
-from tests.support.library_questions import LIBRARY_QUESTIONS  # noqa: E402
+from tests.support.library_questions import LIBRARY_QUESTIONS, REFERENCE_QUESTIONS  # noqa: E402
 
 from homily.embeddings import load_local_embedder  # noqa: E402
 from homily.grounding.index import ChunkIndex, SearchHit  # noqa: E402
 from homily.grounding.library import LIBRARY_DIR, load_library  # noqa: E402
 from homily.grounding.pipeline import library_records  # noqa: E402
+from homily.grounding.scripture import find_references, is_referenced  # noqa: E402
 
 PUBLISHER = "gloo"
 
@@ -30,6 +32,21 @@ PUBLISHER = "gloo"
 def is_answer(hit: SearchHit, title: str, heading: str) -> bool:
     joined = " > ".join(hit.heading_path)
     return title in hit.title and (heading in joined or heading in hit.title)
+
+
+def holds_reference(hit: SearchHit, question: str) -> bool:
+    bible = hit.title.endswith("(World English Bible)")
+    return bible and is_referenced(find_references(question), hit.title, " > ".join(hit.heading_path), hit.text)
+
+
+def report(name: str, found_per_question: list[tuple[str, list[bool], str]]) -> None:
+    first = sum(bool(found and found[0]) for _, found, _ in found_per_question)
+    top_three = sum(any(found) for _, found, _ in found_per_question)
+    for question, found, instead in found_per_question:
+        if not any(found):
+            print(f"MISS {question!r}: first was {instead}")
+    total = len(found_per_question)
+    print(f"{name}: hit@1 {first}/{total}  hit@3 {top_three}/{total}")
 
 
 def main() -> int:
@@ -41,19 +58,20 @@ def main() -> int:
         for item in load_library(args.library_dir):
             index.add(library_records(PUBLISHER, item))
         embedder = load_local_embedder()
-        vectors = embedder.embed([question for question, _, _ in LIBRARY_QUESTIONS])
-        first = top_three = 0
-        for (question, title, heading), vector in zip(LIBRARY_QUESTIONS, vectors, strict=True):
+        words: list[tuple[str, list[bool], str]] = []
+        questions = [question for question, _, _ in LIBRARY_QUESTIONS]
+        for (question, title, heading), vector in zip(LIBRARY_QUESTIONS, embedder.embed(questions), strict=True):
             hits = index.search(question, vector, PUBLISHER, limit=3).hits
-            found = [is_answer(hit, title, heading) for hit in hits]
-            first += bool(found and found[0])
-            top_three += any(found)
-            if not any(found):
-                instead = hits[0].title if hits else "nothing"
-                print(f"MISS {question!r}: want {title} / {heading}; first was {instead}")
+            first = hits[0].title if hits else "nothing"
+            words.append((question, [is_answer(hit, title, heading) for hit in hits], first))
+        references: list[tuple[str, list[bool], str]] = []
+        for question, vector in zip(REFERENCE_QUESTIONS, embedder.embed(list(REFERENCE_QUESTIONS)), strict=True):
+            hits = index.search(question, vector, PUBLISHER, limit=3).hits
+            first = hits[0].title if hits else "nothing"
+            references.append((question, [holds_reference(hit, question) for hit in hits], first))
         index.close()
-    total = len(LIBRARY_QUESTIONS)
-    print(f"hit@1 {first}/{total}  hit@3 {top_three}/{total}")
+    report("questions in words", words)
+    report("Bible references", references)
     return 0
 
 

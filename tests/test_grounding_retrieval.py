@@ -227,3 +227,57 @@ def test_title_change_and_tradition_update_reach_the_ranking(index: ChunkIndexPr
     assert (
         index.search("unique", _unit([1]), PUBLISHER, params=RetrievalParams(dense_weight=0.0)).hits[0].item_id == "i1"
     )
+
+
+# Verse-marked chapters as the shared library holds them, and passages that out-score them on the words alone.
+SCRIPTURE = (
+    ("romans-8a", "Romans (World English Bible)", ("Romans", "Romans 8"),
+     "8:26 In the same way, the Spirit also helps our weaknesses, for we don't know how to pray as we ought.\n"
+     "8:27 He who searches the hearts knows what is on the Spirit's mind."),
+    ("romans-8b", "Romans (World English Bible)", ("Romans", "Romans 8"),
+     "8:28 We know that all things work together for good for those who love God, for those who are called "
+     "according to his purpose.\n8:29 For whom he foreknew, he also predestined."),
+    ("romans-notes", "Reading Romans: notes for small groups", ("Romans", "Chapter 8, verses 26 to 28"),
+     "Rom 8, verse 28 and verses 26 and 27: in Romans chapter 8 the Spirit helps us pray, and all things work "
+     "together for good for those who love God. Romans groups often end their study of Romans with verse 28."),
+    ("john-4", "John (World English Bible)", ("John", "John 4"),
+     "4:8 For his disciples had gone away into the city to buy food.\n4:9 The Samaritan woman said to him."),
+    ("matthew-5", "Matthew (World English Bible)", ("Matthew", "Matthew 5"),
+     "5:3 Blessed are the poor in spirit, for theirs is the Kingdom of Heaven.\n5:4 Blessed are those who mourn."),
+    ("henry", "Matthew Henry's Commentary: John 18", (),
+     "Matthew Henry compares John 18 with Matt. 5:3: the poor in spirit are blessed, as Matthew 5:3 says; "
+     "the poor in spirit, Matthew Henry writes, are blessed indeed."),
+    ("first-john-4", "1 John (World English Bible)", ("1 John", "1 John 4"),
+     "4:8 He who doesn't love doesn't know God, for God is love.\n4:9 By this God's love was revealed in us."),
+)  # fmt: skip
+
+
+def _scripture_records(embedder: TextEmbedder) -> list[ChunkRecord]:
+    vectors = embedder.embed([f"{title}\n{text}" for _, title, _, text in SCRIPTURE])
+    return [
+        ChunkRecord(
+            f"{key}:0", key, PUBLISHER, 0, title, heading, text, 0, len(text), 60, key, None, vectors[position]
+        )
+        for position, (key, title, heading, text) in enumerate(SCRIPTURE)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        ("Rom 8:28", "romans-8b"),
+        ("What does Rom. 8:28 promise?", "romans-8b"),
+        ("Romans 8:26-27", "romans-8a"),
+        ("Explain Matt 5:3 to a child", "matthew-5"),
+        ("1 Jn 4:8", "first-john-4"),
+    ],
+)
+def test_a_bible_reference_finds_its_verses_first(
+    index: ChunkIndexProtocol, embedder: TextEmbedder, question: str, passage: str
+) -> None:
+    """Readers name passages by (abbreviated) reference: the chunk holding the verses ranks first and counts as
+    relevant, above notes that repeat the book's name and numbers, a commentator named Matthew, and John for
+    1 John."""
+    index.add(_scripture_records(embedder))
+    item, _, relevant = _search(index, embedder, question)[0]
+    assert (item, relevant) == (passage, True)

@@ -5,11 +5,13 @@ Pure functions over candidate scores so the ranking can be tested and tuned with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 FusionMethod = Literal["convex", "rrf"]
+# Added to a referenced chunk's score: more than any fused score can reach (at most 1 + tradition_boost).
+REFERENCE_BONUS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +86,27 @@ def _rrf(candidates: list[Candidate], dense_weight: float, k: float) -> dict[int
     return fused
 
 
-def fuse(candidates: list[Candidate], params: RetrievalParams, tradition: str | None, limit: int) -> list[Ranked]:
-    """Best-first results: fused score, x(1 + boost) for the requested tradition, per-item decay and cap."""
+def fuse(
+    candidates: list[Candidate],
+    params: RetrievalParams,
+    tradition: str | None,
+    limit: int,
+    referenced: Collection[int] = frozenset(),
+) -> list[Ranked]:
+    """Best-first results: fused score, x(1 + boost) for the requested tradition, per-item decay and cap.
+    `referenced`: chunks holding a Bible reference the question names (`scripture.referenced_rows`); they rank
+    above every other chunk (in fused order among themselves) and count as relevant."""
     if params.method == "rrf":
         fused = _rrf(candidates, params.dense_weight, params.rrf_k)
     else:
         fused = _convex(candidates, params.dense_weight)
     boosted: Mapping[int, float] = {
-        c.rowid: fused[c.rowid] * (1.0 + params.tradition_boost)
-        if tradition is not None and c.tradition == tradition
-        else fused[c.rowid]
+        c.rowid: (
+            fused[c.rowid] * (1.0 + params.tradition_boost)
+            if tradition is not None and c.tradition == tradition
+            else fused[c.rowid]
+        )
+        + (REFERENCE_BONUS if c.rowid in referenced else 0.0)
         for c in candidates
     }
     ordered = sorted(candidates, key=lambda c: (-boosted[c.rowid], c.rowid))
@@ -108,6 +121,6 @@ def fuse(candidates: list[Candidate], params: RetrievalParams, tradition: str | 
         adjusted.append((score, position, candidate))
     adjusted.sort(key=lambda entry: (-entry[0], entry[1]))
     return [
-        Ranked(candidate, score, candidate.similarity >= params.relevance_threshold)
+        Ranked(candidate, score, candidate.similarity >= params.relevance_threshold or candidate.rowid in referenced)
         for score, _, candidate in adjusted[:limit]
     ]

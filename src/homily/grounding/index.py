@@ -31,6 +31,7 @@ from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, Ranked, RetrievalParams, fuse
 from homily.grounding.keyword import match_expression, query_terms
 from homily.grounding.schema import CHANGE_LOG_SCHEMA, CHUNK_SCHEMA
+from homily.grounding.scripture import ScriptureReference, find_references, referenced_rows
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,11 @@ def union_candidates(
         for rowid in dict.fromkeys([*keyword_rank, *dense_rank])
         if rowid in items
     ]
+
+
+def referenced_candidates(references: Sequence[ScriptureReference], rows: Mapping[int, ChunkRow]) -> set[int]:
+    """The candidate rows holding one of the question's Bible references (ranked first by `fuse`)."""
+    return referenced_rows(references, ((rowid, row.title, row.heading, row.text) for rowid, row in rows.items()))
 
 
 def ranked_result(ranked: Sequence[Ranked], rows: Mapping[int, ChunkRow], publisher_id: str) -> SearchResult:
@@ -545,9 +551,13 @@ class ChunkIndex:
         """Hybrid search within one publisher (see `fusion.fuse` for the ranking rules). `keyword_hits`: the
         result of `keyword_candidates` computed beforehand (with the same params), or None to run it here."""
         params = params or RetrievalParams()
+        references = find_references(query)
         with self._lock:
             candidates = self.candidates(query, query_vector, publisher_id, params, keyword_hits)
-            ranked = fuse(candidates, params, tradition, limit)
+            referenced = (
+                referenced_candidates(references, self._rows([c.rowid for c in candidates])) if references else set()
+            )
+            ranked = fuse(candidates, params, tradition, limit, referenced)
             rows = self._rows([entry.candidate.rowid for entry in ranked])
         return ranked_result(ranked, rows, publisher_id)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from homily.grounding.scripture import reference_terms
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Function words carry no topic; leaving them out keeps FTS5 from scoring half the corpus per query.
@@ -153,14 +155,14 @@ STOPWORDS = frozenset(
 
 
 def query_terms(text: str, max_terms: int = 48) -> list[str]:
-    """Distinct lower-cased words of `text` in order, without stopwords and one-letter tokens."""
+    """Distinct lower-cased words of `text` in order, without stopwords and one-letter tokens, after the full
+    book names of its Bible references ("Rom 8:28" also searches "romans")."""
     seen: dict[str, None] = {}
-    for match in _WORD.finditer(text.lower()):
-        word = match.group()
-        if (len(word) > 1 or word.isdigit()) and word not in STOPWORDS:
-            seen.setdefault(word, None)
+    for word in reference_terms(text) + [match.group() for match in _WORD.finditer(text.lower())]:
         if len(seen) >= max_terms:
             break
+        if (len(word) > 1 or word.isdigit()) and word not in STOPWORDS:
+            seen.setdefault(word, None)
     return list(seen)
 
 

@@ -29,11 +29,13 @@ from homily.grounding.index import (
     ChunkRow,
     SearchResult,
     ranked_result,
+    referenced_candidates,
     scope_token,
     union_candidates,
 )
 from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
 from homily.grounding.pg_schema import migrate, vector_literal
+from homily.grounding.scripture import find_references
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -310,12 +312,22 @@ class PostgresChunkIndex:
         """Hybrid search within one publisher (see `fusion.fuse` for the ranking rules). `keyword_hits`: the
         result of `keyword_candidates` computed beforehand (with the same params), or None to run it here."""
         params = params or RetrievalParams()
+        references = find_references(query)
         with self.connection() as connection:
             candidates = self._candidates(connection, query, query_vector, publisher_id, params, keyword=keyword_hits)
-            ranked = fuse(candidates, params, tradition, limit)
-            found = connection.execute(
-                "SELECT rowid, item_id, chunk_id, title, heading, text, tradition FROM chunks WHERE rowid = ANY(%s)",
-                ([entry.candidate.rowid for entry in ranked],),
-            ).fetchall()
-        rows = {int(row[0]): ChunkRow(*row[1:]) for row in found}
+            referenced = (
+                referenced_candidates(references, _chunk_rows(connection, [c.rowid for c in candidates]))
+                if references
+                else set()
+            )
+            ranked = fuse(candidates, params, tradition, limit, referenced)
+            rows = _chunk_rows(connection, [entry.candidate.rowid for entry in ranked])
         return ranked_result(ranked, rows, publisher_id)
+
+
+def _chunk_rows(connection: Connection[Any], rowids: list[int]) -> dict[int, ChunkRow]:
+    found = connection.execute(
+        "SELECT rowid, item_id, chunk_id, title, heading, text, tradition FROM chunks WHERE rowid = ANY(%s)",
+        (rowids,),
+    ).fetchall()
+    return {int(row[0]): ChunkRow(*row[1:]) for row in found}

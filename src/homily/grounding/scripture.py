@@ -1,0 +1,208 @@
+"""Bible references in a question ("Rom 8:28", "1 Cor 13:4-7", "Psalm 23") and the passages they point to.
+
+Readers name passages by reference far more often than by wording, and usually abbreviated. Keyword search cannot
+match "Rom" to a chunk titled "Romans", and a query vector of "Rom 8:28" says little, so retrieval (both backends)
+adds each reference's canonical book name to the keyword terms (`reference_terms`) and ranks the chunks that hold
+the referenced chapter or verses first (`is_referenced`).
+
+A reference is a book name or abbreviation with a capital letter (or a leading book number) followed by a chapter:
+"the numbers 3 and 4" or "job 2" are not references, "Numbers 3" and "Job 2" are. A chunk holds a reference when its
+title or heading names the book and it carries the verse markers ("8:28 ...") of the referenced chapter and verses,
+or, for a whole chapter, a heading ending in "<book> <chapter>" or any marker of that chapter: the form of the
+shared library's Bible and of most Bible texts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from types import MappingProxyType
+
+# Canonical names (as the World English Bible spells them, plus the Douay-Rheims deuterocanon) and the other
+# names and abbreviations readers use (SBL and common forms). Abbreviations that are everyday words or product
+# names before a number ("Am", "Is", "Ex", "Song", "Pro") are left out.
+_BOOKS: dict[str, tuple[str, ...]] = {
+    "Genesis": ("Gen", "Gn"),
+    "Exodus": ("Exod", "Exo"),
+    "Leviticus": ("Lev", "Lv"),
+    "Numbers": ("Num", "Nm"),
+    "Deuteronomy": ("Deut", "Dt"),
+    "Joshua": ("Josh", "Jos"),
+    "Judges": ("Judg", "Jdg"),
+    "Ruth": ("Rth",),
+    "1 Samuel": ("1 Sam", "1 Sa", "I Samuel"),
+    "2 Samuel": ("2 Sam", "2 Sa", "II Samuel"),
+    "1 Kings": ("1 Kgs", "1 Ki", "I Kings"),
+    "2 Kings": ("2 Kgs", "2 Ki", "II Kings"),
+    "1 Chronicles": ("1 Chr", "1 Chron", "I Chronicles"),
+    "2 Chronicles": ("2 Chr", "2 Chron", "II Chronicles"),
+    "Ezra": ("Ezr",),
+    "Nehemiah": ("Neh",),
+    "Esther": ("Esth", "Est"),
+    "Job": ("Jb",),
+    "Psalms": ("Psalm", "Ps", "Psa", "Pss"),
+    "Proverbs": ("Prov", "Prv"),
+    "Ecclesiastes": ("Eccl", "Eccles", "Ecc", "Qoheleth"),
+    "Song of Solomon": ("Song of Songs", "Canticles"),
+    "Isaiah": ("Isa",),
+    "Jeremiah": ("Jer",),
+    "Lamentations": ("Lam",),
+    "Ezekiel": ("Ezek", "Eze"),
+    "Daniel": ("Dan", "Dn"),
+    "Hosea": ("Hos",),
+    "Joel": ("Jl",),
+    "Amos": (),
+    "Obadiah": ("Obad", "Ob"),
+    "Jonah": ("Jon",),
+    "Micah": ("Mic",),
+    "Nahum": ("Nah",),
+    "Habakkuk": ("Hab",),
+    "Zephaniah": ("Zeph",),
+    "Haggai": ("Hag",),
+    "Zechariah": ("Zech",),
+    "Malachi": ("Mal",),
+    "Matthew": ("Matt", "Mt"),
+    "Mark": ("Mk", "Mrk"),
+    "Luke": ("Lk",),
+    "John": ("Jn", "Jhn"),
+    "Acts": ("Acts of the Apostles",),
+    "Romans": ("Rom", "Ro"),
+    "1 Corinthians": ("1 Cor", "1 Co", "I Corinthians"),
+    "2 Corinthians": ("2 Cor", "2 Co", "II Corinthians"),
+    "Galatians": ("Gal",),
+    "Ephesians": ("Eph",),
+    "Philippians": ("Phil", "Php"),
+    "Colossians": ("Col",),
+    "1 Thessalonians": ("1 Thess", "1 Thes", "1 Th", "I Thessalonians"),
+    "2 Thessalonians": ("2 Thess", "2 Thes", "2 Th", "II Thessalonians"),
+    "1 Timothy": ("1 Tim", "1 Ti", "I Timothy"),
+    "2 Timothy": ("2 Tim", "2 Ti", "II Timothy"),
+    "Titus": (),
+    "Philemon": ("Phlm", "Philem", "Phm"),
+    "Hebrews": ("Heb",),
+    "James": ("Jas", "Jms"),
+    "1 Peter": ("1 Pet", "1 Pt", "I Peter"),
+    "2 Peter": ("2 Pet", "2 Pt", "II Peter"),
+    "1 John": ("1 Jn", "1 Jhn", "I John"),
+    "2 John": ("2 Jn", "2 Jhn", "II John"),
+    "3 John": ("3 Jn", "3 Jhn", "III John"),
+    "Jude": (),
+    "Revelation": ("Rev", "Revelations", "Apocalypse"),
+    "Tobit": ("Tob", "Tobias"),
+    "Judith": ("Jdt",),
+    "Wisdom": ("Wis", "Wisdom of Solomon"),
+    "Sirach": ("Sir", "Ecclesiasticus"),
+    "Baruch": ("Bar",),
+    "1 Maccabees": ("1 Macc", "I Maccabees"),
+    "2 Maccabees": ("2 Macc", "II Maccabees"),
+}
+
+
+def _name_pattern(name: str) -> str:
+    """A name as a pattern: any spacing after a book number ("1Cor", "1 Cor"), an optional "st/nd/rd" ("1st")."""
+    number, _, rest = name.partition(" ")
+    if number in {"1", "2", "3"} and rest:
+        return rf"{number}(?:st|nd|rd)?\s*{re.escape(rest)}"
+    return re.escape(name).replace(r"\ ", r"\s+")
+
+
+@cache
+def _aliases() -> Mapping[str, str]:
+    """Every name and abbreviation, lower-cased with single spaces, to its canonical book."""
+    table: dict[str, str] = {}
+    for canonical, aliases in _BOOKS.items():
+        for name in (canonical, *aliases):
+            table[re.sub(r"\s+", " ", name.lower())] = canonical
+    return MappingProxyType(table)
+
+
+@cache
+def _reference_pattern() -> re.Pattern[str]:
+    # Longest names first, so "Song of Songs" wins over "Song" and "1 John" over "John".
+    names = sorted({name for canonical, aliases in _BOOKS.items() for name in (canonical, *aliases)}, key=len)
+    return re.compile(
+        r"(?<![\w:])(?P<book>" + "|".join(_name_pattern(name) for name in reversed(names)) + r")\.?\s*"
+        r"(?P<chapter>\d{1,3})(?:\s*[:.]\s*(?P<first>\d{1,3})(?:\s*[-\u2013]\s*(?P<last>\d{1,3}))?)?(?![\w:])"
+    )
+
+
+_ORDINAL = re.compile(r"^([123])(?:st|nd|rd)?\s*")
+MAX_RANGE = 40
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptureReference:
+    """`book` is canonical; `first_verse`/`last_verse` are None for a whole chapter."""
+
+    book: str
+    chapter: int
+    first_verse: int | None = None
+    last_verse: int | None = None
+
+    def verses(self) -> range:
+        if self.first_verse is None:
+            return range(0)
+        last = self.last_verse if self.last_verse is not None else self.first_verse
+        return range(self.first_verse, max(self.first_verse, min(last, self.first_verse + MAX_RANGE)) + 1)
+
+
+def _canonical(book: str) -> str | None:
+    if not book[0].isupper() and not book[0].isdigit():
+        return None
+    normalised = _ORDINAL.sub(lambda match: match.group(1) + " ", re.sub(r"\s+", " ", book.strip()))
+    return _aliases().get(normalised.lower())
+
+
+def find_references(text: str) -> list[ScriptureReference]:
+    """The Bible references in `text`, in order, each once."""
+    found: dict[ScriptureReference, None] = {}
+    for match in _reference_pattern().finditer(text):
+        book = _canonical(match["book"])
+        if book is None:
+            continue
+        first = int(match["first"]) if match["first"] else None
+        last = int(match["last"]) if match["last"] else None
+        found.setdefault(ScriptureReference(book, int(match["chapter"]), first, last), None)
+    return list(found)
+
+
+def reference_terms(text: str) -> list[str]:
+    """The canonical book names of the references in `text`, as keyword terms ("Rom 8:28" -> "romans")."""
+    words: dict[str, None] = {}
+    for reference in find_references(text):
+        for word in reference.book.lower().split():
+            words.setdefault(word, None)
+    return list(words)
+
+
+def _names_book(title: str, heading: str, book: str) -> bool:
+    # Named as a book: "Romans (World English Bible)", "Romans > Romans 8", "Romans 14"; not "1 John" for John,
+    # nor "Matthew Henry's Commentary" for Matthew.
+    pattern = rf"(?<![\w])(?<!\d ){re.escape(book)}(?=\s*(?:$|[(>:,;]|\d))"
+    return re.search(pattern, title) is not None or re.search(pattern, heading) is not None
+
+
+def is_referenced(references: Sequence[ScriptureReference], title: str, heading: str, text: str) -> bool:
+    """Whether a chunk (its title, heading path joined by any separator, and text) holds one of `references`."""
+    for reference in references:
+        if not _names_book(title, heading, reference.book):
+            continue
+        verses = reference.verses()
+        if verses:
+            markers = "|".join(str(verse) for verse in verses)
+            if re.search(rf"(?<![\d:]){reference.chapter}:(?:{markers})(?!\d)", text):
+                return True
+        elif heading.rstrip().endswith(f"{reference.book} {reference.chapter}") or re.search(
+            rf"(?<![\d:]){reference.chapter}:\d", text
+        ):
+            return True
+    return False
+
+
+def referenced_rows(references: Sequence[ScriptureReference], rows: Iterable[tuple[int, str, str, str]]) -> set[int]:
+    """The ids of the rows `(id, title, heading, text)` that hold one of `references`."""
+    if not references:
+        return set()
+    return {rowid for rowid, title, heading, text in rows if is_referenced(references, title, heading, text)}
