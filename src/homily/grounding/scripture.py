@@ -123,7 +123,7 @@ def _reference_pattern() -> re.Pattern[str]:
     # Longest names first, so "Song of Songs" wins over "Song" and "1 John" over "John".
     names = sorted({name for canonical, aliases in _BOOKS.items() for name in (canonical, *aliases)}, key=len)
     return re.compile(
-        r"(?<![\w:])(?P<book>" + "|".join(_name_pattern(name) for name in reversed(names)) + r")\.?\s*"
+        r"(?<![\w:])(?=[A-Z123])(?P<book>" + "|".join(_name_pattern(name) for name in reversed(names)) + r")\.?\s*"
         r"(?P<chapter>\d{1,3})(?:\s*[:.]\s*(?P<first>\d{1,3})(?:\s*[-\u2013]\s*(?P<last>\d{1,3}))?)?(?![\w:])"
     )
 
@@ -158,6 +158,8 @@ def _canonical(book: str) -> str | None:
 def find_references(text: str) -> list[ScriptureReference]:
     """The Bible references in `text`, in order, each once."""
     found: dict[ScriptureReference, None] = {}
+    if re.search(r"\d", text) is None:  # no chapter number, no reference (the common case, cheaply)
+        return []
     for match in _reference_pattern().finditer(text):
         book = _canonical(match["book"])
         if book is None:
