@@ -12,7 +12,9 @@ from homily.grounding.keyword import query_terms
 
 EXTRACTIVE_MODEL_ID = "homily-extractive"
 
-_SENTENCE = re.compile(r"[^.!?;:\n]+(?:[.!?;:]+[\"'\u201d\u2019)\]]*|$)")
+# A sentence ends at . ! ? ; : or a line break, except between digits: "8:28", "3.5" stay whole (a verse marker
+# cut off its chapter would send a reader to the wrong verse).
+_SENTENCE = re.compile(r"(?:[^.!?;:\n]|(?<=\d)[.:](?=\d))+(?:[.!?;:]+[\"'\u201d\u2019)\]]*|$)")
 _MAX_SOURCES = 3
 _SENTENCES_PER_SOURCE = 2
 _MAX_SENTENCE_CHARS = 400
