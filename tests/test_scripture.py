@@ -71,3 +71,11 @@ def test_a_chunk_holds_a_reference_by_book_and_verse_markers() -> None:
     rows = [(1, "Romans (WEB)", "Romans > Romans 8", "8:28 We"), (2, "Romans (WEB)", "Romans > Romans 9", "9:1 I")]
     assert referenced_rows(romans_8_28, rows) == {1}
     assert referenced_rows([], rows) == set()
+
+
+def test_a_bible_titling_books_by_their_vulgate_names_holds_their_references() -> None:
+    sirach_6 = find_references("Sir 6:14")
+    assert sirach_6 == [ScriptureReference("Sirach", 6, 14)]
+    assert is_referenced(sirach_6, "Ecclesiasticus (Douay-Rheims)", "Ecclesiasticus > Ecclesiasticus 6", "6:14 A")
+    assert is_referenced(find_references("2 Macc 12"), "2 Machabees (Douay-Rheims)", "2 Machabees > 2 Machabees 12", "")
+    assert query_terms("Sir 6:14")[:3] == ["sirach", "ecclesiasticus", "sir"]

@@ -45,7 +45,7 @@ _BOOKS: dict[str, tuple[str, ...]] = {
     "Psalms": ("Psalm", "Ps", "Psa", "Pss"),
     "Proverbs": ("Prov", "Prv"),
     "Ecclesiastes": ("Eccl", "Eccles", "Ecc", "Qoheleth"),
-    "Song of Solomon": ("Song of Songs", "Canticles"),
+    "Song of Solomon": ("Song of Songs", "Canticle of Canticles", "Canticles"),
     "Isaiah": ("Isa",),
     "Jeremiah": ("Jer",),
     "Lamentations": ("Lam",),
@@ -95,8 +95,8 @@ _BOOKS: dict[str, tuple[str, ...]] = {
     "Wisdom": ("Wis", "Wisdom of Solomon"),
     "Sirach": ("Sir", "Ecclesiasticus"),
     "Baruch": ("Bar",),
-    "1 Maccabees": ("1 Macc", "I Maccabees"),
-    "2 Maccabees": ("2 Macc", "II Maccabees"),
+    "1 Maccabees": ("1 Macc", "I Maccabees", "1 Machabees"),
+    "2 Maccabees": ("2 Macc", "II Maccabees", "2 Machabees"),
 }
 
 
@@ -174,16 +174,37 @@ def reference_terms(text: str) -> list[str]:
     """The canonical book names of the references in `text`, as keyword terms ("Rom 8:28" -> "romans")."""
     words: dict[str, None] = {}
     for reference in find_references(text):
-        for word in reference.book.lower().split():
-            words.setdefault(word, None)
+        for name in (reference.book, *_TITLED_AS.get(reference.book, ())):
+            for word in name.lower().split():
+                words.setdefault(word, None)
     return list(words)
 
 
+# Other full names a Bible may title a book with (the Douay-Rheims' Vulgate names, the Apocalypse).
+_TITLED_AS: dict[str, tuple[str, ...]] = {
+    "Tobit": ("Tobias",),
+    "Sirach": ("Ecclesiasticus",),
+    "1 Maccabees": ("1 Machabees",),
+    "2 Maccabees": ("2 Machabees",),
+    "Song of Solomon": ("Song of Songs", "Canticle of Canticles"),
+    "Revelation": ("Apocalypse",),
+}
+
+
 def _names_book(title: str, heading: str, book: str) -> bool:
+    return any(_names(title, heading, name) for name in (book, *_TITLED_AS.get(book, ())))
+
+
+def _names(title: str, heading: str, book: str) -> bool:
     # Named as a book: "Romans (World English Bible)", "Romans > Romans 8", "Romans 14"; not "1 John" for John,
     # nor "Matthew Henry's Commentary" for Matthew.
     pattern = rf"(?<![\w])(?<!\d ){re.escape(book)}(?=\s*(?:$|[(>:,;]|\d))"
     return re.search(pattern, title) is not None or re.search(pattern, heading) is not None
+
+
+def _heading_ends_with_chapter(heading: str, reference: ScriptureReference) -> bool:
+    names = (reference.book, *_TITLED_AS.get(reference.book, ()))
+    return any(heading.rstrip().endswith(f"{name} {reference.chapter}") for name in names)
 
 
 def is_referenced(references: Sequence[ScriptureReference], title: str, heading: str, text: str) -> bool:
@@ -196,9 +217,7 @@ def is_referenced(references: Sequence[ScriptureReference], title: str, heading:
             markers = "|".join(str(verse) for verse in verses)
             if re.search(rf"(?<![\d:]){reference.chapter}:(?:{markers})(?!\d)", text):
                 return True
-        elif heading.rstrip().endswith(f"{reference.book} {reference.chapter}") or re.search(
-            rf"(?<![\d:]){reference.chapter}:\d", text
-        ):
+        elif _heading_ends_with_chapter(heading, reference) or re.search(rf"(?<![\d:]){reference.chapter}:\d", text):
             return True
     return False
 
