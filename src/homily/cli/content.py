@@ -231,7 +231,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 def run_search(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    results = asyncio.run(_search(settings, args))
+    results, items = asyncio.run(_search(settings, args))
+    if not results:
+        stderr_console().print(_nothing_found(args.publisher, items), soft_wrap=True)
+    elif not any(row["relevant"] for row in results):
+        stderr_console().print(
+            "None of these passages is close enough to the query to count as relevant: a grounded answer would "
+            "not cite them.",
+            soft_wrap=True,
+        )
     if args.json:
         print_json(results)
         return 0
@@ -252,13 +260,27 @@ def run_search(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _search(settings: Settings, args: argparse.Namespace) -> list[dict[str, Any]]:
+def _nothing_found(publisher: str, items: int) -> str:
+    """Why a search found nothing, and what to do about it."""
+    if items:
+        return f"No passage of {publisher!r} ({items} items) matches this query."
+    if publisher == SHARED_PUBLISHER_NAME:
+        return (
+            f"{publisher} is still empty in this data directory: its library is installed when `homily serve` "
+            "starts (a few seconds). Start the server once, then search again."
+        )
+    return f"{publisher!r} holds no content yet: add some with `homily ingest PATH --publisher {publisher!r}`."
+
+
+async def _search(settings: Settings, args: argparse.Namespace) -> tuple[list[dict[str, Any]], int]:
+    """The ranked passages, and how many items the publisher holds when there are none."""
     async with _content_runtime(settings, with_worker=False) as runtime:
         service = runtime.service
         owner = await _organisation_id(service.store, args.org)
         publisher = await _publisher(service.store, owner, args.publisher, create=False)
         passages = await service.retrieve(publisher, args.query, limit=args.limit, tradition=args.tradition)
-    return [
+        items = 0 if passages else len(await service.content.list_items(publisher.publisher_id))
+    found = [
         {
             "rank": rank,
             "item_id": passage.item.item_id,
@@ -272,3 +294,4 @@ async def _search(settings: Settings, args: argparse.Namespace) -> list[dict[str
         }
         for rank, passage in enumerate(passages, start=1)
     ]
+    return found, items
