@@ -376,10 +376,16 @@ SOURCES: tuple[Source, ...] = (
     Source(
         f"{CTM}/bible_douay_rheims",
         "catholic",
-        30_000,
-        bible("drb_verses.jsonl", ("Tobias", "Wisdom"), "Douay-Rheims", "bible_douay_rheims", "catholic"),
+        110_000,  # the seven deuterocanonical books, whole (~103k words)
+        bible(
+            "drb_verses.jsonl",
+            ("Tobias", "Judith", "Wisdom", "Ecclesiasticus", "Baruch", "1 Machabees", "2 Machabees"),
+            "Douay-Rheims",
+            "bible_douay_rheims",
+            "catholic",
+        ),
         "Public domain (Challoner revision).",
-        "Deuterocanonical books in the Catholic Bible translation.",
+        "The deuterocanonical books of the Catholic Bible (Tobit, Judith, Wisdom, Sirach, Baruch, 1-2 Maccabees).",
     ),
     # mainline
     Source(

@@ -98,13 +98,15 @@ def test_mismatched_texts_or_model_refuse_to_load(tmp_path: Path) -> None:
         list(load_library(tmp_path / "missing"))
 
 
-# Questions about books the library lacked before it held the whole Bible (none of them were found then).
+# Questions about books the library lacked before it held the whole Bible and the deuterocanon (none was found).
 BIBLE_QUESTIONS = (
-    ("Romans 8:28", "Romans", "Romans 8"),
-    ("What is faith according to Hebrews 11?", "Hebrews", "Hebrews 11"),
-    ("Isaiah 53 suffering servant", "Isaiah", "Isaiah 53"),
-    ("Pentecost: the Holy Spirit comes on the disciples in Acts 2", "Acts", "Acts 2"),
-    ("Daniel in the lions' den", "Daniel", "Daniel 6"),
+    ("Romans 8:28", "Romans", 8),
+    ("What is faith according to Hebrews 11?", "Hebrews", 11),
+    ("Isaiah 53 suffering servant", "Isaiah", 53),
+    ("Pentecost: the Holy Spirit comes on the disciples in Acts 2", "Acts", 2),
+    ("Daniel in the lions' den", "Daniel", 6),
+    ("What does 2 Macc 12:46 say about praying for the dead?", "2 Machabees", 12),
+    ("Sir 6:14 a faithful friend", "Ecclesiasticus", 6),
 )
 WEB_BOOKS = 66
 WEB_CHAPTERS = 1189
@@ -159,7 +161,11 @@ def test_shipped_library_installs_and_answers_by_tradition(tmp_path: Path) -> No
     assert "Westminster Shorter Catechism" in result.hits[0].title
     for question, book, chapter in BIBLE_QUESTIONS:
         found = index.search(question, embedder.embed([question])[0], "gloo", limit=3)
-        assert any(hit.title.startswith(f"{book} (") and hit.heading_path[-1:] == (chapter,) for hit in found.hits), (
+        # A hit is a chunk of the book holding verses of the chapter (a chunk may span two chapters).
+        assert any(
+            hit.title.startswith(f"{book} (") and re.search(rf"^{chapter}:\d", hit.text, re.MULTILINE)
+            for hit in found.hits
+        ), (
             question,
             [(hit.title, hit.heading_path) for hit in found.hits],
         )
