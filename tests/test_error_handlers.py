@@ -4,6 +4,7 @@ envelope with `X-Request-Id` (Starlette runs the catch-all handler outside the r
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,8 +16,10 @@ from starlette.routing import Route
 
 from homily.api.errors import exception_handlers
 from homily.api.middleware import RequestIdMiddleware
+from homily.app import create_app
 from homily.storage.base import StoreUnavailableError
 from tests.support.http import assert_envelope
+from tests.support.live import make_settings
 
 
 async def _bug(request: Request) -> Response:
@@ -51,3 +54,30 @@ def test_server_faults_are_envelopes_with_a_request_id(path: str, words: str) ->
     assert words in error["message"]
     assert error["retryable"] is True
     assert "a bug" not in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/admin/v1/organisations", "GET, HEAD, POST"),
+        ("PUT", "/admin/v1/organisations/org_1", "DELETE, GET, HEAD, PATCH"),
+        ("OPTIONS", "/admin/v1/credentials/hc_1", "DELETE, GET, HEAD, PATCH"),
+        ("GET", "/admin/v1/publishers/p1", "DELETE"),
+        ("GET", "/ai/v2/chat/completions", "POST"),
+    ],
+)
+def test_a_405_allows_every_method_the_path_serves(tmp_path: Path, method: str, path: str, allow: str) -> None:
+    """Found by fuzzing (schemathesis ST205): a path served by one route per method (the admin API) answered 405
+    with `Allow` naming only the first route's method, telling clients that e.g. GET /admin/v1/organisations
+    does not exist."""
+
+    async def call() -> httpx.Response:
+        app = create_app(make_settings(tmp_path))
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://homily.test") as client:
+            return await client.request(method, path)
+
+    response = asyncio.run(call())
+    assert_envelope(response, 405, 1001)
+    assert response.headers["allow"] == allow
+    assert response.json()["error"]["message"].endswith(f"use {allow}.")
