@@ -4,7 +4,9 @@ envelope with `X-Request-Id` (Starlette runs the catch-all handler outside the r
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from homily.api.deps import read_body
 from homily.api.errors import exception_handlers
 from homily.api.middleware import RequestIdMiddleware
 from homily.app import create_app
@@ -81,3 +84,34 @@ def test_a_405_allows_every_method_the_path_serves(tmp_path: Path, method: str, 
     assert_envelope(response, 405, 1001)
     assert response.headers["allow"] == allow
     assert response.json()["error"]["message"].endswith(f"use {allow}.")
+
+
+async def _read(request: Request) -> Response:
+    return Response(await read_body(request, 1024))
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by fuzzing (a streaming completion request cut off by the client before its body ended): Starlette's
+    ClientDisconnect fell through to the last-resort handler, which logged two tracebacks per hang-up as an
+    unhandled server error and counted a 500."""
+    app = Starlette(
+        routes=[Route("/read", _read, methods=["POST"])],
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers=exception_handlers(),
+    )
+    messages = [{"type": "http.request", "body": b'{"messa', "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/read", "headers": [], "query_string": b""}
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(app(scope, receive, send))
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
+    assert not any(record.exc_info for record in caplog.records)
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] < 500

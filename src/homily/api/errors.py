@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
@@ -82,6 +82,13 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
     return render_error(request, InternalError("Homily cannot reach its database right now; retry in a few seconds."))
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up before its request body ended: nobody reads the answer, and no server fault happened."""
+    assert isinstance(exc, ClientDisconnect)
+    log.info("client disconnected before sending the whole request body", extra={"request_id": request_id(request)})
+    return render_error(request, InvalidRequestError("The client closed the connection before the body ended."))
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """The last resort (Starlette runs it outside the request-id middleware, so it sets `X-Request-Id` itself)."""
     log.exception("unhandled error", extra={"request_id": request_id(request)})
@@ -98,5 +105,6 @@ def exception_handlers() -> dict[type[Exception], Callable[[Request, Exception],
         HomilyError: homily_error,
         HTTPException: http_error,
         StoreUnavailableError: database_unavailable,
+        ClientDisconnect: client_gone,
         Exception: unexpected_error,
     }
