@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from homily.api.deps import read_body
 from homily.api.errors import exception_handlers
@@ -99,13 +99,16 @@ def test_a_client_that_hangs_up_mid_body_is_no_server_error(caplog: pytest.LogCa
         middleware=[Middleware(RequestIdMiddleware)],
         exception_handlers=exception_handlers(),
     )
-    messages = [{"type": "http.request", "body": b'{"messa', "more_body": True}, {"type": "http.disconnect"}]
-    sent: list[dict[str, Any]] = []
+    messages: list[Message] = [
+        {"type": "http.request", "body": b'{"messa', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return messages.pop(0) if messages else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/read", "headers": [], "query_string": b""}
