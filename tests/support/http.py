@@ -25,3 +25,20 @@ def assert_envelope(response: httpx.Response, status: int, code: int) -> dict[st
     assert set(error) >= {"message", "type", "param", "code", "name", "fault", "retryable", "request_id"}
     assert error["request_id"] == response.headers["x-request-id"]
     return error
+
+
+def create_publisher(homily: LiveHomily, name: str) -> str:
+    """A publisher of the live server's organisation, made through the admin API; returns its publisher_id."""
+    created = httpx.post(
+        homily.base_url + "/admin/v1/publishers",
+        json={"org_id": homily.credential.org_id, "name": name},
+        headers=homily.admin_headers(),
+    )
+    created.raise_for_status()
+    publisher_id: str = created.json()["publisher_id"]
+    return publisher_id
+
+
+def api_client(homily: LiveHomily) -> httpx.Client:
+    """A client of the live server that sends a fresh bearer token of its organisation's credential."""
+    return httpx.Client(base_url=homily.base_url, headers=auth_headers(homily.token()), timeout=60)

@@ -100,22 +100,30 @@ def build_openapi() -> dict[str, Any]:
             "/oauth2/token": {
                 "post": {
                     "summary": "Exchange client credentials for an access token",
-                    "security": [{"basic": []}],
+                    "security": [{"basic": []}, {}],  # or client_id and client_secret in the form
+                    "description": "Client credentials go in HTTP Basic or in the form's client_id and "
+                    "client_secret, not both; a parameter may not be repeated (RFC 6749 section 3.2).",
                     "requestBody": {
+                        "required": True,
                         "content": {
                             "application/x-www-form-urlencoded": {
                                 "schema": {
                                     "type": "object",
                                     "properties": {
                                         "grant_type": {"const": "client_credentials"},
-                                        "scope": {"type": "string"},
+                                        "scope": {
+                                            "type": "string",
+                                            "pattern": r"(^|\s)api/access(\s|$)",
+                                            "description": "Space-separated; must include api/access",
+                                        },
                                         "client_id": {"type": "string"},
                                         "client_secret": {"type": "string"},
                                     },
+                                    "additionalProperties": {"type": "string"},
                                     "required": ["grant_type"],
                                 }
                             }
-                        }
+                        },
                     },
                     "responses": {
                         "200": {"description": "An access token", "content": _json_content("TokenResponse")},

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from homily.api.openapi_content_responses import content_response_schemas
 from homily.api.openapi_responses import completion_ok
+from homily.grounding.parsers import SUPPORTED_EXTENSIONS
 from homily.protocol.content import (
     DeleteItemsRequest,
     GroundedCompletionRequest,
@@ -25,12 +26,22 @@ _MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
+def supported_filename_pattern() -> str:
+    """A JSON-Schema pattern for a filename whose extension ingestion parses (case-insensitive by spelling out each
+    letter: ECMA-262 patterns take no flags)."""
+    spelled = (
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in ext[1:]) for ext in SUPPORTED_EXTENSIONS
+    )
+    return r"\.(" + "|".join(spelled) + ")$"
+
+
 def content_schemas(ref_template: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for model in _MODELS:
         schema = model.model_json_schema(ref_template=ref_template)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    schemas["RealTimeUploadRequest"]["properties"]["filename"]["pattern"] = supported_filename_pattern()
     schemas.update(content_response_schemas())
     return schemas
 
@@ -47,8 +58,8 @@ _MULTIPART = {
             "schema": {
                 "type": "object",
                 "properties": {
-                    "publisher_id": {"type": "string"},
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    "publisher_id": {"type": "string", "minLength": 1},
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1},
                 },
                 "required": ["publisher_id", "files"],
             }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from homily.errors import InvalidRequestError
 
@@ -57,8 +58,31 @@ class ToolCall(WireModel):
     function: FunctionCall
 
 
+def _role_rule(roles: tuple[str, ...], then: JsonDict) -> JsonDict:
+    return {"if": {"properties": {"role": {"enum": list(roles)}}}, "then": then}
+
+
+_CONTENT: JsonDict = {"required": ["content"], "properties": {"content": {"type": ["string", "array"]}}}
+_ROLE_RULES: JsonDict = {
+    "description": "System, developer and user turns need content; an assistant turn needs content or tool_calls; "
+    "a tool turn needs the tool_call_id of a tool call in an earlier assistant turn.",
+    "allOf": [
+        _role_rule(("system", "developer", "user"), _CONTENT),
+        _role_rule(
+            ("assistant",),
+            {"anyOf": [_CONTENT, {"required": ["tool_calls"], "properties": {"tool_calls": {"minItems": 1}}}]},
+        ),
+        _role_rule(("tool",), {"required": ["tool_call_id"], "properties": {"tool_call_id": {"type": "string"}}}),
+    ],
+}
+"""`check_messages`'s per-role rules as JSON Schema, so the OpenAPI document states them (the earlier-call rule
+is in the description only)."""
+
+
 class ChatMessage(WireModel):
     """One message. `content` may be a string, a list of text parts, or null (assistant turns with tool calls)."""
+
+    model_config = ConfigDict(json_schema_extra=_ROLE_RULES)
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from homily.protocol.chat import ChatCompletionRequest, Tradition, WireModel
 from homily.storage.base import Publisher
@@ -15,6 +15,8 @@ from homily.storage.content import Item, ItemMetadata
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 ShortText = Annotated[str, Field(max_length=2000)]
+_DATE_SCHEMA = {"format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+"""What `_valid_date` accepts, for the OpenAPI document (the validator stays the judge, with its own message)."""
 
 
 def _valid_date(value: str | None) -> str | None:
@@ -35,7 +37,7 @@ class ItemFields(WireModel):
     item_url: ShortText | None = None
     item_tags: list[Annotated[str, Field(max_length=200)]] | str | None = None
     author: ShortText | None = None
-    publication_date: str | None = None
+    publication_date: Annotated[str | None, Field(json_schema_extra=_DATE_SCHEMA)] = None
     tradition: Tradition | None = None
     evergreen: bool | None = None
 
@@ -63,13 +65,29 @@ class RealTimeUploadRequest(ItemFields):
 
     content: Annotated[str, Field(min_length=1)]
     publisher_id: str | None = None
-    filename: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    filename: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=255,
+            description="Its extension picks the parser; default: the item title plus `type`'s extension (.txt).",
+        ),
+    ] = None
     producer_id: Annotated[str, Field(max_length=255)] | None = None
     type: Annotated[str, Field(max_length=20)] | None = None
 
 
 class PatchItemRequest(ItemFields):
     """`PATCH /engine/v2/item`: `publisher_id` plus `item_id` or `producer_id`, and the fields to change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+                for name in ("item_id", "producer_id")
+            ]
+        }
+    )
 
     publisher_id: str
     item_id: str | None = None
