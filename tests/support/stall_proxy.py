@@ -2,7 +2,7 @@
 network partition does: sockets stay open, nothing is refused or closed, bytes simply stop arriving.
 
 `StallProxy(host, port)` forwards every connection made to `proxy.port` to `host:port`, in an event loop of its own
-(a background thread), so it works under sync and async clients alike. `stall()` stops forwarding in both
+(a background thread), so it works under sync and async clients alike. `stall(most_seconds)` stops forwarding in both
 directions at once (bytes already read are held, the rest wait in the kernel's buffers, new connections are
 accepted but their first bytes go nowhere); `resume()` delivers what was held and forwards again, as TCP does
 once a partition heals. A side that closes during a stall is seen as closed after `resume()`."""
@@ -26,6 +26,7 @@ class StallProxy:
         self._flowing = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._backstop: asyncio.TimerHandle | None = None
         self.port = 0
 
     def __enter__(self) -> StallProxy:
@@ -47,9 +48,17 @@ class StallProxy:
         user = f"{parts.username}@" if parts.username else ""
         return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{self.port}"))
 
-    def stall(self) -> None:
-        """Stop forwarding (returns once no further byte will pass)."""
-        self._run(self._flowing.clear)
+    def stall(self, most_seconds: float) -> None:
+        """Stop forwarding (returns once no further byte will pass) until `resume()`, or for `most_seconds` at
+        most: a client that waits out the stall (the defect under test) then fails its test instead of hanging."""
+
+        def stop() -> None:
+            self._flowing.clear()
+            if self._backstop is not None:
+                self._backstop.cancel()
+            self._backstop = self._loop.call_later(most_seconds, self._flowing.set)
+
+        self._run(stop)
 
     def resume(self) -> None:
         self._run(self._flowing.set)

@@ -9,7 +9,7 @@ deletion is gone from both halves of the search at once.
 
 Every public method is blocking (a sync `psycopg_pool.ConnectionPool`; call it from a worker thread). A database
 that cannot be reached, or does not answer within the call's budget (`homily.storage.postgres.deadline`: searches
-and counts get the request budget, batch writes and edits of every chunk of items the batch budget), raises the
+and counts get the request budget, batch writes and edits of every chunk of an item the batch budget), raises the
 stores' `DatabaseUnavailableError` (a `StoreUnavailableError` naming `HOMILY_DATABASE_URL`), never a driver
 exception.
 """
@@ -221,7 +221,7 @@ class PostgresChunkIndex:
         """Remove every chunk of these items (gone from keyword and dense search at once); returns the count."""
         if not item_ids:
             return 0
-        with self.connection(BATCH_SECONDS) as connection:
+        with self.connection() as connection:  # cheap: rows are marked deleted, index entries go at vacuum
             deleted = connection.execute("DELETE FROM chunks WHERE item_id = ANY(%s)", (list(item_ids),)).rowcount
         self._statistics.note_changes(deleted)
         return deleted
@@ -229,6 +229,7 @@ class PostgresChunkIndex:
     def update_item(self, item_id: str, *, title: str | None = None, tradition: str | None = None) -> None:
         """Propagate an item's new title or tradition to its chunks (both are used in ranking)."""
         self._statistics.forget()
+        # every chunk row of the item is rewritten, and each new version enters the keyword and vector indexes
         with self.connection(BATCH_SECONDS) as connection, connection.transaction():
             if title is not None:
                 connection.execute("UPDATE chunks SET title = %s WHERE item_id = %s", (title, item_id))

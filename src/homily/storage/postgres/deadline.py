@@ -16,7 +16,9 @@ checkout timeout, `CHECKOUT_TIMEOUT_SECONDS`):
 - `transfer_seconds(size)` for statements that carry a whole uploaded file (5 s plus 1 s per MiB: a database
   reached at 1 MiB/s or better stores a 50 MiB upload in time).
 - `BATCH_SECONDS` for ingestion's batch writes and reads of an item's chunks (thousands of rows with their keyword
-  and vector indexes) and for editing or deleting every chunk of items.
+  and vector indexes), for reading an uploaded file back (up to 50 MiB), and for rewriting every chunk of an item
+  whose title or tradition changed (each new row version enters the vector index). Deleting chunks is cheap in
+  PostgreSQL (rows are marked, index entries go at vacuum): it has the request budget.
 - No deadline (`None`) for schema migrations and the work done once when a store opens: an index build must not be
   cut off, and a replica that cannot finish it does not start.
 
