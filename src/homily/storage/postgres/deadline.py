@@ -37,8 +37,9 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from types import MappingProxyType
 from typing import Any
 
 import psycopg
@@ -52,13 +53,15 @@ BATCH_SECONDS = 60.0
 CHECK_SECONDS = 2.0
 TRANSFER_SECONDS_PER_MIB = 1.0
 
-KEEPALIVES: dict[str, Any] = {
-    "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 2,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 10_000,  # milliseconds
-}
+KEEPALIVES: Mapping[str, Any] = MappingProxyType(
+    {
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 10_000,  # milliseconds
+    }
+)
 SESSION_SETTINGS = (("idle_in_transaction_session_timeout", "60s"),)
 _SET_SESSION = "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in SESSION_SETTINGS)
 _SESSION_PARAMETERS = [value for pair in SESSION_SETTINGS for value in pair]
