@@ -19,6 +19,7 @@ from homily.content.embedding_space import LIBRARY_PRIORITY, LOCAL_SPACE, Embedd
 from homily.content.ingestion import embedding_text
 from homily.grounding.pg_index import PostgresChunkIndex
 from homily.grounding.pg_schema import CHUNK_INDEX_LOCK, column_dimension, retype_embedding
+from homily.storage.postgres.deadline import BATCH_SECONDS
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -93,7 +94,7 @@ def open_pg_chunk_index(url: str, space: EmbeddingSpace = LOCAL_SPACE, **options
     on return. Blocking; call it in a thread. `options` go to `PostgresChunkIndex.open`."""
     index = PostgresChunkIndex.open(url, space.dimension, **options)
     try:
-        with index.connection() as connection:
+        with index.connection(budget=None) as connection:  # once at start, may re-queue every vector: no deadline
             orphans = remove_orphans(connection)
             if orphans:
                 log.info("removed %d chunks of deleted items", orphans)
@@ -112,7 +113,7 @@ class PostgresUnembeddedChunks:
 
     def of_item(self, item_id: str) -> tuple[int, list[tuple[str, str]]]:
         """(chunk count, [(chunk_id, embedding text)] of the chunks without a vector), in chunk order."""
-        with self._index.connection() as connection, connection.transaction():
+        with self._index.connection(BATCH_SECONDS) as connection, connection.transaction():
             total = connection.execute("SELECT count(*) FROM chunks WHERE item_id = %s", (item_id,)).fetchone()
             rows = connection.execute(
                 "SELECT chunk_id, title, heading, text FROM chunks WHERE item_id = %s AND embedding IS NULL"

@@ -8,8 +8,10 @@ process but keyword statistics, so a write by one replica is searchable by every
 deletion is gone from both halves of the search at once.
 
 Every public method is blocking (a sync `psycopg_pool.ConnectionPool`; call it from a worker thread). A database
-that cannot be reached raises the stores' `DatabaseUnavailableError` (a `StoreUnavailableError` naming
-`HOMILY_DATABASE_URL`), never a driver exception.
+that cannot be reached, or does not answer within the call's budget (`homily.storage.postgres.deadline`: searches
+and counts get the request budget, batch writes and edits of every chunk of an item the batch budget), raises the
+stores' `DatabaseUnavailableError` (a `StoreUnavailableError` naming `HOMILY_DATABASE_URL`), never a driver
+exception.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from homily.grounding.index import (
 from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
 from homily.grounding.pg_schema import migrate, vector_literal
 from homily.grounding.scripture import find_references
+from homily.storage.postgres.deadline import BATCH_SECONDS, REQUEST_SECONDS
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -73,6 +76,14 @@ _NEAREST_HNSW = (
     " WHERE publisher_id = %(p)s AND embedding IS NOT NULL ORDER BY distance LIMIT %(k)s)"
     " SELECT rowid, 1 - distance FROM nearest ORDER BY distance, rowid"
 )
+
+
+def _configure(connection: Connection[Any]) -> None:
+    from homily.storage.postgres.deadline import configure_session
+    from homily.storage.postgres.text import nul_free_text
+
+    nul_free_text(connection)
+    configure_session(connection)
 
 
 def _record_row(record: ChunkRecord) -> tuple[Any, ...]:
@@ -122,32 +133,33 @@ class PostgresChunkIndex:
         `timeout` bounds the wait for a pooled connection (default: the stores' `CHECKOUT_TIMEOUT_SECONDS`, the
         wait the README documents for an outage) and each connection attempt; attempts also get libpq's
         `connect_timeout`, so an unreachable host cannot hold the pool's connecting threads for minutes, and a
-        lost connection is replaced as the stores' are (`RECONNECT_SECONDS`)."""
+        lost connection is replaced as the stores' are (`RECONNECT_SECONDS`); connections are checked and
+        configured within the stores' deadlines and have their TCP keepalives."""
         import psycopg
         from psycopg_pool import ConnectionPool
 
+        from homily.storage.postgres.deadline import KEEPALIVES, check_connection
         from homily.storage.postgres.pool import (
             CHECKOUT_TIMEOUT_SECONDS,
             CONNECT_TIMEOUT_SECONDS,
             RECONNECT_SECONDS,
             driver_errors,
         )
-        from homily.storage.postgres.text import nul_free_text
 
         wait = CHECKOUT_TIMEOUT_SECONDS if timeout is None else timeout
         connect_timeout = max(1, min(CONNECT_TIMEOUT_SECONDS, int(wait)))
         with driver_errors(url):
-            with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout) as connection:
-                migrate(connection, dimension)
+            with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout, **KEEPALIVES) as connection:
+                migrate(connection, dimension)  # may build indexes: no deadline
             pool: ConnectionPool[Any] = ConnectionPool(
                 url,
                 min_size=1,
                 max_size=max_connections,
-                kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+                kwargs={"autocommit": True, "connect_timeout": connect_timeout, **KEEPALIVES},
                 timeout=wait,
                 reconnect_timeout=RECONNECT_SECONDS,
-                check=ConnectionPool.check_connection,
-                configure=nul_free_text,
+                check=check_connection,
+                configure=_configure,
                 name="homily-chunks",
                 open=False,
             )
@@ -159,11 +171,17 @@ class PostgresChunkIndex:
         return self._pool
 
     @contextmanager
-    def connection(self) -> Iterator[Connection[Any]]:
-        """A pooled autocommit connection; connection failures become `DatabaseUnavailableError`."""
-        from homily.storage.postgres.pool import driver_errors
+    def connection(self, budget: float | None = REQUEST_SECONDS) -> Iterator[Connection[Any]]:
+        """A pooled autocommit connection whose work in the block must end within `budget` seconds (None: no
+        deadline); connection failures and overruns become `DatabaseUnavailableError`."""
+        from homily.storage.postgres.deadline import watched
+        from homily.storage.postgres.pool import describe_url, driver_errors
 
-        with driver_errors(self._url), self._pool.connection() as connection:
+        with (
+            driver_errors(self._url),
+            self._pool.connection() as connection,
+            watched(connection, budget, describe_url(self._url)),
+        ):
             yield connection
 
     def close(self) -> None:
@@ -189,7 +207,7 @@ class PostgresChunkIndex:
         if not records:
             return
         self._statistics.note_changes(len(records))
-        with self.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+        with self.connection(BATCH_SECONDS) as connection, connection.transaction(), connection.cursor() as cursor:
             cursor.executemany(_UPSERT, [_record_row(record) for record in records])
 
     def set_vectors(self, chunk_ids: Sequence[str], vectors: FloatMatrix) -> None:
@@ -198,14 +216,14 @@ class PostgresChunkIndex:
         if not pairs:
             return
         self._statistics.note_changes(len(pairs))
-        with self.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+        with self.connection(BATCH_SECONDS) as connection, connection.transaction(), connection.cursor() as cursor:
             cursor.executemany("UPDATE chunks SET embedding = %s::vector WHERE chunk_id = %s", pairs)
 
     def delete_items(self, item_ids: Sequence[str]) -> int:
         """Remove every chunk of these items (gone from keyword and dense search at once); returns the count."""
         if not item_ids:
             return 0
-        with self.connection() as connection:
+        with self.connection() as connection:  # cheap: rows are marked deleted, index entries go at vacuum
             deleted = connection.execute("DELETE FROM chunks WHERE item_id = ANY(%s)", (list(item_ids),)).rowcount
         self._statistics.note_changes(deleted)
         return deleted
@@ -213,7 +231,8 @@ class PostgresChunkIndex:
     def update_item(self, item_id: str, *, title: str | None = None, tradition: str | None = None) -> None:
         """Propagate an item's new title or tradition to its chunks (both are used in ranking)."""
         self._statistics.forget()
-        with self.connection() as connection, connection.transaction():
+        # every chunk row of the item is rewritten, and each new version enters the keyword and vector indexes
+        with self.connection(BATCH_SECONDS) as connection, connection.transaction():
             if title is not None:
                 connection.execute("UPDATE chunks SET title = %s WHERE item_id = %s", (title, item_id))
             if tradition is not None:

@@ -5,8 +5,8 @@ embedded default never needs it.
 """
 
 from homily.storage.postgres.content import PostgresContentStore
+from homily.storage.postgres.deadline import DatabaseUnavailableError
 from homily.storage.postgres.migrations import MIGRATIONS, apply_migrations
-from homily.storage.postgres.pool import DatabaseUnavailableError
 from homily.storage.postgres.secrets import shared_signing_key
 from homily.storage.postgres.store import PostgresStore
 

@@ -10,6 +10,7 @@ from psycopg import errors as pg_errors
 
 from homily.storage.base import ReferenceNotFoundError
 from homily.storage.content import DuplicateContentError, Item, ItemMetadata, ItemStatus, NewItem
+from homily.storage.postgres.deadline import BATCH_SECONDS, transfer_seconds
 from homily.storage.postgres.leases import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_RENEW_SECONDS,
@@ -130,7 +131,7 @@ class PostgresContentStore:
             now,
             priority,
         )
-        async with self._pool.connection() as connection:
+        async with self._pool.connection(budget=transfer_seconds(len(item.data))) as connection:
             for _ in range(3):  # a conflicting row deleted between the INSERT and the SELECT: try again
                 try:
                     async with connection.transaction():
@@ -156,7 +157,7 @@ class PostgresContentStore:
     async def replace_content(self, item_id: str, data: bytes, content_hash: str, filename: str, type_: str) -> Item:
         publisher_id: str | None = None
         row: Row | None = None
-        async with self._pool.connection() as connection:
+        async with self._pool.connection(budget=transfer_seconds(len(data))) as connection:
             try:
                 async with connection.transaction():
                     publisher_id = await _first(
@@ -260,7 +261,9 @@ class PostgresContentStore:
         return [_item(row) for row in rows]
 
     async def get_content(self, item_id: str) -> bytes | None:
-        row = await self._pool.fetch_one("SELECT data FROM item_contents WHERE item_id = %s", (item_id,))
+        row = await self._pool.fetch_one(
+            "SELECT data FROM item_contents WHERE item_id = %s", (item_id,), budget=BATCH_SECONDS
+        )
         return None if row is None else bytes(row[0])
 
     async def count_unfinished(self) -> int:

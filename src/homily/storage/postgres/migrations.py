@@ -177,7 +177,7 @@ async def open_migrated(pool: PostgresPool, migrations: Sequence[Migration]) -> 
     returns the schema version."""
     await pool.open()
     try:
-        async with pool.connection() as connection:
+        async with pool.connection(budget=None) as connection:  # a migration may build an index: no deadline
             return await apply_migrations(connection, migrations)
     except BaseException:
         await pool.close()

@@ -3,7 +3,9 @@
 Every PostgreSQL store owns one `psycopg_pool.AsyncConnectionPool` of autocommit connections: a single statement
 is its own transaction, and a write of several statements opens `connection.transaction()` explicitly. Pools are
 opened and closed on the event loop that uses them (never in a constructor), and a connection is checked before it
-is handed out, so a database restart costs a reconnect rather than an error per stale connection.
+is handed out, so a database restart costs a reconnect rather than an error per stale connection. Every use of a
+connection, and every check, has a deadline (`homily.storage.postgres.deadline`), so a server that stalls without
+closing its connections costs a request a few seconds, not the length of the stall.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from homily.storage.base import AlreadyExistsError, ReferenceNotFoundError, StoreError, StoreUnavailableError
+from homily.storage.base import AlreadyExistsError, ReferenceNotFoundError, StoreError
+from homily.storage.postgres.deadline import (
+    KEEPALIVES,
+    REQUEST_SECONDS,
+    DatabaseUnavailableError,
+    check_connection_async,
+    configure_session_async,
+    watched_async,
+)
 from homily.storage.postgres.text import nul_free_text_async
 
 log = logging.getLogger("homily.storage.postgres")
@@ -41,11 +51,6 @@ so a pool is back within a couple of seconds of its server."""
 Row = tuple[Any, ...]
 Connection = psycopg.AsyncConnection[Row]
 Params = Sequence[object] | Mapping[str, object]
-
-
-class DatabaseUnavailableError(StoreUnavailableError):
-    """The database server cannot be reached (down, restarting, or refusing connections). Callers may retry;
-    the message names `HOMILY_DATABASE_URL` but never the credentials in it."""
 
 
 def describe_url(url: str) -> str:
@@ -77,7 +82,9 @@ class PostgresPool:
         if self._pool is not None:
             return
         try:  # one direct attempt first: a refused or misconfigured connection fails now, with libpq's reason
-            probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            probe = await psycopg.AsyncConnection.connect(
+                self.url, connect_timeout=CONNECT_TIMEOUT_SECONDS, **KEEPALIVES
+            )
         except psycopg.OperationalError as exc:
             raise unavailable(self.url, exc) from exc
         await probe.close()
@@ -85,9 +92,9 @@ class PostgresPool:
             self.url,
             min_size=1,
             max_size=self._max_size,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
-            check=AsyncConnectionPool.check_connection,
-            configure=nul_free_text_async,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVES},
+            check=check_connection_async,
+            configure=_configure,
             timeout=CHECKOUT_TIMEOUT_SECONDS,
             reconnect_timeout=RECONNECT_SECONDS,
             name=f"homily-{self._name}",
@@ -106,16 +113,23 @@ class PostgresPool:
             await pool.close()
 
     @asynccontextmanager
-    async def connection(self, wait_seconds: float | None = None) -> AsyncIterator[Connection]:
+    async def connection(
+        self, wait_seconds: float | None = None, *, budget: float | None = REQUEST_SECONDS
+    ) -> AsyncIterator[Connection]:
+        """A pooled connection, waited for up to `wait_seconds` (default `CHECKOUT_TIMEOUT_SECONDS`), whose work
+        in the block must end within `budget` seconds (None: no deadline; see `deadline` for the budgets)."""
         pool = self._pool
         if pool is None:
             raise StoreError(f"the {self._name} store is not open; call `await store.open()` first")
         with driver_errors(self.url):
-            async with pool.connection(timeout=wait_seconds) as connection:
+            async with (
+                pool.connection(timeout=wait_seconds) as connection,
+                watched_async(connection, budget, describe_url(self.url)),
+            ):
                 yield connection
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        async with self.connection() as connection:
+    async def fetch_one(self, sql: str, params: Params = (), *, budget: float = REQUEST_SECONDS) -> Row | None:
+        async with self.connection(budget=budget) as connection:
             cursor = await connection.execute(sql, params)
             return await cursor.fetchone()
 
@@ -135,12 +149,17 @@ class PostgresPool:
         if self._pool is None:
             return False
         try:
-            async with self.connection(PING_TIMEOUT_SECONDS) as connection:
+            async with self.connection(PING_TIMEOUT_SECONDS, budget=PING_TIMEOUT_SECONDS) as connection:
                 cursor = await connection.execute("SELECT 1")
                 return await cursor.fetchone() == (1,)
         except StoreError:
             log.warning("postgres ping failed", extra={"database": describe_url(self.url)})
             return False
+
+
+async def _configure(connection: Connection) -> None:
+    await nul_free_text_async(connection)
+    await configure_session_async(connection)
 
 
 def unavailable(url: str, cause: Exception | None = None) -> DatabaseUnavailableError:
