@@ -63,7 +63,10 @@ class TurnEmbedder:
                 known[key] = vector
             else:
                 wanted[key] = text
-        vectors = await asyncio.gather(*(self._embedder.embed_one(text) for text in wanted.values()))
+        if len(wanted) == 1:  # the usual case: no task per text, so the query reaches the embedder at once
+            vectors = [await self._embedder.embed_one(latest)]
+        else:
+            vectors = await asyncio.gather(*(self._embedder.embed_one(text) for text in wanted.values()))
         for key, vector in zip(wanted, vectors, strict=True):
             known[key] = vector
             self._remember(key, vector)
