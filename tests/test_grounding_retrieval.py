@@ -281,3 +281,26 @@ def test_a_bible_reference_finds_its_verses_first(
     index.add(_scripture_records(embedder))
     item, _, relevant = _search(index, embedder, question)[0]
     assert (item, relevant) == (passage, True)
+
+
+def test_a_referenced_verse_is_found_beyond_the_usual_candidates(
+    index: ChunkIndexProtocol, embedder: TextEmbedder
+) -> None:
+    """"Gen 1:1" leaves "genesis" as its only telling keyword, and many chunks name Genesis more often than the one
+    holding 1:1: the chunks naming the book are searched for the reference as well."""
+    index.add(_scripture_records(embedder))
+    opening = "1:1 In the beginning, God created the heavens and the earth.\n1:2 The earth was formless and empty."
+    notes = "Genesis 1, Genesis 1 and Genesis 1 again: 1 note on Genesis 1 for 1 reader of Genesis 1, 1 by 1."
+    records = [
+        ChunkRecord("gen-1:0", "gen-1", PUBLISHER, 0, "Genesis (WEB)", ("Genesis", "Genesis 1"), opening, 0,
+                    len(opening), 30, "g1", None, embedder.embed([opening])[0]),
+        *(
+            ChunkRecord(f"notes-{n}:0", f"notes-{n}", PUBLISHER, 0, f"Genesis notes {n}", (), notes, 0, len(notes),
+                        15, f"n{n}", None, embedder.embed([notes])[0])
+            for n in range(3)
+        ),
+    ]  # fmt: skip
+    index.add(records)
+    few = RetrievalParams(keyword_candidates=2, dense_candidates=0)
+    hits = index.search("Gen 1:1", embedder.embed(["Gen 1:1"])[0], PUBLISHER, params=few).hits
+    assert hits[0].item_id == "gen-1"

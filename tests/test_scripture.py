@@ -12,6 +12,7 @@ from homily.grounding.scripture import ScriptureReference, find_references, is_r
     ("text", "expected"),
     [
         ("Rom 8:28", [ScriptureReference("Romans", 8, 28)]),
+        ("Ex 3:14", [ScriptureReference("Exodus", 3, 14)]),
         ("What does Rom. 8.28 promise?", [ScriptureReference("Romans", 8, 28)]),
         ("1 Cor 13:4-7", [ScriptureReference("1 Corinthians", 13, 4, 7)]),
         ("1Cor 13:4\u20137", [ScriptureReference("1 Corinthians", 13, 4, 7)]),

@@ -31,9 +31,12 @@ from homily.grounding.index import (
     ChunkRow,
     SearchResult,
     ranked_result,
+    reference_books,
+    reference_params,
     referenced_candidates,
     scope_token,
     union_candidates,
+    with_referenced,
 )
 from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
 from homily.grounding.pg_schema import migrate, vector_literal
@@ -294,6 +297,12 @@ class PostgresChunkIndex:
         vector = vector_literal(np.asarray(query_vector, dtype=np.float32).reshape(-1))
         if keyword is None:
             keyword = keyword_hits(connection, query, publisher_id, params, self._statistics)
+        references = find_references(query)
+        if references:
+            books = keyword_hits(
+                connection, reference_books(references), publisher_id, reference_params(params), self._statistics
+            )
+            keyword = with_referenced(keyword, books, references, lambda rowids: _chunk_rows(connection, rowids))
         dense = self._dense(connection, vector, publisher_id, params.dense_candidates)
         union = list(dict.fromkeys([*(rowid for rowid, _ in keyword), *(rowid for rowid, _ in dense)]))
         rows = connection.execute(

@@ -22,10 +22,10 @@ from types import MappingProxyType
 
 # Canonical names (as the World English Bible spells them, plus the Douay-Rheims deuterocanon) and the other
 # names and abbreviations readers use (SBL and common forms). Abbreviations that are everyday words or product
-# names before a number ("Am", "Is", "Ex", "Song", "Pro") are left out.
+# names before a number ("Am", "Is", "Song", "Pro") are left out.
 _BOOKS: dict[str, tuple[str, ...]] = {
     "Genesis": ("Gen", "Gn"),
-    "Exodus": ("Exod", "Exo"),
+    "Exodus": ("Exod", "Exo", "Ex"),
     "Leviticus": ("Lev", "Lv"),
     "Numbers": ("Num", "Nm"),
     "Deuteronomy": ("Deut", "Dt"),
@@ -172,8 +172,13 @@ def find_references(text: str) -> list[ScriptureReference]:
 
 def reference_terms(text: str) -> list[str]:
     """The canonical book names of the references in `text`, as keyword terms ("Rom 8:28" -> "romans")."""
+    return book_words(find_references(text))
+
+
+def book_words(references: Sequence[ScriptureReference]) -> list[str]:
+    """The lower-cased words of the referenced books' names (canonical and as Bibles title them), once each."""
     words: dict[str, None] = {}
-    for reference in find_references(text):
+    for reference in references:
         for name in (reference.book, *_TITLED_AS.get(reference.book, ())):
             for word in name.lower().split():
                 words.setdefault(word, None)
