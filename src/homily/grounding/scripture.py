@@ -215,6 +215,10 @@ def _heading_ends_with_chapter(heading: str, reference: ScriptureReference) -> b
 def is_referenced(references: Sequence[ScriptureReference], title: str, heading: str, text: str) -> bool:
     """Whether a chunk (its title, heading path joined by any separator, and text) holds one of `references`."""
     for reference in references:
+        # Cheapest test first: most chunks a search weighs carry no marker of the chapter at all.
+        marked = f"{reference.chapter}:" in text
+        if not marked and (reference.first_verse is not None or not _heading_ends_with_chapter(heading, reference)):
+            continue
         if not _names_book(title, heading, reference.book):
             continue
         verses = reference.verses()
