@@ -37,3 +37,6 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # A malformed multipart body is the client's mistake and gets its 400; the parser's own warnings about it (one
+    # per defect) would let any client fill the log.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
