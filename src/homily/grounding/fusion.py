@@ -22,7 +22,8 @@ class RetrievalParams:
     choices (SciFact has none of them). The relevance threshold 0.4 (best-chunk cosine) kept sources for 96.7%
     of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%).
     `unscoped_keyword_share`: from this share of the index, a publisher's BM25 query skips the scope token and
-    filters afterwards (a speed choice, see `ChunkIndex._keyword`)."""
+    filters afterwards (a speed choice, see `ChunkIndex._keyword`). `reference_candidates`: how many chunks naming
+    a referenced Bible book are searched for the reference (`scripture.with_referenced`)."""
 
     method: FusionMethod = "convex"
     dense_weight: float = 0.6
@@ -38,6 +39,7 @@ class RetrievalParams:
     per_item_limit: int = 2
     same_item_decay: float = 0.7
     relevance_threshold: float = 0.4
+    reference_candidates: int = 2000
 
 
 @dataclass(frozen=True, slots=True)

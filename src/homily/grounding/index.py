@@ -18,7 +18,7 @@ import math
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,7 +31,13 @@ from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, Ranked, RetrievalParams, fuse
 from homily.grounding.keyword import match_expression, query_terms
 from homily.grounding.schema import CHANGE_LOG_SCHEMA, CHUNK_SCHEMA
-from homily.grounding.scripture import ScriptureReference, book_words, find_references, referenced_rows
+from homily.grounding.scripture import (
+    ScriptureReference,
+    book_query,
+    find_references,
+    referenced_rows,
+    with_referenced,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,39 +137,14 @@ def union_candidates(
     ]
 
 
-# A referenced chunk need not be among the usual keyword candidates: "Gen 1:1" leaves only "genesis" as a selective
-# term, and 200 chunks of Genesis compete for 100 places. So the chunks naming the book are searched as well (up to
-# this many), and those holding the reference join the keyword candidates.
-REFERENCE_CANDIDATES = 2000
-
-
-def reference_books(references: Sequence[ScriptureReference]) -> str:
-    """A keyword query for the chunks naming the referenced books (no digits, so no reference of its own)."""
-    return " ".join(word for word in book_words(references) if not word.isdigit())
-
-
-def reference_params(params: RetrievalParams) -> RetrievalParams:
-    return replace(params, keyword_candidates=REFERENCE_CANDIDATES)
-
-
-def with_referenced(
-    keyword_hits: list[tuple[int, float]],
-    book_hits: list[tuple[int, float]],
-    references: Sequence[ScriptureReference],
-    rows_of: Callable[[list[int]], Mapping[int, ChunkRow]],
-) -> list[tuple[int, float]]:
-    """`keyword_hits` and, after them, the book hits that hold one of `references` (fetched with `rows_of`)."""
-    present = {rowid for rowid, _ in keyword_hits}
-    others = [(rowid, score) for rowid, score in book_hits if rowid not in present]
-    if not others:
-        return keyword_hits
-    held = referenced_candidates(references, rows_of([rowid for rowid, _ in others]))
-    return keyword_hits + [(rowid, score) for rowid, score in others if rowid in held]
-
-
 def referenced_candidates(references: Sequence[ScriptureReference], rows: Mapping[int, ChunkRow]) -> set[int]:
     """The candidate rows holding one of the question's Bible references (ranked first by `fuse`)."""
     return referenced_rows(references, ((rowid, row.title, row.heading, row.text) for rowid, row in rows.items()))
+
+
+def book_search_params(params: RetrievalParams) -> RetrievalParams:
+    """The keyword search for the chunks naming a referenced book (see `RetrievalParams.reference_candidates`)."""
+    return replace(params, keyword_candidates=params.reference_candidates)
 
 
 def ranked_result(ranked: Sequence[Ranked], rows: Mapping[int, ChunkRow], publisher_id: str) -> SearchResult:
@@ -562,8 +543,10 @@ class ChunkIndex:
                 keyword_hits = self._keyword(query, publisher_id, params)
             references = find_references(query)
             if references:
-                book_hits = self._keyword(reference_books(references), publisher_id, reference_params(params))
-                keyword_hits = with_referenced(keyword_hits, book_hits, references, self._rows)
+                book_hits = self._keyword(book_query(references), publisher_id, book_search_params(params))
+                keyword_hits = with_referenced(
+                    keyword_hits, book_hits, lambda rowids: referenced_candidates(references, self._rows(rowids))
+                )
             dense_rowids, _ = shard.search(vector, params.dense_candidates)
             dense = [int(rowid) for rowid in dense_rowids]
             union = list(dict.fromkeys([*(rowid for rowid, _ in keyword_hits), *dense]))

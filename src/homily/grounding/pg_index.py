@@ -30,17 +30,15 @@ from homily.grounding.index import (
     ChunkRecord,
     ChunkRow,
     SearchResult,
+    book_search_params,
     ranked_result,
-    reference_books,
-    reference_params,
     referenced_candidates,
     scope_token,
     union_candidates,
-    with_referenced,
 )
 from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
 from homily.grounding.pg_schema import migrate, vector_literal
-from homily.grounding.scripture import find_references
+from homily.grounding.scripture import book_query, find_references, with_referenced
 from homily.storage.postgres.deadline import BATCH_SECONDS, REQUEST_SECONDS
 
 if TYPE_CHECKING:
@@ -300,9 +298,11 @@ class PostgresChunkIndex:
         references = find_references(query)
         if references:
             books = keyword_hits(
-                connection, reference_books(references), publisher_id, reference_params(params), self._statistics
+                connection, book_query(references), publisher_id, book_search_params(params), self._statistics
             )
-            keyword = with_referenced(keyword, books, references, lambda rowids: _chunk_rows(connection, rowids))
+            keyword = with_referenced(
+                keyword, books, lambda rowids: referenced_candidates(references, _chunk_rows(connection, rowids))
+            )
         dense = self._dense(connection, vector, publisher_id, params.dense_candidates)
         union = list(dict.fromkeys([*(rowid for rowid, _ in keyword), *(rowid for rowid, _ in dense)]))
         rows = connection.execute(

@@ -15,7 +15,7 @@ shared library's Bible and of most Bible texts.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
@@ -236,3 +236,25 @@ def referenced_rows(references: Sequence[ScriptureReference], rows: Iterable[tup
     if not references:
         return set()
     return {rowid for rowid, title, heading, text in rows if is_referenced(references, title, heading, text)}
+
+
+def book_query(references: Sequence[ScriptureReference]) -> str:
+    """A keyword query for the chunks naming the referenced books (no digits, so no reference of its own)."""
+    return " ".join(word for word in book_words(references) if not word.isdigit())
+
+
+def with_referenced(
+    keyword_hits: list[tuple[int, float]],
+    book_hits: list[tuple[int, float]],
+    holding: Callable[[list[int]], set[int]],
+) -> list[tuple[int, float]]:
+    """`keyword_hits` and, after them, the `book_hits` that `holding` finds to hold a reference.
+
+    A referenced chunk need not be among the usual keyword candidates: "Gen 1:1" leaves only "genesis" as a telling
+    term, and 200 chunks of Genesis compete for 100 places; so the chunks naming the book are searched as well."""
+    present = {rowid for rowid, _ in keyword_hits}
+    others = [(rowid, score) for rowid, score in book_hits if rowid not in present]
+    if not others:
+        return keyword_hits
+    held = holding([rowid for rowid, _ in others])
+    return keyword_hits + [(rowid, score) for rowid, score in others if rowid in held]
