@@ -359,3 +359,42 @@ def test_planted_instructions_in_a_source_are_fenced_not_dropped() -> None:
     assert "untrusted-passage" in fenced
     assert "parable of the sower" in fenced
     assert "untrusted-passage" not in _source_block(_source(clean), "n0nce")
+
+
+def test_retrieval_reuses_the_shared_query_embedding_of_the_same_text(
+    homily: LiveHomily,
+    grounded_client: tuple[httpx.Client, str],
+    upstream: FakeOpenAIUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard and router already embedded the last user turn with the model retrieval uses: retrieval searches
+    with that vector instead of embedding the question again; a short follow-up, searched together with the turn
+    before it, is a different text and is embedded for retrieval."""
+    client, _ = grounded_client
+    app: Any = homily.server.config.app
+    content = app.state.grounded._content
+    original = content.retrieve
+    vectors: list[Any] = []
+
+    async def recording(publisher: Any, question: str, **kwargs: Any) -> Any:
+        vectors.append(kwargs.get("query_vector"))
+        return await original(publisher, question, **kwargs)
+
+    monkeypatch.setattr(content, "retrieve", recording)
+    response = _ask(client, "What was the bell of Saint Odran's chapel cast from?")
+    assert response.status_code == 200
+    assert response.json()["sources_returned"] is True
+    assert any("melted cannon" in text for text in _system_texts(upstream))  # found with the shared vector
+    follow_up = {
+        "messages": [
+            {"role": "user", "content": "What was the bell of Saint Odran's chapel cast from?"},
+            {"role": "assistant", "content": "Cannon."},
+            {"role": "user", "content": "And when?"},
+        ],
+        "model": "gloo-openai-gpt-5-mini",
+        "rag_publisher": "Odran",
+    }
+    assert client.post("/ai/v2/chat/completions/grounded", json=follow_up).status_code == 200
+    assert len(vectors) == 2
+    assert vectors[0] is not None
+    assert vectors[1] is None

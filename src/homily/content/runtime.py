@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from homily.content.backend import ContentBackend, open_content_backend
 from homily.content.embedding import EmbeddingRunner
-from homily.content.embedding_space import retrieval_embedding_runner, retrieval_space
+from homily.content.embedding_space import LOCAL_SPACE, retrieval_embedding_runner, retrieval_space
 from homily.content.ingestion import IngestionWorker
 from homily.content.library import load_shared_library
 from homily.content.service import ContentService
@@ -70,7 +70,7 @@ class ContentRuntime:
                 load_shared_library(content, backend.store, backend.index, settings.library_dir, space.model),
                 name="homily-library",
             )
-        grounded = GroundedService(content, completions)
+        grounded = GroundedService(content, completions, query_space_shared=space == LOCAL_SPACE)
         graph_task = asyncio.create_task(keep_graphs_current(backend.index), name="homily-graphs")
         return cls(content, grounded, backend, embedder, worker, library_task, graph_task)
 

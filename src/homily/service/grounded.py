@@ -21,6 +21,7 @@ from homily.protocol.chat import ChatMessage
 from homily.protocol.content import GroundedCompletionRequest
 from homily.providers.types import Completion, StreamDelta, Usage
 from homily.routing.access import AllowList
+from homily.routing.features import last_user_text
 from homily.routing.router import resolve_mechanism
 from homily.service.completions import CompletionResult, CompletionService, Screened, StreamResult
 from homily.service.wire import ChunkEncoder, completion_body, local_fields, local_headers
@@ -74,9 +75,14 @@ class GroundedService:
     A crisis message is not refused: a model answers it with the crisis guidance ahead of the sources.
     """
 
-    def __init__(self, content: ContentService, completions: CompletionService) -> None:
+    def __init__(
+        self, content: ContentService, completions: CompletionService, *, query_space_shared: bool = False
+    ) -> None:
+        """`query_space_shared`: retrieval embeds with the local model that computes the request's shared query
+        embedding, so retrieval reuses that vector when it searches for the very same text."""
         self._content = content
         self._completions = completions
+        self._query_space_shared = query_space_shared
 
     async def _screen(
         self, request: GroundedCompletionRequest, principal: Principal, request_id: str, allowed: AllowList
@@ -95,18 +101,23 @@ class GroundedService:
     ) -> tuple[Publisher, Screened, Grounding]:
         """Screen, then retrieve unless the guard blocked the request."""
         publisher, screened = await self._screen(request, principal, request_id, allowed)
-        grounding = _ungrounded(publisher) if screened.blocked else await self._retrieve(request, publisher)
+        grounding = _ungrounded(publisher) if screened.blocked else await self._retrieve(request, publisher, screened)
         return publisher, screened, grounding
 
-    async def _retrieve(self, request: GroundedCompletionRequest, publisher: Publisher) -> Grounding:
-        question = retrieval_query(list(request.messages))
+    async def _retrieve(
+        self, request: GroundedCompletionRequest, publisher: Publisher, screened: Screened
+    ) -> Grounding:
+        messages = list(request.messages)
+        question = retrieval_query(messages)
         if not question:
             return Grounding(publisher.name, question, [])
+        shared = self._query_space_shared and question == last_user_text(messages).strip()
         passages = await self._content.retrieve(
             publisher,
             question,
             limit=request.sources_limit * _CANDIDATES_PER_SOURCE,
             tradition=request.tradition,
+            query_vector=screened.embedding if shared else None,
         )
         return Grounding(publisher.name, question, select_sources(passages, request.sources_limit))
 
