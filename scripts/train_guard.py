@@ -167,13 +167,12 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
         split = datasets.split_of(text)
         if split != "test":
             (train if split == "train" else validation).append((text, frozenset()))
-    held_out = [
-        datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)
-    ]
+    held_out = [datasets.word_set(text) for text in datasets.vicuna_bench(data_dir) + datasets.alpaca_eval(data_dir)]
     extra_benign = datasets.mt_bench_prompts(data_dir) + datasets.mmlu_questions(data_dir)
     train.extend((text, frozenset()) for text in extra_benign if not datasets.near_duplicate(text, held_out))
-    for name in ("benign.txt", "harmful.txt"):
-        train.extend(read_sections(GUARD_DATA / name))
+    pastoral = read_sections(GUARD_DATA / "pastoral_hard_topics.txt")  # questions, not planted instructions
+    train.extend(read_sections(GUARD_DATA / "benign.txt") + pastoral)
+    train.extend(read_sections(GUARD_DATA / "harmful.txt"))
     chat_turns = read_sections(GUARD_DATA / "everyday_short.txt")  # greetings, "ok", "thanks": not instructions
     train.extend(chat_turns)
     attacks = templated_attacks(train_goals[:300], rng)
@@ -182,7 +181,7 @@ def build_examples(data_dir: Path, rng: random.Random) -> tuple[list[Example], l
     train.extend(contrast_examples(rng))
     train.extend(everyday_examples(rng))
     plain = set(datasets.wildguard_benign(data_dir)) | set(datasets.mmlu_questions(data_dir))
-    plain |= {text for text, _ in chat_turns}
+    plain |= {text for text, _ in chat_turns + pastoral}
     instruction_like = [text for text, _ in train if text not in plain]
     return train, validation, instruction_like
 
@@ -208,9 +207,7 @@ class GuardNet(torch.nn.Module):
         self.signals = torch.nn.Linear(N_SIGNALS, HIDDEN)
         self.output = torch.nn.Linear(HIDDEN, outputs)
 
-    def forward(
-        self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-    ) -> torch.Tensor:
+    def forward(self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
         indices, offsets, values, signals = (*bag, emb[:, 384:])
         hidden = self.signals(signals) + self.lexical(indices, offsets, per_sample_weights=values)
         if self.embedding is not None:
@@ -257,9 +254,7 @@ class EnsembleNet(torch.nn.Module):
         super().__init__()
         self.members = torch.nn.ModuleList(members)
 
-    def forward(
-        self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-    ) -> torch.Tensor:
+    def forward(self, emb: torch.Tensor, bag: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
         return torch.stack([member(emb, bag) for member in self.members]).mean(dim=0)
 
 
@@ -310,9 +305,7 @@ def choose_thresholds(
     return clipped
 
 
-def train_passage_scorer(
-    requests: list[str], data_dir: Path, rng: random.Random
-) -> dict[str, npt.NDArray[np.generic]]:
+def train_passage_scorer(requests: list[str], data_dir: Path, rng: random.Random) -> dict[str, npt.NDArray[np.generic]]:
     """Sentence-level logistic regression: instruction-to-an-AI (requests, planted lines) vs carrier prose."""
     carriers = datasets.carrier_passages(data_dir, "train")
     fit_carriers = [text for text in carriers if datasets.split_of(text) != "val"]
@@ -368,9 +361,7 @@ def train_passage_scorer(
 
 
 def label_matrix(examples: list[Example]) -> npt.NDArray[np.float32]:
-    return np.array(
-        [[1.0 if c in labels else 0.0 for c in CATEGORIES] for _, labels in examples], dtype=np.float32
-    )
+    return np.array([[1.0 if c in labels else 0.0 for c in CATEGORIES] for _, labels in examples], dtype=np.float32)
 
 
 def main(argv: list[str] | None = None) -> int:

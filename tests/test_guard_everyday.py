@@ -13,10 +13,6 @@ from homily.protocol.chat import ChatMessage
 from tests.support.everyday_turns import EVERYDAY_TURNS
 from tests.support.realistic_traffic import realistic_requests
 
-KNOWN_CRISIS_MISREAD = "Evening! Hope you're well."
-"""The one check-set turn the shipped guard sends down the crisis path (a caring answer, not a refusal); see
-`guard/weights/EVALUATION_HISTORY.md`."""
-
 
 @pytest.fixture(scope="module")
 def embed() -> LocalEmbedFunction:
@@ -33,7 +29,7 @@ def verdicts(embed: LocalEmbedFunction, texts: list[str]) -> dict[str, Verdict]:
 
 def test_everyday_turns_are_allowed(embed: LocalEmbedFunction) -> None:
     stopped = {text: v.action for text, v in verdicts(embed, list(EVERYDAY_TURNS)).items() if v.action != "allow"}
-    assert stopped == {KNOWN_CRISIS_MISREAD: "crisis"}
+    assert stopped == {}
 
 
 def test_realistic_traffic_is_never_blocked(embed: LocalEmbedFunction) -> None:
@@ -62,7 +58,7 @@ def conversation(user_turns: list[str]) -> list[ChatMessage]:
 def test_conversations_of_everyday_turns_pass_when_earlier_turns_have_embeddings(embed: LocalEmbedFunction) -> None:
     """Each earlier turn is judged by the full classifier with its own embedding (as the service supplies them),
     so a "No" or a thumbs-up three turns back does not stop the conversation."""
-    turns = [text for text in EVERYDAY_TURNS if text != KNOWN_CRISIS_MISREAD]
+    turns = list(EVERYDAY_TURNS)
     vectors = dict(zip(turns, embed(turns), strict=True))
     policy = GuardPolicy()
     stopped = []
