@@ -29,7 +29,7 @@ from guard_templates import (
 from homily.guard import datasets
 from homily.guard.categories import CATEGORIES, Category
 from homily.guard.embedding import LocalEmbedFunction
-from homily.guard.evaluation import evaluate, format_table
+from homily.guard.evaluation import evaluate, format_table, target_summary
 from homily.guard.features import (
     HASH_BUCKETS,
     N_SIGNALS,
@@ -400,11 +400,11 @@ def main(argv: list[str] | None = None) -> int:
     table = format_table(rows)
     LOG.info("\n%s", table)
     report = args.output.parent / "REPORT.md"
-    report.write_text(report_text(len(train), len(validation), table), "utf-8")
+    report.write_text(report_text(len(train), len(validation), table, target_summary(rows)), "utf-8")
     return 0
 
 
-def report_text(train_count: int, val_count: int, table: str) -> str:
+def report_text(train_count: int, val_count: int, table: str, summary: str) -> str:
     return f"""# Guard classifier: training report
 
 Produced by `python scripts/train_guard.py` (the table is re-printed by `homily eval guard`).
@@ -448,10 +448,9 @@ action is not "allow" under the default policy (block every category at its cali
 {table}
 
 ## Reading the table
-- Targets met: AdvBench recall, Giskard injection recall, BIPIA code, WildGuard and Vicuna false positives.
-  Missed: JBB harmful recall, XSTest unsafe recall, the pooled AlpacaEval+Vicuna+JBB-benign false positives
-  (JBB benign is topic-matched to JBB harmful: fiction about drugs, security-flavoured coding, fact-checks),
-  XSTest safe and NotInject false positives are over their targets, BIPIA text recall just under.
+- {summary}
+  JBB benign is topic-matched to JBB harmful (fiction about drugs, security-flavoured coding, fact-checks), so it
+  dominates the pooled AlpacaEval+Vicuna+JBB-benign false positives.
 - One threshold cannot fix this: moving all thresholds together trades XSTest-unsafe recall against
   JBB-benign false positives almost one for one (measured with the shipped weights). The limit is the
   amount of labelled, topic-matched harmful/benign data; the embedding model (MiniLM) separates topic far

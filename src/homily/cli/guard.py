@@ -19,7 +19,7 @@ from homily.embeddings.offline_cache import default_cache_dir
 from homily.guard.categories import CATEGORIES
 from homily.guard.datasets import default_data_dir
 from homily.guard.embedding import LocalEmbedFunction
-from homily.guard.evaluation import evaluate, format_table
+from homily.guard.evaluation import evaluate, format_table, target_summary
 from homily.guard.model import default_guard_model
 from homily.guard.policy import GuardPolicy
 from homily.guard.screen import screen
@@ -81,12 +81,13 @@ def _run_eval(args: argparse.Namespace) -> int:
                 "n": row.count,
                 "rate": row.rate,
                 "target": row.target,
+                "meets_target": row.meets_target,
             }
             for row in rows
         ]
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
-        sys.stdout.write(format_table(rows) + "\n")
+        sys.stdout.write(format_table(rows) + "\n\n" + target_summary(rows) + "\n")
     return 0
 
 

@@ -7,6 +7,7 @@ split (see `datasets.split_of`) is used. BIPIA instructions are planted into eva
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ EmbedFunction = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 Measure = Literal["recall", "false positives"]
 
 
+_TARGET = re.compile(r"(?P<op>>=|<=) (?P<percent>\d+(?:\.\d+)?)%")
+
 @dataclass(frozen=True, slots=True)
 class EvalRow:
     dataset: str
@@ -38,6 +41,17 @@ class EvalRow:
     @property
     def rate(self) -> float:
         return self.hits / self.count if self.count else 0.0
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Whether the rate meets a target such as ">= 95%" or "<= 10%"; None for rows without a target of their
+        own ("-", or a set counted only in a pooled row)."""
+        match = _TARGET.fullmatch(self.target)
+        if match is None:
+            return None
+        bound = float(match["percent"])
+        percent = round(self.rate * 100, 1)  # as the table shows it: 10.0% meets "<= 10%"
+        return percent >= bound if match["op"] == ">=" else percent <= bound
 
 
 def _prompt_sets(data_dir: Path) -> list[tuple[str, Measure, list[str], str, bool]]:
@@ -120,6 +134,13 @@ def evaluate_passages(model: GuardModel, data_dir: Path, clean_count: int = 0) -
     flagged = sum(scan_passage(carrier, model).injected for carrier in clean)
     rows.append(EvalRow("Clean evaluation passages (scan_passage)", "false positives", len(clean), flagged, "-"))
     return rows
+
+
+def target_summary(rows: Sequence[EvalRow]) -> str:
+    """One line naming the rows that meet their target and those that miss it."""
+    met = [row.dataset for row in rows if row.meets_target is True]
+    missed = [row.dataset for row in rows if row.meets_target is False]
+    return f"Targets met: {', '.join(met) or 'none'}. Missed: {', '.join(missed) or 'none'}."
 
 
 def format_table(rows: Sequence[EvalRow]) -> str:
