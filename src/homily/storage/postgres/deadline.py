@@ -160,6 +160,12 @@ class Watchdog:
         thread = self._thread
         return thread is not None and thread.is_alive()
 
+    @property
+    def pending(self) -> int:
+        """Entries on the heap: armed deadlines and disarmed ones not yet dropped (bounded by compaction)."""
+        with self._lock:
+            return len(self._heap)
+
     def arm(self, connection: psycopg.BaseConnection[Any], seconds: float | None) -> Deadline:
         """A deadline that severs `connection` `seconds` from now unless disarmed first (None: never)."""
         deadline = Deadline(connection, seconds)
