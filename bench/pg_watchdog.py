@@ -9,9 +9,12 @@ tree alike. Each worker opens a `PostgresChunkIndex` (a blocking pool: every che
 watched) and a `PostgresPool` (async) on the same database and times, sequentially from one thread:
 
 - `raw SELECT 1`: a bare psycopg connection, no pool and no deadline (the floor);
+- `deadline alone`: the blocking deadline armed and disarmed around no work (the tree's `Watchdog.watched`, or its
+  module-level `watched` where there is no per-pool watchdog);
 - `index use, empty`: `with index.connection(): pass` (checkout, the checked `execute("")`, the deadline);
 - `index use, SELECT 1`: the same with one statement;
 - `async use, SELECT 1`: `async with pool.connection()` and one statement on the event loop;
+- `async deadline alone`: `watched_async` (the event loop's `call_later`) around no work;
 
 then `--threads` threads doing `index use, SELECT 1` concurrently (uses/s). For each: wall p50/p95 in µs, CPU
 (process time, every thread of the worker) per use in µs, and threads started per use (a counter on
@@ -30,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +112,25 @@ def worker(url: str, uses: int, threads: int) -> dict[str, Sample]:
     import psycopg
 
     from homily.grounding.pg_index import PostgresChunkIndex
+    from homily.storage.postgres import deadline
     from homily.storage.postgres.pool import PostgresPool
 
     results: dict[str, Sample] = {}
     with psycopg.connect(url, autocommit=True) as raw:
         results["raw SELECT 1"] = measure(lambda: raw.execute("SELECT 1").fetchone(), uses)
+        if hasattr(deadline, "Watchdog") and hasattr(deadline.Watchdog, "watched"):  # one thread per pool
+            watchdog = deadline.Watchdog("bench")
+            watched = watchdog.watched
+        else:  # a tree whose blocking deadline is a module function (a timer thread per use)
+            watchdog, watched = None, getattr(deadline, "watched")  # noqa: B009 (absent from this tree)
+
+        def alone() -> None:
+            with watched(raw, deadline.REQUEST_SECONDS, "bench"):
+                pass
+
+        results["deadline alone"] = measure(alone, uses)
+        if watchdog is not None:
+            watchdog.close()
     index = PostgresChunkIndex.open(url, max_connections=threads)
     try:
 
@@ -131,24 +148,42 @@ def worker(url: str, uses: int, threads: int) -> dict[str, Sample]:
     finally:
         index.close()
     results["async use, SELECT 1"] = asyncio.run(async_uses(PostgresPool(url, name="bench"), uses))
+    results["async deadline alone"] = asyncio.run(async_deadline(url, uses))
     return results
+
+
+async def async_deadline(url: str, uses: int) -> Sample:
+    import psycopg
+
+    from homily.storage.postgres.deadline import REQUEST_SECONDS, watched_async
+
+    async def alone() -> None:
+        async with watched_async(connection, REQUEST_SECONDS, "bench"):
+            pass
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        return await timed_async(alone, uses)
 
 
 async def async_uses(pool: Any, uses: int) -> Sample:
     await pool.open()
     try:
-        for _ in range(min(200, uses)):
-            await pool.fetch_one("SELECT 1")
-        timings: list[float] = []
-        with StartCounter() as starts:
-            cpu = time.process_time()
-            for _ in range(uses):
-                started = time.perf_counter()
-                await pool.fetch_one("SELECT 1")
-                timings.append(time.perf_counter() - started)
-            cpu = time.process_time() - cpu
+        return await timed_async(lambda: pool.fetch_one("SELECT 1"), uses)
     finally:
         await pool.close()
+
+
+async def timed_async(use: Callable[[], Awaitable[object]], uses: int) -> Sample:
+    for _ in range(min(200, uses)):
+        await use()
+    timings: list[float] = []
+    with StartCounter() as starts:
+        cpu = time.process_time()
+        for _ in range(uses):
+            started = time.perf_counter()
+            await use()
+            timings.append(time.perf_counter() - started)
+        cpu = time.process_time() - cpu
     timings.sort()
     return {
         "p50_us": 1e6 * statistics.median(timings),
