@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,7 +40,7 @@ from homily.grounding.index import (
 from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
 from homily.grounding.pg_schema import migrate, vector_literal
 from homily.grounding.scripture import book_query, find_references, with_referenced
-from homily.storage.postgres.deadline import BATCH_SECONDS, REQUEST_SECONDS
+from homily.storage.postgres.deadline import BATCH_SECONDS, REQUEST_SECONDS, Watchdog
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -79,12 +80,11 @@ _NEAREST_HNSW = (
 )
 
 
-def _configure(connection: Connection[Any]) -> None:
-    from homily.storage.postgres.deadline import configure_session
+def _configure(watchdog: Watchdog, connection: Connection[Any]) -> None:
     from homily.storage.postgres.text import nul_free_text
 
     nul_free_text(connection)
-    configure_session(connection)
+    watchdog.configure_session(connection)
 
 
 def _record_row(record: ChunkRecord) -> tuple[Any, ...]:
@@ -108,13 +108,21 @@ def _record_row(record: ChunkRecord) -> tuple[Any, ...]:
 
 class PostgresChunkIndex:
     """Hybrid index over one PostgreSQL database; same contract as `ChunkIndex` (see `index_protocol`).
-    Thread-safe (the pool hands each call its own connection)."""
+    Thread-safe (the pool hands each call its own connection). `watchdog` keeps the deadlines of its uses (and of
+    the pool's checks, when `open` made the pool); closed with the index."""
 
     def __init__(
-        self, url: str, pool: ConnectionPool[Any], dimension: int = 384, *, exact_scan_rows: int = EXACT_SCAN_ROWS
+        self,
+        url: str,
+        pool: ConnectionPool[Any],
+        dimension: int = 384,
+        *,
+        exact_scan_rows: int = EXACT_SCAN_ROWS,
+        watchdog: Watchdog | None = None,
     ):
         self._url = url
         self._pool = pool
+        self._watchdog = Watchdog("chunks") if watchdog is None else watchdog
         self._dimension = dimension
         self._exact_scan_rows = exact_scan_rows
         self._statistics = KeywordStatistics()
@@ -139,7 +147,7 @@ class PostgresChunkIndex:
         import psycopg
         from psycopg_pool import ConnectionPool
 
-        from homily.storage.postgres.deadline import KEEPALIVES, check_connection
+        from homily.storage.postgres.deadline import KEEPALIVES
         from homily.storage.postgres.pool import (
             CHECKOUT_TIMEOUT_SECONDS,
             CONNECT_TIMEOUT_SECONDS,
@@ -149,6 +157,7 @@ class PostgresChunkIndex:
 
         wait = CHECKOUT_TIMEOUT_SECONDS if timeout is None else timeout
         connect_timeout = max(1, min(CONNECT_TIMEOUT_SECONDS, int(wait)))
+        watchdog = Watchdog("chunks")
         with driver_errors(url):
             with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout, **KEEPALIVES) as connection:
                 migrate(connection, dimension)  # may build indexes: no deadline
@@ -159,13 +168,17 @@ class PostgresChunkIndex:
                 kwargs={"autocommit": True, "connect_timeout": connect_timeout, **KEEPALIVES},
                 timeout=wait,
                 reconnect_timeout=RECONNECT_SECONDS,
-                check=check_connection,
-                configure=_configure,
+                check=watchdog.check_connection,
+                configure=partial(_configure, watchdog),
                 name="homily-chunks",
                 open=False,
             )
-            pool.open(wait=True, timeout=wait)
-        return cls(url, pool, dimension, exact_scan_rows=exact_scan_rows)
+            try:
+                pool.open(wait=True, timeout=wait)  # closes the pool when it times out
+            except BaseException:
+                watchdog.close()  # its thread may have started with a connection's configuration
+                raise
+        return cls(url, pool, dimension, exact_scan_rows=exact_scan_rows, watchdog=watchdog)
 
     @property
     def pool(self) -> ConnectionPool[Any]:
@@ -175,18 +188,18 @@ class PostgresChunkIndex:
     def connection(self, budget: float | None = REQUEST_SECONDS) -> Iterator[Connection[Any]]:
         """A pooled autocommit connection whose work in the block must end within `budget` seconds (None: no
         deadline); connection failures and overruns become `DatabaseUnavailableError`."""
-        from homily.storage.postgres.deadline import watched
         from homily.storage.postgres.pool import describe_url, driver_errors
 
         with (
             driver_errors(self._url),
             self._pool.connection() as connection,
-            watched(connection, budget, describe_url(self._url)),
+            self._watchdog.watched(connection, budget, describe_url(self._url)),
         ):
             yield connection
 
     def close(self) -> None:
         self._pool.close()
+        self._watchdog.close()
 
     # -- upkeep: the database maintains its indexes, so these are cheap -------------------------------------------
 

@@ -3,10 +3,11 @@
 A server that stops without closing its connections (a frozen process, a network partition that drops packets)
 answers nothing and refuses nothing: the driver waits for the reply, the pool's health check on checkout waits for
 its reply, and TCP keeps the socket open (a frozen server's kernel even acknowledges every byte). So every piece
-of database work runs under a `Watchdog`: when its budget runs out before the work is done, the watchdog shuts the
+of database work runs under a `Deadline`: when its budget runs out before the work is done, the deadline shuts the
 connection's socket down. The driver's wait then ends at once with a connection error (no cancel request, which a
 stalled server would not answer either), the caller gets `DatabaseUnavailableError`, and the connection is closed
-rather than put back: a connection abandoned in the middle of the protocol is never reused.
+rather than put back: a connection abandoned in the middle of the protocol is never reused. A blocking pool's
+deadlines are kept by its `Watchdog` (one thread per pool, not one per use); an async pool's by its event loop.
 
 The budgets (a stall costs one budget, then the next checkout finds the pool empty and waits at most the pool's
 checkout timeout, `CHECKOUT_TIMEOUT_SECONDS`):
@@ -33,10 +34,13 @@ client (one cut off mid-transaction by a partition would otherwise hold its row 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from types import MappingProxyType
@@ -94,48 +98,27 @@ def sever(connection: psycopg.BaseConnection[Any]) -> None:
         pass
 
 
-class Watchdog:
-    """Severs `connection` unless `disarm()` comes first, `seconds` after `arm` (None: never). `severed` says
-    whether it fired; an owner that sees it closes the connection instead of reusing it."""
+class Deadline:
+    """One use's deadline: severs `connection` when it fires while armed. `severed` says whether it fired; an owner
+    that sees it closes the connection instead of reusing it. Fired and disarmed by its `Watchdog` (under the
+    watchdog's lock) for a blocking connection, on the event loop for an async one."""
+
+    __slots__ = ("armed", "connection", "seconds", "severed")
 
     def __init__(self, connection: psycopg.BaseConnection[Any], seconds: float | None) -> None:
         self.connection = connection
         self.seconds = seconds
+        self.armed = seconds is not None
         self.severed = False
-        self._lock = threading.Lock()
-        self._armed = False
-        self._timer: threading.Timer | asyncio.TimerHandle | None = None
 
-    def arm_in_thread(self) -> None:
-        """For a blocking connection (the caller's thread waits on it): a timer thread fires."""
-        if self.seconds is not None:
-            self._armed = True
-            timer = threading.Timer(self.seconds, self._fire)
-            timer.daemon = True
-            timer.start()
-            self._timer = timer
-
-    def arm_on_loop(self) -> None:
-        """For an async connection: the running event loop fires (no thread, no race with the owner)."""
-        if self.seconds is not None:
-            self._armed = True
-            self._timer = asyncio.get_running_loop().call_later(self.seconds, self._fire)
-
-    def disarm(self) -> None:
-        with self._lock:
-            self._armed = False
-        if self._timer is not None:
-            self._timer.cancel()
-
-    def _fire(self) -> None:
-        with self._lock:
-            if not self._armed:
-                return
-            self.severed = True
-            sever(self.connection)
-        log.warning(
-            "PostgreSQL did not answer within %s s: connection abandoned", self.seconds, extra={"budget": self.seconds}
-        )
+    def fire(self) -> bool:
+        """Sever the connection unless disarmed first; whether it did."""
+        if not self.armed:
+            return False
+        self.armed = False
+        self.severed = True
+        sever(self.connection)
+        return True
 
     def stalled(self, database: str) -> StalledError:
         return StalledError(
@@ -143,59 +126,164 @@ class Watchdog:
         )
 
 
-@contextmanager
-def watched(connection: psycopg.Connection[Any], seconds: float | None, database: str) -> Iterator[None]:
-    """Run the block's work on a blocking `connection` within `seconds`; `StalledError` when it did not finish
-    (the connection is closed, so its pool replaces it)."""
-    watchdog = Watchdog(connection, seconds)
-    watchdog.arm_in_thread()
-    try:
-        yield
-    except psycopg.OperationalError as exc:
-        if watchdog.severed:
-            raise watchdog.stalled(database) from exc
-        raise
-    finally:
-        watchdog.disarm()
-        if watchdog.severed:
-            connection.close()
+def _log_fired(deadline: Deadline) -> None:
+    log.warning(
+        "PostgreSQL did not answer within %s s: connection abandoned",
+        deadline.seconds,
+        extra={"budget": deadline.seconds},
+    )
+
+
+class Watchdog:
+    """The deadlines of one blocking pool's uses, enforced by a single daemon thread that sleeps until the earliest.
+
+    A use arms a `Deadline` (a push onto a heap under a lock) and disarms it when its work ends (a flag: the entry
+    stays until it reaches the top or the heap is compacted), so a use costs microseconds and no thread of its own;
+    the thread wakes when the earliest armed deadline is due or an earlier one arrives, not once per use. It starts
+    with the first armed use; `close()` (after the pool's) stops it and drops pending deadlines, and a later use
+    starts it again. Thread-safe."""
+
+    _COMPACT_AT = 64
+    """Disarmed entries kept before the heap is rebuilt without them (when they are also at least half of it)."""
+
+    def __init__(self, name: str = "postgres") -> None:
+        self._name = f"homily-watchdog-{name}"
+        self._lock = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._sequence = itertools.count()
+        self._disarmed = 0
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is alive (it starts with the first armed use and ends with `close()`)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    @property
+    def pending(self) -> int:
+        """Entries on the heap: armed deadlines and disarmed ones not yet dropped (bounded by compaction)."""
+        with self._lock:
+            return len(self._heap)
+
+    def arm(self, connection: psycopg.BaseConnection[Any], seconds: float | None) -> Deadline:
+        """A deadline that severs `connection` `seconds` from now unless disarmed first (None: never)."""
+        deadline = Deadline(connection, seconds)
+        if seconds is None:
+            return deadline
+        entry = (time.monotonic() + seconds, next(self._sequence), deadline)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, entry)
+            if self._heap[0] is entry:  # earlier than the thread's wake-up: wake it to sleep less
+                self._lock.notify()
+        return deadline
+
+    def disarm(self, deadline: Deadline) -> None:
+        """`deadline` no longer fires; once this returns, a deadline that fired has already severed."""
+        with self._lock:
+            if not deadline.armed:
+                return
+            deadline.armed = False
+            self._disarmed += 1
+            if self._disarmed >= self._COMPACT_AT and 2 * self._disarmed >= len(self._heap):
+                self._heap = [entry for entry in self._heap if entry[2].armed]
+                heapq.heapify(self._heap)
+                self._disarmed = 0
+
+    def close(self) -> None:
+        """Stop the thread (and wait for it); pending deadlines are dropped."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._heap.clear()
+            self._disarmed = 0
+            self._lock.notify()
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._lock:
+                if self._thread is not me:
+                    return
+                fired = self._fire_due(time.monotonic())
+                if not fired:
+                    self._lock.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+            for deadline in fired:  # logged outside the lock: handlers may be slow
+                _log_fired(deadline)
+
+    def _fire_due(self, now: float) -> list[Deadline]:
+        """Pop every entry that is disarmed or due (called with the lock held); the deadlines that fired."""
+        fired: list[Deadline] = []
+        while self._heap and (not self._heap[0][2].armed or self._heap[0][0] <= now):
+            _, _, deadline = heapq.heappop(self._heap)
+            if deadline.fire():
+                fired.append(deadline)
+            else:
+                self._disarmed -= 1
+        return fired
+
+    @contextmanager
+    def watched(self, connection: psycopg.Connection[Any], seconds: float | None, database: str) -> Iterator[None]:
+        """Run the block's work on a blocking `connection` within `seconds`; `StalledError` when it did not finish
+        (the connection is closed, so its pool replaces it)."""
+        deadline = self.arm(connection, seconds)
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            if deadline.severed:
+                raise deadline.stalled(database) from exc
+            raise
+        finally:
+            self.disarm(deadline)
+            if deadline.severed:
+                connection.close()
+
+    def check_connection(self, connection: psycopg.Connection[Any]) -> None:
+        """A sync pool's `check`: the connection answers an empty query within `CHECK_SECONDS`, or is discarded."""
+        with self.watched(connection, CHECK_SECONDS, "the pool"):
+            connection.execute("")
+
+    def configure_session(self, connection: psycopg.Connection[Any]) -> None:
+        """Apply `SESSION_SETTINGS` to a new blocking connection (within `CHECK_SECONDS`)."""
+        with self.watched(connection, CHECK_SECONDS, "the pool"):
+            connection.execute(_SET_SESSION, _SESSION_PARAMETERS)
 
 
 @asynccontextmanager
 async def watched_async(
     connection: psycopg.AsyncConnection[Any], seconds: float | None, database: str
 ) -> AsyncIterator[None]:
-    """`watched` for an async connection."""
-    watchdog = Watchdog(connection, seconds)
-    watchdog.arm_on_loop()
+    """`Watchdog.watched` for an async connection: the running event loop fires the deadline (`call_later`, a heap
+    entry of the loop's own; no thread, no lock: it cannot run while the owner does)."""
+    deadline = Deadline(connection, seconds)
+    timer = None if seconds is None else asyncio.get_running_loop().call_later(seconds, _fire_and_log, deadline)
     try:
         yield
     except psycopg.OperationalError as exc:
-        if watchdog.severed:
-            raise watchdog.stalled(database) from exc
+        if deadline.severed:
+            raise deadline.stalled(database) from exc
         raise
     finally:
-        watchdog.disarm()
-        if watchdog.severed:
+        deadline.armed = False
+        if timer is not None:
+            timer.cancel()
+        if deadline.severed:
             await connection.close()
 
 
-def check_connection(connection: psycopg.Connection[Any]) -> None:
-    """A sync pool's `check`: the connection answers an empty query within `CHECK_SECONDS`, or is discarded."""
-    with watched(connection, CHECK_SECONDS, "the pool"):
-        connection.execute("")
+def _fire_and_log(deadline: Deadline) -> None:
+    if deadline.fire():
+        _log_fired(deadline)
 
 
 async def check_connection_async(connection: psycopg.AsyncConnection[Any]) -> None:
     """An async pool's `check`: the connection answers an empty query within `CHECK_SECONDS`, or is discarded."""
     async with watched_async(connection, CHECK_SECONDS, "the pool"):
         await connection.execute("")
-
-
-def configure_session(connection: psycopg.Connection[Any]) -> None:
-    """Apply `SESSION_SETTINGS` to a new blocking connection (within `CHECK_SECONDS`)."""
-    with watched(connection, CHECK_SECONDS, "the pool"):
-        connection.execute(_SET_SESSION, _SESSION_PARAMETERS)
 
 
 async def configure_session_async(connection: psycopg.AsyncConnection[Any]) -> None:
