@@ -38,8 +38,8 @@ async def ensure_shared_library(settings: Settings, service: ContentService, *, 
         def installing(missing: int) -> None:
             if progress.disable:
                 console.print(
-                    f"Installing the shared GlooGrounded library ({missing} items) into {_where(settings)}: "
-                    "once, a few seconds.",
+                    f"Installing the shared GlooGrounded library ({missing} {'item' if missing == 1 else 'items'}) "
+                    f"into {_where(settings)}: once, a few seconds.",
                     soft_wrap=True,
                 )
             task.append(progress.add_task("library", total=missing))
