@@ -150,3 +150,28 @@ def test_serve_on_a_busy_port_says_what_to_do_without_starting(
     assert started == []
     assert err.startswith(f"homily: error: cannot listen on 127.0.0.1:{port} (")
     assert "--port or HOMILY_PORT" in err
+
+
+def test_an_unknown_id_names_the_command_that_lists_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = tmp_path / "data"
+    assert main(["init", "--data-dir", str(data_dir), "--json"]) == 0
+    capsys.readouterr()
+    for argv, listing in (
+        (["credential", "create", "--org", "org_nope"], "homily admin org list"),
+        (["credential", "delete", "hc_nope"], "homily admin credential list"),
+        (["org", "models", "org_nope", "--all"], "homily admin org list"),
+    ):
+        status, out, err = run_cli(capsys, "admin", *argv, "--data-dir", str(data_dir))
+        assert (status, out) == (1, "")
+        assert err.startswith("homily: error: No ")
+        assert err.endswith(f"`{listing}` shows those in {data_dir} (--data-dir to read another).\n")
+
+
+def test_a_command_run_away_from_the_data_directory_says_to_pass_it(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(capsys, "search", "grace")
+    assert (status, out) == (1, "")
+    assert err == (
+        f"homily: error: no Homily database at homily-data/homily.db (under {Path.cwd()}); pass the data directory "
+        "`homily serve` uses with --data-dir (or HOMILY_DATA_DIR), or create one with "
+        "`homily init --data-dir homily-data`\n"
+    )

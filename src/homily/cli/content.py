@@ -1,8 +1,8 @@
 """`homily ingest PATH... --publisher NAME` and `homily search "..."`, working directly on the data directory.
 
-Both open the same stores the server uses. The server loads its dense index at start, so run `ingest` while the
-server is stopped (or restart it afterwards) for the new vectors to be searched densely; keyword search sees them
-at once either way.
+Both open the same stores the server uses, also while it runs: a running server searches what `ingest` added at
+once, by keyword and by meaning (its chunk index follows other processes' writes). `search` installs the shared
+library first when it is missing or behind (`homily.cli.library`).
 """
 
 from __future__ import annotations
@@ -52,9 +52,8 @@ def add_content_commands(commands: Any) -> None:
         help="ingest files into a publisher (progress bar, summary)",
         description="Parse, chunk and embed files (or every supported file under directories) into a publisher "
         "of an organisation.\nThe publisher is created when it does not exist. Supported: .txt .md .html .pdf "
-        ".docx .json .jsonl.\nOn the embedded database a running server finds the new content by keyword at once "
-        "but by meaning only\nafter a restart; upload through the server (POST /ingestion/v2/files) to have both "
-        "at once.",
+        ".docx .json .jsonl.\nA running server using the same data directory (or database) searches the new "
+        "content at once.",
     )
     ingest.add_argument(
         "paths", nargs="+", type=Path, metavar="PATH", help="files, or directories to search for supported files"
@@ -72,7 +71,9 @@ def add_content_commands(commands: Any) -> None:
         "search",
         parents=[common, json_flag],
         help="hybrid search in a publisher",
-        description="Search a publisher (default: the shared GlooGrounded library) the way grounded completions do.",
+        description="Search a publisher (default: the shared GlooGrounded library) the way grounded completions "
+        "do. The shared library is installed into the data directory first when it is missing or behind (once, "
+        "a few seconds; no server needed).",
     )
     search.add_argument("query", help="what to search for, in plain words")
     search.add_argument(
