@@ -148,3 +148,17 @@ def test_without_any_library_search_names_the_setting(
     status, out, err = run_cli(capsys, "search", "shepherd", "--data-dir", str(data_dir))
     assert (status, out) == (0, "")
     assert "HOMILY_LIBRARY_DIR" in err
+
+
+def test_an_unreadable_library_is_one_line_naming_the_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir, library = _initialised(tmp_path, monkeypatch)
+    (library / "items.jsonl.xz").write_bytes(b"not xz")
+    capsys.readouterr()
+
+    status, out, err = run_cli(capsys, "search", "shepherd", "--data-dir", str(data_dir))
+    assert (status, out) == (1, "")
+    assert err.startswith(f"homily: error: cannot install the shared library: library data unreadable in {library}")
+    assert err.endswith("(HOMILY_LIBRARY_DIR chooses another)\n")
+    assert err.count("\n") == 1

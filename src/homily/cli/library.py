@@ -9,11 +9,12 @@ import asyncio
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from homily.cli.common import stderr_console
+from homily.cli.common import CliError, stderr_console
 from homily.content.backend import library_lock_database
 from homily.content.embedding_space import retrieval_space
 from homily.content.library import LibraryHooks, LibraryOutcome, fill_shared_library
 from homily.content.service import ContentService
+from homily.grounding.library import LibraryError
 from homily.settings import Settings
 from homily.storage.content import ItemStatus
 from homily.storage.factory import database_backend
@@ -53,15 +54,18 @@ async def ensure_shared_library(settings: Settings, service: ContentService, *, 
 
         hooks = LibraryHooks(waiting=waiting, installing=installing, item=lambda: progress.advance(task[0]))
         space = retrieval_space(settings)
-        outcome = await fill_shared_library(
-            service,
-            service.content,
-            service.index,
-            settings.library_dir,
-            space.model,
-            lock_database=library_lock_database(settings),
-            hooks=hooks,
-        )
+        try:
+            outcome = await fill_shared_library(
+                service,
+                service.content,
+                service.index,
+                settings.library_dir,
+                space.model,
+                lock_database=library_lock_database(settings),
+                hooks=hooks,
+            )
+        except LibraryError as exc:
+            raise CliError(f"cannot install the shared library: {exc} (HOMILY_LIBRARY_DIR chooses another)") from exc
     if outcome.queued and service.worker is not None:
         service.worker.start()
         await follow_items(service, list(outcome.queued), "ingesting the GlooGrounded library", quiet=quiet)
