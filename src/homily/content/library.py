@@ -1,4 +1,5 @@
-"""GlooGrounded, the shared default publisher, filled on first start while the server already answers.
+"""GlooGrounded, the shared default publisher, filled on the server's first start (while it already answers) or
+by the first `homily search`, whichever comes first.
 
 Two sources, tried in order:
 1. the packaged library (`homily.grounding.library`, built by scripts/build_library.py): chunks with precomputed
@@ -6,7 +7,8 @@ Two sources, tried in order:
 2. a directory of plain documents (`HOMILY_LIBRARY_DIR` with .txt/.md/.html/.pdf/.docx/.json files and an optional
    `library.json` mapping file names to metadata): queued through the normal ingestion worker and embedded in
    the background.
-Both are idempotent: items already present are skipped, so an interrupted start simply continues next time.
+Both are idempotent: items already present are skipped, so an interrupted start simply continues next time. On
+the embedded database installers hold the library lock (`install_lock`): one waits while another installs.
 """
 
 from __future__ import annotations
