@@ -5,8 +5,10 @@ what to do, before anything is changed."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,3 +177,23 @@ def test_a_command_run_away_from_the_data_directory_says_to_pass_it(capsys: pyte
         "`homily serve` uses with --data-dir (or HOMILY_DATA_DIR), or create one with "
         "`homily init --data-dir homily-data`\n"
     )
+
+
+@pytest.mark.parametrize("fake", ["openai", "anthropic", "google"])
+def test_a_fake_upstream_on_a_busy_port_is_one_line(
+    fake: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module(f"homily.fakes.{fake}_upstream")
+    program = f"python -m homily.fakes.{fake}_upstream"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setattr(sys, "argv", [program, "--port", str(port)])
+        with pytest.raises(SystemExit) as exited:
+            raise SystemExit(module.main())
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{program}: error: cannot listen on 127.0.0.1:{port} (")
+    assert err.endswith("stop what uses that port or pass another --port\n")
+    assert err.count("\n") == 1
