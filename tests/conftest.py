@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,8 +34,17 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture(scope="module")
+def homily_overrides() -> dict[str, Any]:
+    """Settings a module's live `homily` adds to its defaults (a module needing others overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def homily(
-    fake_openai: FakeOpenAIUpstream, tmp_path_factory: pytest.TempPathFactory, database_url: str | None
+    fake_openai: FakeOpenAIUpstream,
+    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str | None,
+    homily_overrides: dict[str, Any],
 ) -> Iterator[LiveHomily]:
     """Homily with the OpenAI and Open Source families served by the fake; Anthropic and Google unconfigured."""
     settings = make_settings(
@@ -44,6 +54,7 @@ def homily(
         openai_base_url=fake_openai.base_url,
         open_source_base_url=fake_openai.base_url,
         open_source_api_key=UPSTREAM_KEY,
+        **homily_overrides,
     )
     live = start_homily(settings)
     yield live

@@ -5,8 +5,10 @@ what to do, before anything is changed."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,21 +112,19 @@ def test_search_in_another_organisations_publisher_says_to_pass_its_org(
 
 
 def test_a_search_that_finds_nothing_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Before the first `homily serve` the shared library is not installed yet; an empty publisher needs content;
-    passages too far from the query to be cited are said to be so (exit status 0 throughout)."""
+    """An empty publisher needs content (and shows no empty table); passages too far from the query to be cited
+    are said to be so (exit status 0 throughout). The shared library: tests/test_cli_library.py."""
     data_dir = tmp_path / "data"
     assert main(["init", "--data-dir", str(data_dir), "--json"]) == 0
     org_id = json.loads(capsys.readouterr().out.splitlines()[-1])["org_id"]
     assert main(["admin", "publisher", "create", "Sermons", "--org", org_id, "--data-dir", str(data_dir)]) == 0
     capsys.readouterr()
 
-    status, out, err = run_cli(capsys, "search", "grace", "--data-dir", str(data_dir), "--json")
-    assert (status, json.loads(out)) == (0, [])
-    assert "GlooGrounded is still empty" in err
-    assert "homily serve" in err
-    status, _, err = run_cli(capsys, "search", "grace", "--publisher", "Sermons", "--data-dir", str(data_dir))
-    assert status == 0
+    status, out, err = run_cli(capsys, "search", "grace", "--publisher", "Sermons", "--data-dir", str(data_dir))
+    assert (status, out) == (0, "")
     assert "homily ingest PATH --publisher 'Sermons'" in err
+    status, out, _ = run_cli(capsys, "search", "grace", "--publisher", "Sermons", "--data-dir", str(data_dir), "--json")
+    assert (status, json.loads(out)) == (0, [])
     notes = tmp_path / "notes.txt"
     notes.write_text("Tithing records for the harvest festival.", encoding="utf-8")
     assert main(["ingest", str(notes), "--publisher", "Sermons", "--data-dir", str(data_dir)]) == 0
@@ -152,3 +152,48 @@ def test_serve_on_a_busy_port_says_what_to_do_without_starting(
     assert started == []
     assert err.startswith(f"homily: error: cannot listen on 127.0.0.1:{port} (")
     assert "--port or HOMILY_PORT" in err
+
+
+def test_an_unknown_id_names_the_command_that_lists_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = tmp_path / "data"
+    assert main(["init", "--data-dir", str(data_dir), "--json"]) == 0
+    capsys.readouterr()
+    for argv, listing in (
+        (["credential", "create", "--org", "org_nope"], "homily admin org list"),
+        (["credential", "delete", "hc_nope"], "homily admin credential list"),
+        (["org", "models", "org_nope", "--all"], "homily admin org list"),
+    ):
+        status, out, err = run_cli(capsys, "admin", *argv, "--data-dir", str(data_dir))
+        assert (status, out) == (1, "")
+        assert err.startswith("homily: error: No ")
+        assert err.endswith(f"`{listing}` shows those in {data_dir} (--data-dir to read another).\n")
+
+
+def test_a_command_run_away_from_the_data_directory_says_to_pass_it(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(capsys, "search", "grace")
+    assert (status, out) == (1, "")
+    assert err == (
+        f"homily: error: no Homily database at homily-data/homily.db (under {Path.cwd()}); pass the data directory "
+        "`homily serve` uses with --data-dir (or HOMILY_DATA_DIR), or create one with "
+        "`homily init --data-dir homily-data`\n"
+    )
+
+
+@pytest.mark.parametrize("fake", ["openai", "anthropic", "google"])
+def test_a_fake_upstream_on_a_busy_port_is_one_line(
+    fake: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module(f"homily.fakes.{fake}_upstream")
+    program = f"python -m homily.fakes.{fake}_upstream"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setattr(sys, "argv", [program, "--port", str(port)])
+        with pytest.raises(SystemExit) as exited:
+            raise SystemExit(module.main())
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{program}: error: cannot listen on 127.0.0.1:{port} (")
+    assert err.endswith("stop what uses that port or pass another --port\n")
+    assert err.count("\n") == 1

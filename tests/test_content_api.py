@@ -329,7 +329,11 @@ def test_errors_use_the_envelope(setup: Setup, tmp_path: Path) -> None:
     assert_envelope(own.post("/ingestion/v2/files", data={"publisher_id": setup.publisher_id}), 400, 1001)
     assert_envelope(_upload(own, "00000000-0000-0000-0000-000000000000", [("a.txt", b"text")]), 404, 1004)
     assert_envelope(own.get("/engine/v2/items/unknown"), 404, 1004)
-    assert_envelope(_grounded(own, "hello", rag_publisher="No Such Publisher"), 404, 1004)
+    unknown = assert_envelope(_grounded(own, "hello", rag_publisher="No Such Publisher"), 404, 1004)
+    assert f"{setup.publisher_name!r}" in unknown["message"]  # the caller's publishers are named
+    assert "homily admin publisher create" in unknown["message"]
+    miscased = assert_envelope(_grounded(own, "hello", rag_publisher=setup.publisher_name.upper()), 404, 1004)
+    assert miscased["message"].endswith(f"names are case-sensitive: {setup.publisher_name!r}?")
     assert_envelope(_grounded(own, "hello", sources_limit=11), 422, 1001)
     empty = own.post("/ai/v2/chat/completions/grounded", json={"messages": [], "auto_routing": True})
     assert_envelope(empty, 400, 1001)

@@ -117,6 +117,7 @@ def test_wrong_secret_is_invalid_client(homily: LiveHomily) -> None:
     response = _token_request(homily, FORM, auth=(homily.credential.client_id, "wrong-secret"))
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+    assert "homily admin credential create" in response.json()["error_description"]  # what to do about it
 
 
 def _service_with(homily: LiveHomily, key: bytes) -> TokenService:

@@ -7,12 +7,18 @@ import contextlib
 import io
 import re
 import shlex
+import time
 from pathlib import Path
+from typing import Any
 
+import httpx
+import numpy as np
 import pytest
 
 from homily.cli.main import build_parser
+from homily.embeddings import load_local_embedder
 from homily.fakes.openai_upstream import FakeOpenAIUpstream
+from homily.grounding.library import library_embedding_text, write_library
 from tests.support.live import LiveHomily
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -49,10 +55,46 @@ def test_readme_homily_commands_parse(argv: list[str]) -> None:
             pytest.fail(f"`homily {' '.join(argv)}` is not a valid command: {errors.getvalue()} (exit {exc.code})")
 
 
+_CREED = (
+    "I believe in God, the Father almighty, creator of heaven and earth. I believe in Jesus Christ, God's only Son, "
+    "our Lord, who was conceived by the Holy Spirit, born of the Virgin Mary, suffered under Pontius Pilate, was "
+    "crucified, died, and was buried."
+)
+
+
+@pytest.fixture(scope="module")
+def homily_overrides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A shared library of one work, the Apostles' Creed, for the grounded example (the packaged one is larger)."""
+    directory = tmp_path_factory.mktemp("library")
+    chunk: dict[str, Any] = {"text": _CREED, "heading_path": [], "char_start": 0, "char_end": len(_CREED)}
+    chunk["token_count"] = 60
+    row: dict[str, Any] = {"item_id": "creed", "title": "Apostles' Creed", "author": None, "tags": []}
+    row |= {"tradition": "not_faith_specific", "source": "test", "filename": "creed.txt", "chunks": [chunk]}
+    vectors = np.asarray(load_local_embedder().embed([library_embedding_text("Apostles' Creed", chunk)]), np.float32)
+    write_library(directory, [row], vectors, model="all-MiniLM-L6-v2")
+    return {"load_library": True, "library_dir": directory}
+
+
+def _wait_for_the_library(homily: LiveHomily, token: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        found = httpx.post(
+            f"{homily.base_url}/ai/data/v1/search",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"query": "Jesus Christ", "tenant": "GlooGrounded"},
+        )
+        if found.status_code == 200 and found.json()["data"]:
+            return
+        assert time.monotonic() < deadline, found.text
+        time.sleep(0.2)
+
+
 def test_readme_sdk_examples_run_against_a_live_server(
     homily: LiveHomily, upstream: FakeOpenAIUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TOKEN", homily.token())
+    token = homily.token()
+    monkeypatch.setenv("TOKEN", token)
+    _wait_for_the_library(homily, token)
     namespace: dict[str, object] = {}
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -62,4 +104,6 @@ def test_readme_sdk_examples_run_against_a_live_server(
     assert "You said: Explain the Beatitudes in two sentences." in output
     assert re.search(r"^gloo-\S+ tier_[123] 0\.\d+$", output, flags=re.MULTILINE)
     assert "You said: Hi" in output
-    assert upstream.stats().requests == 3
+    assert "You said: What does the Apostles Creed say about Jesus?" in output
+    assert "\n1 Apostles' Creed\n" in output
+    assert upstream.stats().requests == 4

@@ -84,7 +84,11 @@ async def token(request: Request) -> Response:
     stored_hash = credential.secret_hash if credential is not None else found.dummy_secret_hash
     valid = await asyncio.to_thread(verify_secret, secret, stored_hash)
     if credential is None or credential.disabled or not valid:
-        return oauth_error("invalid_client", "unknown client or wrong secret")
+        return oauth_error(
+            "invalid_client",
+            "unknown client, wrong secret or disabled credential; a secret is shown only when its credential is "
+            "created: a lost one is replaced by a new credential (`homily admin credential create --org ORG_ID`)",
+        )
     await found.credentials.remember(credential.client_id, credential.org_id)
     issued = found.tokens.issue(credential.client_id, credential.org_id)
     return json_response(

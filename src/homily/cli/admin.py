@@ -13,8 +13,10 @@ from rich.table import Table
 from homily.admin.service import AdminService, IssuedCredential
 from homily.auth.invalidation import announced_access_changes
 from homily.catalog.loader import load_catalog
-from homily.cli.common import opened_store, print_json, settings_from_args, stdout_console
+from homily.cli.common import CliError, opened_store, print_json, settings_from_args, stdout_console
+from homily.errors import NotFoundError
 from homily.protocol.admin import credential_json, deleted_json, list_json, organisation_json, publisher_json
+from homily.storage.factory import database_backend
 
 AdminAction = Callable[[AdminService, argparse.Namespace], Awaitable[int]]
 Formatter = argparse.RawDescriptionHelpFormatter
@@ -113,7 +115,9 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser, json_flag
         ("disable", "disable a credential; its tokens stop working", _disable_credential),
         ("enable", "re-enable a disabled credential", _enable_credential),
     ):
-        parser = credential_actions.add_parser(action, parents=leaf, help=helptext, description=helptext)
+        when = " (a running server applies it within HOMILY_REVOCATION_REFRESH_SECONDS)" if "stop" in helptext else ""
+        description = f"{helptext[0].upper()}{helptext[1:]}{when}. `homily admin credential list` shows client ids."
+        parser = credential_actions.add_parser(action, parents=leaf, help=helptext, description=description)
         parser.add_argument("client_id", metavar="CLIENT_ID", help="the credential's client id (hc_...)")
         parser.set_defaults(admin_action=handler)
 
@@ -167,7 +171,22 @@ def run_admin(args: argparse.Namespace) -> int:
             )
             return await action(service, args)
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except NotFoundError as exc:
+        listing = _LISTINGS.get(exc.param or "")
+        if listing is None:
+            raise
+        where = settings.data_dir if database_backend(settings) == "sqlite" else "the database"
+        raise CliError(f"{exc.message} `{listing}` shows those in {where} (--data-dir to read another).") from exc
+
+
+_LISTINGS = {
+    "org_id": "homily admin org list",
+    "client_id": "homily admin credential list",
+    "publisher_id": "homily admin publisher list",
+}
+"""The command listing the ids a not-found error of that parameter is about."""
 
 
 def print_issued_credential(issued: IssuedCredential, *, as_json: bool, heading: str) -> None:

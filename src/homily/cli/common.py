@@ -78,9 +78,10 @@ async def opened_store(settings: Settings, *, must_exist: bool = True) -> AsyncI
     """The configured store, opened and closed around the block, with failures turned into `CliError`."""
     uses_sqlite = not settings.database_url or settings.database_url.startswith("sqlite:///")
     if must_exist and uses_sqlite and not settings.sqlite_path.exists():
+        where = "" if settings.sqlite_path.is_absolute() else f" (under {Path.cwd()})"
         raise CliError(
-            f"no Homily database at {settings.sqlite_path}; run `homily init --data-dir {settings.data_dir}` "
-            "first (or pass the right --data-dir)"
+            f"no Homily database at {settings.sqlite_path}{where}; pass the data directory `homily serve` uses "
+            f"with --data-dir (or HOMILY_DATA_DIR), or create one with `homily init --data-dir {settings.data_dir}`"
         )
     try:
         store = await open_store(settings)

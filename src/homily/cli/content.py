@@ -1,8 +1,8 @@
 """`homily ingest PATH... --publisher NAME` and `homily search "..."`, working directly on the data directory.
 
-Both open the same stores the server uses. The server loads its dense index at start, so run `ingest` while the
-server is stopped (or restart it afterwards) for the new vectors to be searched densely; keyword search sees them
-at once either way.
+Both open the same stores the server uses, also while it runs: a running server searches what `ingest` added at
+once, by keyword and by meaning (its chunk index follows other processes' writes). `search` installs the shared
+library first when it is missing or behind (`homily.cli.library`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from homily.cli.common import (
@@ -29,10 +28,11 @@ from homily.cli.common import (
     stderr_console,
     stdout_console,
 )
+from homily.cli.library import ensure_shared_library, follow_items
 from homily.content.backend import open_content_backend
 from homily.content.embedding_space import retrieval_embedding_runner, retrieval_space
 from homily.content.ingestion import IngestionWorker
-from homily.content.library import SHARED_PUBLISHER_NAME, ensure_shared_publisher
+from homily.content.library import SHARED_PUBLISHER_NAME, LibraryOutcome, ensure_shared_publisher
 from homily.content.service import ContentService, UploadedFile
 from homily.errors import HomilyError
 from homily.grounding.parsers import SUPPORTED_EXTENSIONS, extension_of, is_supported
@@ -52,9 +52,8 @@ def add_content_commands(commands: Any) -> None:
         help="ingest files into a publisher (progress bar, summary)",
         description="Parse, chunk and embed files (or every supported file under directories) into a publisher "
         "of an organisation.\nThe publisher is created when it does not exist. Supported: .txt .md .html .pdf "
-        ".docx .json .jsonl.\nOn the embedded database a running server finds the new content by keyword at once "
-        "but by meaning only\nafter a restart; upload through the server (POST /ingestion/v2/files) to have both "
-        "at once.",
+        ".docx .json .jsonl.\nA running server using the same data directory (or database) searches the new "
+        "content at once.",
     )
     ingest.add_argument(
         "paths", nargs="+", type=Path, metavar="PATH", help="files, or directories to search for supported files"
@@ -72,7 +71,9 @@ def add_content_commands(commands: Any) -> None:
         "search",
         parents=[common, json_flag],
         help="hybrid search in a publisher",
-        description="Search a publisher (default: the shared GlooGrounded library) the way grounded completions do.",
+        description="Search a publisher (default: the shared GlooGrounded library) the way grounded completions "
+        "do. The shared library is installed into the data directory first when it is missing or behind (once, "
+        "a few seconds; no server needed).",
     )
     search.add_argument("query", help="what to search for, in plain words")
     search.add_argument(
@@ -183,7 +184,7 @@ async def _ingest(
                 raise CliError(f"{path}: {exc.message}") from exc
             accepted.extend(outcome.ingesting)
             duplicates.extend(outcome.duplicates)
-        await _follow(service, accepted, quiet=quiet)
+        await follow_items(service, accepted, "ingesting", quiet=quiet)
         items = await service.content.get_items(accepted)
     completed = [item for item in items.values() if item.status is ItemStatus.COMPLETED]
     elapsed = time.monotonic() - started
@@ -205,19 +206,6 @@ async def _ingest(
     }
 
 
-async def _follow(service: ContentService, item_ids: list[str], *, quiet: bool) -> None:
-    columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=stderr_console(), disable=quiet) as progress:
-        task = progress.add_task("ingest", total=len(item_ids))
-        while True:
-            items = await service.content.get_items(item_ids)
-            finished = sum(item.status in (ItemStatus.COMPLETED, ItemStatus.FAILED) for item in items.values())
-            progress.update(task, completed=finished)
-            if finished >= len(items):
-                return
-            await asyncio.sleep(0.25)
-
-
 def _print_summary(summary: dict[str, Any]) -> None:
     console = stdout_console()
     console.print(
@@ -231,9 +219,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 def run_search(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    results, items = asyncio.run(_search(settings, args))
+    results, items, library = asyncio.run(_search(settings, args))
     if not results:
-        stderr_console().print(_nothing_found(args.publisher, items), soft_wrap=True)
+        stderr_console().print(_nothing_found(args.publisher, items, library), soft_wrap=True)
     elif not any(row["relevant"] for row in results):
         stderr_console().print(
             "None of these passages is close enough to the query to count as relevant: a grounded answer would "
@@ -242,6 +230,8 @@ def run_search(args: argparse.Namespace) -> int:
         )
     if args.json:
         print_json(results)
+        return 0
+    if not results:
         return 0
     table = Table(title=f"{args.publisher}: {args.query}")
     for column in ("#", "score", "sim", "title", "tradition", "passage"):
@@ -260,24 +250,38 @@ def run_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _nothing_found(publisher: str, items: int) -> str:
+def _nothing_found(publisher: str, items: int, library: LibraryOutcome | None) -> str:
     """Why a search found nothing, and what to do about it."""
     if items:
         return f"No passage of {publisher!r} ({items} items) matches this query."
-    if publisher == SHARED_PUBLISHER_NAME:
+    if publisher != SHARED_PUBLISHER_NAME:
+        return f"{publisher!r} holds no content yet: add some with `homily ingest PATH --publisher {publisher!r}`."
+    if library is None:
         return (
-            f"{publisher} is still empty in this data directory: its library is installed when `homily serve` "
-            "starts (a few seconds). Start the server once, then search again."
+            f"{publisher} is empty: HOMILY_LOAD_LIBRARY is false, so the shared library is not installed. Unset it "
+            "(or set it to true) and search again."
         )
-    return f"{publisher!r} holds no content yet: add some with `homily ingest PATH --publisher {publisher!r}`."
+    if library.source == "none":
+        return (
+            f"{publisher} is empty: this installation packages no library and HOMILY_LIBRARY_DIR names no folder "
+            "of documents. Point HOMILY_LIBRARY_DIR at a library built by scripts/build_library.py or at a folder "
+            "of documents."
+        )
+    return f"{publisher} holds no searchable passage: its library items failed (see `homily serve`'s log)."
 
 
-async def _search(settings: Settings, args: argparse.Namespace) -> tuple[list[dict[str, Any]], int]:
-    """The ranked passages, and how many items the publisher holds when there are none."""
+async def _search(
+    settings: Settings, args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], int, LibraryOutcome | None]:
+    """The ranked passages, how many items the publisher holds when there are none, and what installing the shared
+    library did (None when it was not searched or HOMILY_LOAD_LIBRARY is off)."""
+    library: LibraryOutcome | None = None
     async with _content_runtime(settings, with_worker=False) as runtime:
         service = runtime.service
         owner = await _organisation_id(service.store, args.org)
         publisher = await _publisher(service.store, owner, args.publisher, create=False)
+        if publisher.name == SHARED_PUBLISHER_NAME:
+            library = await ensure_shared_library(settings, service, quiet=args.json)
         passages = await service.retrieve(publisher, args.query, limit=args.limit, tradition=args.tradition)
         items = 0 if passages else len(await service.content.list_items(publisher.publisher_id))
     found = [
@@ -294,4 +298,4 @@ async def _search(settings: Settings, args: argparse.Namespace) -> tuple[list[di
         }
         for rank, passage in enumerate(passages, start=1)
     ]
-    return found, items
+    return found, items, library

@@ -36,6 +36,8 @@ Quick start:
   homily serve                       initialise ./homily-data if needed and serve on 127.0.0.1:8000
   homily init --json                 initialise a data directory and print its first credential
   homily admin credential create --org ORG_ID   another credential (org ids: homily admin org list)
+  homily search "Rom 8:28"           search the shared library (installed on first use, a few seconds)
+  homily ingest notes/ --publisher Sermons      add your documents (then: homily search ... --publisher Sermons)
   homily route "Compare Augustine and Pelagius on grace"   explain how a request would be routed
   homily eval routing                RouteLLM APGR/CPT of the router (MT-Bench, MMLU, GSM8K)
 """

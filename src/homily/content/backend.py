@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from homily.content.embedding_space import EmbeddingSpace
 from homily.content.ingestion import UnembeddedChunks, open_chunk_index
@@ -53,3 +54,9 @@ async def open_content_backend(settings: Settings, space: EmbeddingSpace) -> Con
     except BaseException:
         await store.close()
         raise
+
+
+def library_lock_database(settings: Settings) -> Path | None:
+    """The database whose library lock installers of the shared library hold (`install_lock`): the SQLite file,
+    or None on PostgreSQL, whose orphan cleanup spares chunks being written."""
+    return settings.sqlite_path if database_backend(settings) == "sqlite" else None

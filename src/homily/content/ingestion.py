@@ -11,6 +11,7 @@ from pathlib import Path
 
 from homily.content.embedding import EmbeddingRunner
 from homily.content.embedding_space import LOCAL_SPACE, EmbeddingSpace, adopt_embedding_space
+from homily.content.install_lock import lock_if_free
 from homily.content.progress import BacklogProgress
 from homily.errors import ProviderUnavailableError
 from homily.grounding.document import ParsedDocument, ParseError
@@ -34,13 +35,17 @@ with a doubling pause up to this."""
 def open_chunk_index(path: Path, space: EmbeddingSpace = LOCAL_SPACE) -> ChunkIndex:
     """Open the chunk index on the store's database: drop chunks whose item is gone (deleted just before a crash),
     adopt the retrieval embedder's vector `space` (stored vectors of another model are queued to be embedded
-    again), then load the dense index from the stored vectors. Blocking; call it in a thread."""
+    again), then load the dense index from the stored vectors. Orphans stay while another process installs the
+    library (see `install_lock`). Blocking; call it in a thread."""
     connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
-    orphans = connection.execute("DELETE FROM chunks WHERE item_id NOT IN (SELECT item_id FROM items)").rowcount
-    if orphans:
-        log.info("removed %d chunks of deleted items", orphans)
+    with lock_if_free(path) as free:
+        # While another process installs the library its newest item's chunks have no row yet: spare them.
+        if free:
+            orphans = connection.execute("DELETE FROM chunks WHERE item_id NOT IN (SELECT item_id FROM items)").rowcount
+            if orphans:
+                log.info("removed %d chunks of deleted items", orphans)
     adopt_embedding_space(connection, space)
     index = ChunkIndex(connection, space.dimension)
     index.load()

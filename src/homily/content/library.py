@@ -1,4 +1,5 @@
-"""GlooGrounded, the shared default publisher, filled on first start while the server already answers.
+"""GlooGrounded, the shared default publisher, filled on the server's first start (while it already answers) or
+by the first `homily search`, whichever comes first.
 
 Two sources, tried in order:
 1. the packaged library (`homily.grounding.library`, built by scripts/build_library.py): chunks with precomputed
@@ -6,7 +7,8 @@ Two sources, tried in order:
 2. a directory of plain documents (`HOMILY_LIBRARY_DIR` with .txt/.md/.html/.pdf/.docx/.json files and an optional
    `library.json` mapping file names to metadata): queued through the normal ingestion worker and embedded in
    the background.
-Both are idempotent: items already present are skipped, so an interrupted start simply continues next time.
+Both are idempotent: items already present are skipped, so an interrupted start simply continues next time. On
+the embedded database installers hold the library lock (`install_lock`): one waits while another installs.
 """
 
 from __future__ import annotations
@@ -19,14 +21,22 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from homily.content.embedding_space import LIBRARY_PRIORITY
+from homily.content.install_lock import library_lock
 from homily.content.service import ContentService, UploadedFile
 from homily.grounding.document import map_metadata
 from homily.grounding.index import ChunkRecord
 from homily.grounding.index_protocol import ChunkIndexProtocol
-from homily.grounding.library import LIBRARY_DIR, LibraryChunk, LibraryItem, load_library, read_manifest
+from homily.grounding.library import (
+    LIBRARY_DIR,
+    LibraryChunk,
+    LibraryItem,
+    library_item_ids,
+    load_library,
+    read_manifest,
+)
 from homily.grounding.parsers import is_supported
 from homily.grounding.pipeline import library_records
 from homily.storage.base import AlreadyExistsError, Publisher, Store
@@ -121,11 +131,12 @@ async def install_prebuilt(
     *,
     total: int,
     on_queued: Callable[[], None] | None = None,
+    on_item: Callable[[], None] | None = None,
 ) -> int:
     """Bulk-insert prebuilt items: COMPLETED when they shipped vectors; otherwise keyword-searchable at once and
     EMBEDDING at low priority, so the ingestion worker embeds them in the background after any upload. Chunks
     are written before the item row, so a crash in between leaves only orphan chunks (removed at the next start)
-    and the item is installed again."""
+    and the item is installed again. `on_item` is called after each item that was not there yet."""
     existing = {item.item_id for item in await content.list_items(publisher.publisher_id)}
     progress = LibraryProgress(total, "installed", done=len(existing), started=time.monotonic())
     installed = 0
@@ -160,9 +171,13 @@ async def install_prebuilt(
             # chunk ids), so they stay. Only the chunks of an item refused as a copy of another item go.
             if duplicate.existing_item_id != item.item_id:
                 await asyncio.to_thread(index.delete_items, [item.item_id])
+            if on_item is not None:
+                on_item()
             continue
         if not embedded and on_queued is not None:
             on_queued()
+        if on_item is not None:
+            on_item()
         installed += 1
         progress.done += 1
         progress.report()
@@ -198,37 +213,95 @@ def document_library(directory: Path) -> list[tuple[UploadedFile, ItemMetadata]]
     return documents
 
 
-async def queue_documents(service: ContentService, publisher: Publisher, directory: Path) -> int:
-    """Queue every library document through the ingestion worker (duplicates of earlier starts are skipped)."""
+async def queue_documents(service: ContentService, publisher: Publisher, directory: Path) -> list[str]:
+    """Queue every library document through the ingestion worker (duplicates of earlier starts are skipped);
+    returns the ids of the items queued."""
     documents = await asyncio.to_thread(document_library, directory)
-    queued = 0
+    queued: list[str] = []
     for upload, metadata in documents:
         outcome = await service.upload(publisher, [upload], metadata=metadata)
-        queued += len(outcome.ingesting)
+        queued.extend(outcome.ingesting)
     return queued
 
 
-async def load_shared_library(
-    service: ContentService, content: ContentStore, index: ChunkIndexProtocol, library_dir: Path | None, model: str
-) -> None:
-    """Create GlooGrounded and fill it (see the module docstring). Errors are logged: the server keeps serving."""
-    try:
-        publisher = await ensure_shared_publisher(service.store)
-        prebuilt = await asyncio.to_thread(packaged_library, library_dir, model)
-        if prebuilt is not None:
+@dataclass(frozen=True, slots=True)
+class LibraryHooks:
+    """What an installer wants to hear (the CLI draws a progress bar; the server only logs)."""
+
+    waiting: Callable[[], None] | None = None
+    """Another process is installing the library into the same database: this one waits for it first."""
+    installing: Callable[[int], None] | None = None
+    """This many items of the packaged library are missing and are being installed now."""
+    item: Callable[[], None] | None = None
+    """One more of them is installed."""
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryOutcome:
+    """What there was to install: a built `packaged` library (`installed` items were missing), a `folder` of
+    documents (`queued` for ingestion; earlier starts' are duplicates), or `none`."""
+
+    source: Literal["packaged", "folder", "none"]
+    installed: int = 0
+    queued: tuple[str, ...] = ()
+
+
+async def fill_shared_library(
+    service: ContentService,
+    content: ContentStore,
+    index: ChunkIndexProtocol,
+    library_dir: Path | None,
+    model: str,
+    *,
+    lock_database: Path | None,
+    hooks: LibraryHooks = LibraryHooks(),
+) -> LibraryOutcome:
+    """Create GlooGrounded and install what it lacks of the library (see the module docstring), holding the
+    library lock of the SQLite database `lock_database` (None on PostgreSQL; see `install_lock`). Idempotent; quick
+    when nothing is missing: a packaged library's item ids are compared with the stored ones first."""
+    publisher = await ensure_shared_publisher(service.store)
+    async with library_lock(lock_database, hooks.waiting):
+        where = library_dir or LIBRARY_DIR
+        if await asyncio.to_thread((where / "manifest.json").exists):
+            stored = {item.item_id for item in await content.list_items(publisher.publisher_id)}
+            missing = await asyncio.to_thread(library_item_ids, where) - stored
+            if not missing:
+                return LibraryOutcome("packaged")
+            if hooks.installing is not None:
+                hooks.installing(len(missing))
+            prebuilt = await asyncio.to_thread(packaged_library, library_dir, model)
+            assert prebuilt is not None
             total, items = prebuilt
             installed = await install_prebuilt(
-                content, index, publisher, items, total=total, on_queued=service.wake_worker
+                content, index, publisher, items, total=total, on_queued=service.wake_worker, on_item=hooks.item
             )
-            # The ingestion worker embeds what has no vectors yet and logs its own progress.
-            log.info("GlooGrounded library installed (%d new items); keyword search is ready", installed)
-            return
+            return LibraryOutcome("packaged", installed=installed)
         if library_dir is None or not await asyncio.to_thread(library_dir.is_dir):
-            log.info("no GlooGrounded library is packaged; the shared publisher stays empty")
-            return
-        queued = await queue_documents(service, publisher, library_dir)
-        log.info("GlooGrounded: %d documents queued for ingestion from %s", queued, library_dir)
+            return LibraryOutcome("none")
+        return LibraryOutcome("folder", queued=tuple(await queue_documents(service, publisher, library_dir)))
+
+
+async def load_shared_library(
+    service: ContentService,
+    content: ContentStore,
+    index: ChunkIndexProtocol,
+    library_dir: Path | None,
+    model: str,
+    *,
+    lock_database: Path | None = None,
+) -> None:
+    """The server's start: `fill_shared_library`, logged. Errors are logged: the server keeps serving."""
+    try:
+        outcome = await fill_shared_library(service, content, index, library_dir, model, lock_database=lock_database)
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("loading the GlooGrounded library failed; the server keeps serving")
+        return
+    if outcome.source == "packaged":
+        # The ingestion worker embeds what has no vectors yet and logs its own progress.
+        log.info("GlooGrounded library installed (%d new items); keyword search is ready", outcome.installed)
+    elif outcome.source == "folder":
+        log.info("GlooGrounded: %d documents queued for ingestion from %s", len(outcome.queued), library_dir)
+    else:
+        log.info("no GlooGrounded library is packaged; the shared publisher stays empty")

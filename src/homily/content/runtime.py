@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from homily.content.backend import ContentBackend, open_content_backend
+from homily.content.backend import ContentBackend, library_lock_database, open_content_backend
 from homily.content.embedding import EmbeddingRunner
 from homily.content.embedding_space import LOCAL_SPACE, retrieval_embedding_runner, retrieval_space
 from homily.content.ingestion import IngestionWorker
@@ -67,7 +67,14 @@ class ContentRuntime:
         library_task = None
         if settings.load_library:
             library_task = asyncio.create_task(
-                load_shared_library(content, backend.store, backend.index, settings.library_dir, space.model),
+                load_shared_library(
+                    content,
+                    backend.store,
+                    backend.index,
+                    settings.library_dir,
+                    space.model,
+                    lock_database=library_lock_database(settings),
+                ),
                 name="homily-library",
             )
         grounded = GroundedService(content, completions, query_space_shared=space == LOCAL_SPACE)

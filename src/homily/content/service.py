@@ -102,9 +102,19 @@ class ContentService:
         publisher = await self.store.find_publisher(org_id, name)
         if publisher is not None:
             return publisher
-        if any(p.name == name for p in await self.store.list_publishers()):
+        publishers = await self.store.list_publishers()
+        if any(p.name == name for p in publishers):
             raise ForbiddenError(f"The publisher {name!r} belongs to another organisation.", param=param)
-        raise NotFoundError(f"No publisher named {name!r}.", param=param)
+        readable = sorted(p.name for p in publishers if p.org_id == org_id or p.shared)
+        similar = [other for other in readable if other.casefold() == name.casefold()]
+        if similar:
+            raise NotFoundError(f"No publisher named {name!r}; names are case-sensitive: {similar[0]!r}?", param=param)
+        yours = f" (yours and shared ones: {', '.join(map(repr, readable))})" if 0 < len(readable) <= 10 else ""
+        raise NotFoundError(
+            f"No publisher named {name!r}{yours}. An administrator creates publishers: "
+            "`homily admin publisher create --org ORG_ID NAME` or POST /admin/v1/publishers.",
+            param=param,
+        )
 
     async def default_publisher(self, org_id: str) -> Publisher:
         """The organisation's publisher named `default`, created on first use (real-time uploads without one)."""

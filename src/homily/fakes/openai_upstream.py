@@ -23,7 +23,7 @@ from aiohttp import web
 from homily.fakes.openai_handlers import DEFAULT_MODELS, OpenAIHandlers
 from homily.fakes.openai_script import Behaviour, FakeToolCall
 from homily.fakes.state import FakeState, FakeStats, RecordedRequest
-from homily.fakes.threaded import LoopbackServer
+from homily.fakes.threaded import LoopbackServer, cannot_listen
 
 __all__ = ["Behaviour", "FakeOpenAIUpstream", "FakeStats", "FakeToolCall", "RecordedRequest", "main"]
 
@@ -175,7 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         import uvloop
 
         run = uvloop.run
-    run(_serve_forever(fake))
+    try:
+        run(_serve_forever(fake))
+    except OSError as exc:
+        return cannot_listen(parser.prog, args.host, args.port, exc)
     return 0
 
 

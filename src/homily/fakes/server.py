@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 
 from homily.fakes.script import Reply, Script
-from homily.fakes.threaded import LoopbackServer
+from homily.fakes.threaded import LoopbackServer, cannot_listen
 
 log = logging.getLogger("homily.fakes")
 
@@ -207,5 +207,8 @@ def serve_main(fake: FakeUpstream, description: str, key_setting: str) -> None:
         log.info("fake %s upstream listening on %s", fake.provider, fake.url)
         await asyncio.Event().wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    except OSError as exc:
+        raise SystemExit(cannot_listen(parser.prog, args.host, args.port, exc)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from abc import ABC, abstractmethod
 from types import TracebackType
@@ -74,3 +75,12 @@ class LoopbackServer(ABC):
         if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
+
+
+def cannot_listen(program: str, host: str, port: int, error: OSError) -> int:
+    """A fake started from the command line on an address it cannot bind: one line saying what to do, status 1."""
+    sys.stderr.write(
+        f"{program}: error: cannot listen on {host}:{port} ({error.strerror or error}); stop what uses that port "
+        "or pass another --port\n"
+    )
+    return 1

@@ -116,7 +116,7 @@ def load_library(
     manifest = read_manifest(directory)
     vectors_path = directory / "vectors.npz"
     try:
-        rows = [json.loads(line) for line in lzma.decompress((directory / "items.jsonl.xz").read_bytes()).splitlines()]
+        rows = _read_rows(directory)
         vectors: FloatMatrix | None = None
         if with_vectors and vectors_path.exists():
             if manifest.model != expected_model:
@@ -156,6 +156,18 @@ def load_library(
             row["filename"],
             tuple(chunks),
         )
+
+
+def _read_rows(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lzma.decompress((directory / "items.jsonl.xz").read_bytes()).splitlines()]
+
+
+def library_item_ids(directory: Path = LIBRARY_DIR) -> set[str]:
+    """The item ids of a built library (a fraction of a second: no vectors, no digest). Raises `LibraryError`."""
+    try:
+        return {str(row["item_id"]) for row in _read_rows(directory)}
+    except (OSError, ValueError, KeyError, lzma.LZMAError) as exc:
+        raise LibraryError(f"library data unreadable in {directory}: {exc}") from exc
 
 
 def write_library(

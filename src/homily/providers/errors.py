@@ -36,6 +36,23 @@ _KEY_SETTING = {
 }
 """The setting holding each upstream's key (by the adapter's display name), named when the upstream refuses it."""
 
+_BASE_URL_SETTING = {
+    "OpenAI": "OPENAI_BASE_URL",
+    "Anthropic": "ANTHROPIC_BASE_URL",
+    "Google": "GEMINI_BASE_URL",
+    "Open Source": "HOMILY_OPEN_SOURCE_BASE_URL",
+}
+"""The setting holding each upstream's address, named when it cannot be reached."""
+
+
+def unreachable(provider: str, detail: str) -> ProviderUnavailableError:
+    """No connection to the upstream at all: transient (retrying later may help), or its address is wrong."""
+    setting = _BASE_URL_SETTING.get(provider, "its base URL setting")
+    return ProviderUnavailableError(
+        f"Could not reach the {provider} upstream ({detail}); retrying later may help. If it persists, check that "
+        f"the upstream is running and that {setting} points at it (then restart Homily)."
+    )
+
 
 class UpstreamServerError(ProviderError):
     """An upstream 5xx (or Anthropic's 529 overloaded): reported as PROVIDER_ERROR, and transient, so retried."""

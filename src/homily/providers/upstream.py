@@ -21,8 +21,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from homily.errors import HomilyError, ProviderError, ProviderTimeoutError, ProviderUnavailableError
-from homily.providers.errors import error_for_status
+from homily.errors import HomilyError, ProviderError, ProviderTimeoutError
+from homily.providers.errors import error_for_status, unreachable
 from homily.providers.sse_decoder import OversizedEventError, SSEDecoder, SSEEvent
 from homily.providers.timeouts import UpstreamTimeouts
 
@@ -238,4 +238,4 @@ class UpstreamClient:
     def _connection_error(self, exc: aiohttp.ClientError, *, mid_response: bool) -> HomilyError:
         if mid_response:
             return ProviderError(f"The {self.provider} upstream dropped the connection mid-response: {exc}.")
-        return ProviderUnavailableError(f"Could not reach the {self.provider} upstream: {exc}.")
+        return unreachable(self.provider, str(exc))
