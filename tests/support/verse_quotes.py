@@ -51,8 +51,7 @@ VERSE_QUOTES: tuple[tuple[str, str, QuoteKind], ...] = (
     ("My grace is sufficient for thee: for my strength is made perfect in weakness", "2 Corinthians 12:9", "kjv"),
     ("For I know the thoughts that I think toward you, saith the LORD, thoughts of peace, and not of evil",
      "Jeremiah 29:11", "kjv"),
-    ("Naked came I out of my mother's womb, and naked shall I return thither: the LORD gave, and the LORD hath taken away",
-     "Job 1:21", "kjv"),
+    ("Naked came I out of my mother's womb: the LORD gave, and the LORD hath taken away", "Job 1:21", "kjv"),
     ("The joy of the LORD is your strength", "Nehemiah 8:10", "kjv"),
     # Common modern wording.
     ("For I know the plans I have for you, plans to give you hope and a future", "Jeremiah 29:11", "paraphrase"),
