@@ -17,13 +17,15 @@ REFERENCE_BONUS = 2.0
 @dataclass(frozen=True, slots=True)
 class RetrievalParams:
     """Ranking knobs. Fusion method, dense weight and title weight were tuned on SciFact *train* qrels
-    (`homily eval retrieval --tune`: convex 0.6 with title weight 2.0 scored train nDCG@10 0.741, the best of
-    44 settings x 4 title weights; RRF peaked lower). The tradition boost, diversity and threshold are product
-    choices (SciFact has none of them). The relevance threshold 0.4 (best-chunk cosine) kept sources for 96.7%
-    of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%).
-    `unscoped_keyword_share`: from this share of the index, a publisher's BM25 query skips the scope token and
-    filters afterwards (a speed choice, see `ChunkIndex._keyword`). `reference_candidates`: how many chunks naming
-    a referenced Bible book are searched for the reference (`scripture.with_referenced`)."""
+        (`homily eval retrieval --tune`: convex 0.6 with title weight 2.0 scored train nDCG@10 0.741, the best of
+        44 settings x 4 title weights; RRF peaked lower). The tradition boost, diversity and threshold are product
+        choices (SciFact has none of them). The relevance threshold 0.4 (best-chunk cosine) kept sources for 96.7%
+        of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%).
+        `unscoped_keyword_share`: from this share of the index, a publisher's BM25 query skips the scope token and
+        filters afterwards (a speed choice, see `ChunkIndex._keyword`). `reference_candidates`: how many chunks naming
+        a referenced Bible book are searched for the reference (`scripture.with_referenced`). `quote_candidates`: how many
+    phrase matches of the query read as a quotation are weighed (`quotes`); `quote_weight`: the bonus of a chunk quoting
+    all of the query (a share of it earns that share)."""
 
     method: FusionMethod = "convex"
     dense_weight: float = 0.6
@@ -40,11 +42,14 @@ class RetrievalParams:
     same_item_decay: float = 0.7
     relevance_threshold: float = 0.4
     reference_candidates: int = 2000
+    quote_candidates: int = 30
+    quote_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """One chunk's evidence: `keyword` is BM25 (higher is better, 0 when absent), `similarity` a cosine."""
+    """One chunk's evidence: `keyword` is BM25 (higher is better, 0 when absent), `similarity` a cosine, `quote` the
+    share of the query's word runs the chunk holds (`quotes.Quotation.coverage`, 0 when it quotes none)."""
 
     rowid: int
     item_id: str
@@ -53,6 +58,7 @@ class Candidate:
     similarity: float
     keyword_rank: int | None
     dense_rank: int | None
+    quote: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +103,8 @@ def fuse(
 ) -> list[Ranked]:
     """Best-first results: fused score, x(1 + boost) for the requested tradition, per-item decay and cap.
     `referenced`: chunks holding a Bible reference the question names (`scripture.referenced_rows`); they rank
-    above every other chunk (in fused order among themselves) and count as relevant."""
+    above every other chunk (in fused order among themselves) and count as relevant. A chunk quoting the query
+    gains `quote_weight` times the share it quotes."""
     if params.method == "rrf":
         fused = _rrf(candidates, params.dense_weight, params.rrf_k)
     else:
@@ -109,6 +116,7 @@ def fuse(
             else fused[c.rowid]
         )
         + (REFERENCE_BONUS if c.rowid in referenced else 0.0)
+        + params.quote_weight * c.quote
         for c in candidates
     }
     ordered = sorted(candidates, key=lambda c: (-boosted[c.rowid], c.rowid))

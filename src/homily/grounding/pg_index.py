@@ -25,17 +25,14 @@ import numpy as np
 
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
-from homily.grounding.index import (
-    HEADING_SEPARATOR,
-    ChunkRecord,
+from homily.grounding.candidates import (
     ChunkRow,
-    SearchResult,
     book_search_params,
-    ranked_result,
     referenced_candidates,
-    scope_token,
     union_candidates,
+    with_quotations,
 )
+from homily.grounding.index import HEADING_SEPARATOR, ChunkRecord, SearchResult, ranked_result, scope_token
 from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
 from homily.grounding.pg_schema import migrate, vector_literal
 from homily.grounding.scripture import book_query, find_references, with_referenced
