@@ -4,7 +4,9 @@ Installs the packaged library into a throwaway index, searches every quotation t
 (hybrid, no tradition) and prints hit@1 / hit@3 per kind of wording and overall, with every miss and what came
 first instead. A hit is a World English Bible chunk of the verse's book and chapter whose markers cover the verse.
 
-    python scripts/check_quotes.py [--library-dir path/to/built/library]
+    python scripts/check_quotes.py [--library-dir path/to/built/library] [--postgres]
+
+`--postgres` checks the PostgreSQL index instead, in a throwaway server started as the tests start theirs.
 
 Baseline (main at 6bd1779, before quotation search), 68 quotations, hit@1 / hit@3:
     web 7/9 of 16, kjv 3/8 of 18, paraphrase 3/8 of 13, partial 2/6 of 11, misquote 2/3 of 10;
@@ -18,6 +20,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +32,7 @@ from tests.support.verse_quotes import VERSE_QUOTES  # noqa: E402
 
 from homily.embeddings import load_local_embedder  # noqa: E402
 from homily.grounding.index import ChunkIndex, SearchHit  # noqa: E402
+from homily.grounding.index_protocol import ChunkIndexProtocol  # noqa: E402
 from homily.grounding.library import LIBRARY_DIR, load_library  # noqa: E402
 from homily.grounding.pipeline import library_records  # noqa: E402
 from homily.grounding.scripture import find_references, is_referenced  # noqa: E402
@@ -44,14 +49,33 @@ def holds_verse(hit: SearchHit, reference: str) -> bool:
     )
 
 
+@contextmanager
+def scratch_index(postgres: bool) -> Iterator[ChunkIndexProtocol]:
+    """An empty index: SQLite in a temporary directory, or PostgreSQL in a throwaway server."""
+    if postgres:
+        from tests.support.services import running_postgres
+
+        from homily.grounding.pg_index import PostgresChunkIndex
+
+        with running_postgres() as server, server.fresh_database() as url:
+            index: ChunkIndexProtocol = PostgresChunkIndex.open(url)
+            yield index
+            index.close()
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        index = ChunkIndex.open(Path(scratch) / "library.db")
+        yield index
+        index.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--library-dir", type=Path, default=LIBRARY_DIR)
+    parser.add_argument("--postgres", action="store_true", help="check the PostgreSQL index")
     args = parser.parse_args()
     per_kind: dict[str, list[tuple[bool, bool]]] = {}
     timings: list[float] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        index = ChunkIndex.open(Path(scratch) / "library.db")
+    with scratch_index(args.postgres) as index:
         for item in load_library(args.library_dir):
             index.add(library_records(PUBLISHER, item))
         embedder = load_local_embedder()
@@ -66,12 +90,11 @@ def main() -> int:
                 first = f"{hits[0].title} {hits[0].heading_path[-1:]}" if hits else "nothing"
                 print(f"MISS [{kind}] {quote!r} ({reference}): first was {first}")
             per_kind.setdefault(kind, []).append((bool(found and found[0]), any(found)))
-        index.close()
     everything = [entry for entries in per_kind.values() for entry in entries]
-    for kind, entries in [*per_kind.items(), ("all", everything)]:
-        first = sum(hit for hit, _ in entries)
-        top_three = sum(hit for _, hit in entries)
-        print(f"{kind} {len(entries)}: hit@1 {first}/{len(entries)}  hit@3 {top_three}/{len(entries)}")
+    for name, entries in [*per_kind.items(), ("all", everything)]:
+        at_one = sum(hit for hit, _ in entries)
+        at_three = sum(hit for _, hit in entries)
+        print(f"{name} {len(entries)}: hit@1 {at_one}/{len(entries)}  hit@3 {at_three}/{len(entries)}")
     print(f"search latency: median {statistics.median(timings):.1f} ms, max {max(timings):.1f} ms")
     return 0
 

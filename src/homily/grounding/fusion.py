@@ -17,15 +17,15 @@ REFERENCE_BONUS = 2.0
 @dataclass(frozen=True, slots=True)
 class RetrievalParams:
     """Ranking knobs. Fusion method, dense weight and title weight were tuned on SciFact *train* qrels
-        (`homily eval retrieval --tune`: convex 0.6 with title weight 2.0 scored train nDCG@10 0.741, the best of
-        44 settings x 4 title weights; RRF peaked lower). The tradition boost, diversity and threshold are product
-        choices (SciFact has none of them). The relevance threshold 0.4 (best-chunk cosine) kept sources for 96.7%
-        of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%).
-        `unscoped_keyword_share`: from this share of the index, a publisher's BM25 query skips the scope token and
-        filters afterwards (a speed choice, see `ChunkIndex._keyword`). `reference_candidates`: how many chunks naming
-        a referenced Bible book are searched for the reference (`scripture.with_referenced`). `quote_candidates`: how many
-    phrase matches of the query read as a quotation are weighed (`quotes`); `quote_weight`: the bonus of a chunk quoting
-    all of the query (a share of it earns that share)."""
+    (`homily eval retrieval --tune`: convex 0.6 with title weight 2.0 scored train nDCG@10 0.741, the best of
+    44 settings x 4 title weights; RRF peaked lower). The tradition boost, diversity and threshold are product
+    choices (SciFact has none of them). The relevance threshold 0.4 (best-chunk cosine) kept sources for 96.7%
+    of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%).
+    `unscoped_keyword_share`: from this share of the index, a publisher's BM25 query skips the scope token and
+    filters afterwards (a speed choice, see `ChunkIndex._keyword`). `reference_candidates`: how many chunks naming
+    a referenced Bible book are searched for the reference (`scripture.with_referenced`). `quote_candidates`:
+    how many phrase matches of the query read as a quotation are weighed (`quotes`); `quote_weight`: the bonus
+    of a chunk quoting all of the query (one quoting a share of it earns that share)."""
 
     method: FusionMethod = "convex"
     dense_weight: float = 0.6
@@ -42,8 +42,9 @@ class RetrievalParams:
     same_item_decay: float = 0.7
     relevance_threshold: float = 0.4
     reference_candidates: int = 2000
-    quote_candidates: int = 30
+    quote_candidates: int = 20
     quote_weight: float = 1.0
+    quote_floor: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,13 @@ def _rrf(candidates: list[Candidate], dense_weight: float, k: float) -> dict[int
     return fused
 
 
+def quote_bonus(quote: float, params: RetrievalParams) -> float:
+    """The bonus of a chunk quoting a share `quote` of the query (see `RetrievalParams.quote_floor`)."""
+    if quote <= params.quote_floor:
+        return 0.0
+    return params.quote_weight * (quote - params.quote_floor) / max(1e-9, 1.0 - params.quote_floor)
+
+
 def fuse(
     candidates: list[Candidate],
     params: RetrievalParams,
@@ -103,8 +111,8 @@ def fuse(
 ) -> list[Ranked]:
     """Best-first results: fused score, x(1 + boost) for the requested tradition, per-item decay and cap.
     `referenced`: chunks holding a Bible reference the question names (`scripture.referenced_rows`); they rank
-    above every other chunk (in fused order among themselves) and count as relevant. A chunk quoting the query
-    gains `quote_weight` times the share it quotes."""
+    above every other chunk (in fused order among themselves) and count as relevant. A chunk quoting much of the
+    query gains `quote_bonus`."""
     if params.method == "rrf":
         fused = _rrf(candidates, params.dense_weight, params.rrf_k)
     else:
@@ -116,7 +124,7 @@ def fuse(
             else fused[c.rowid]
         )
         + (REFERENCE_BONUS if c.rowid in referenced else 0.0)
-        + params.quote_weight * c.quote
+        + quote_bonus(c.quote, params)
         for c in candidates
     }
     ordered = sorted(candidates, key=lambda c: (-boosted[c.rowid], c.rowid))

@@ -37,7 +37,7 @@ from homily.grounding.dense import GRAPH_THRESHOLD, DenseShard
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, Ranked, RetrievalParams, fuse
 from homily.grounding.keyword import match_expression, query_terms
-from homily.grounding.quotes import shingles
+from homily.grounding.quotes import shingles, with_variants
 from homily.grounding.schema import CHANGE_LOG_SCHEMA, CHUNK_SCHEMA
 from homily.grounding.scripture import book_query, find_references, with_referenced
 
@@ -422,7 +422,7 @@ class ChunkIndex:
         when the publisher holds most of the index that intersection costs more than it removes (a 100k-entry
         doclist walked per query), so the query runs unscoped with a proportionally larger limit and other
         publishers' rows are dropped afterwards (`candidates` checks every row's publisher anyway)."""
-        terms = self._selective_terms(query_terms(query), publisher_id, params)
+        terms = self._selective_terms(query_terms(with_variants(query)), publisher_id, params)
         return self._matching(terms, publisher_id, params, params.keyword_candidates)
 
     def _matching(

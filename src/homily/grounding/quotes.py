@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from homily.grounding.keyword import STOPWORDS
 
@@ -124,6 +125,14 @@ def readings(query: str) -> list[list[str]]:
     return found
 
 
+def with_variants(query: str) -> str:
+    """The query followed by the words its readings add ("the LORD" -> "Yahweh", "thy" -> "your"): the keyword
+    search looks for today's and the World English Bible's wording as well as the reader's."""
+    given = set(words_of(query))
+    added = dict.fromkeys(word for words in readings(query) for word in words if word not in given)
+    return " ".join([query, *added]) if added else query
+
+
 def runs(words: Sequence[str], size: int = SHINGLE_WORDS) -> list[tuple[str, ...]]:
     """The distinct runs of `size` consecutive words, in order."""
     return list(dict.fromkeys(tuple(words[start : start + size]) for start in range(len(words) - size + 1)))
@@ -138,6 +147,18 @@ def shingles(query: str) -> list[str]:
         for run in runs(words):
             if not STOPWORDS.issuperset(run):
                 found.setdefault(" ".join(run), None)
+    return list(found)[:MAX_SHINGLES]
+
+
+def spanning_phrases(query: str) -> list[str]:
+    """The phrases to search where stopwords are not indexed (PostgreSQL's `english` configuration): each span from
+    one word that is no stopword to the next ("a lamp to my feet" -> "lamp to my feet"), so every phrase keeps two
+    searchable words at their distance."""
+    found: dict[str, None] = {}
+    for words in readings(query):
+        telling = [position for position, word in enumerate(words) if word not in STOPWORDS]
+        for start, end in pairwise(telling):
+            found.setdefault(" ".join(words[start : end + 1]), None)
     return list(found)[:MAX_SHINGLES]
 
 
