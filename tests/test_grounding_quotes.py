@@ -58,13 +58,14 @@ def test_the_lord_is_also_read_as_yahweh() -> None:
 
 
 def test_runs_and_phrases_of_a_quotation() -> None:
-    assert shingles("Be still, and know that I am God") == [
+    assert shingles("Be still, and know that I am God", stride=1) == [
         "be still and",
         "still and know",
         "and know that",
         "know that i",
         "i am god",
     ]  # "that i am" is stopwords only: not searched
+    assert shingles("Be still, and know that I am God") == ["be still and", "know that i"]  # each word once
     assert shingles("Jesus wept") == []
     assert spanning_phrases("a lamp to my feet") == ["lamp to my feet"]
     assert spanning_phrases("The LORD is my shepherd") == ["lord is my shepherd", "yahweh is my shepherd"]

@@ -28,7 +28,7 @@ SHINGLE_WORDS = 3
 MIN_QUOTED_RUNS = 2
 """Runs a chunk must hold (or all of a shorter quotation's) before it counts as quoting the query."""
 MAX_SHINGLES = 24
-"""Runs searched per query (the first ones): a quotation is rarely longer, and each costs a phrase lookup."""
+"""Phrases searched per query (the first ones): a quotation is rarely longer, and each costs a phrase lookup."""
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _DIVINE_NAME = re.compile(r"\b(?:the\s+)?lord\b", re.IGNORECASE)
@@ -138,13 +138,15 @@ def runs(words: Sequence[str], size: int = SHINGLE_WORDS) -> list[tuple[str, ...
     return list(dict.fromkeys(tuple(words[start : start + size]) for start in range(len(words) - size + 1)))
 
 
-def shingles(query: str) -> list[str]:
-    """The phrases to search for the query read as a quotation (none for fewer than `SHINGLE_WORDS` words). Runs of
-    stopwords alone ("that i am") are left out: they match much of any library, and reading their long position
-    lists is most of a phrase search's cost (a chunk's coverage still counts them)."""
+def shingles(query: str, stride: int = SHINGLE_WORDS) -> list[str]:
+    """The phrases to search for the query read as a quotation (none for fewer than `SHINGLE_WORDS` words): every
+    `stride`-th run of each reading, so by default each word is searched in one run (a chunk holding any is found;
+    its coverage then counts every run). On the check set, all overlapping runs found hit@1 53 / hit@3 63 of 68 in
+    9.4 ms, every third run 52 / 64 in 3.5 ms. Runs of stopwords alone ("that i am") are left out: they match much
+    of any library, and reading their long position lists is most of a phrase search's cost (coverage counts them)."""
     found: dict[str, None] = {}
     for words in readings(query):
-        for run in runs(words):
+        for run in runs(words)[::stride]:
             if not STOPWORDS.issuperset(run):
                 found.setdefault(" ".join(run), None)
     return list(found)[:MAX_SHINGLES]
