@@ -1,10 +1,11 @@
 """Quoted Bible verses readers type to find them, each with the verse it must find (`scripts/check_quotes.py`).
 
-Written before quotation search was built (brief quotes15) and never used to tune anything: each entry is
-(quotation, "Book chapter:verse", kind). A hit is a World English Bible chunk of that book and chapter whose verse
-markers cover the verse. Kinds: "web" (the World English Bible's own words), "kjv" (King James wording, public
-domain), "paraphrase" (a common modern way of quoting it, written for this set), "partial" (half a verse, WEB or
-common wording) and "misquote" (quoted from memory with a word or two wrong).
+Written before quotation search was built (brief quotes15), then used to measure its design (a development set,
+not held out; see scripts/check_quotes.py). Each entry is (quotation, "Book chapter:verse", kind). A hit is a World
+English Bible chunk of that book and chapter whose verse markers cover the verse (so a saying the Bible repeats,
+such as Matthew 22:39's, counts only in the book written here). Kinds: "web" (the World English Bible's own
+words), "kjv" (King James wording, public domain), "paraphrase" (a common modern way of quoting it, written for this
+set), "partial" (half a verse, WEB or common wording) and "misquote" (quoted from memory with a word or two wrong).
 """
 
 from __future__ import annotations
