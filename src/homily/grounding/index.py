@@ -418,17 +418,18 @@ class ChunkIndex:
             return 0 if shard is None else len(shard)
 
     def _keyword(self, query: str, publisher_id: str, params: RetrievalParams) -> list[tuple[int, float]]:
-        """BM25 candidates of one publisher. Scoping normally intersects with the publisher's scope token, but
-        when the publisher holds most of the index that intersection costs more than it removes (a 100k-entry
-        doclist walked per query), so the query runs unscoped with a proportionally larger limit and other
-        publishers' rows are dropped afterwards (`candidates` checks every row's publisher anyway)."""
+        """BM25 candidates of one publisher: the query's selective words and their variants (`quotes.with_variants`)."""
         terms = self._selective_terms(query_terms(with_variants(query)), publisher_id, params)
         return self._matching(terms, publisher_id, params, params.keyword_candidates)
 
     def _matching(
         self, terms: list[str], publisher_id: str, params: RetrievalParams, wanted: int
     ) -> list[tuple[int, float]]:
-        """The `wanted` best BM25 matches of any of `terms` (words or phrases) among the publisher's chunks."""
+        """The `wanted` best BM25 matches of any of `terms` (words or phrases) among the publisher's chunks. Scoping
+        normally intersects with the publisher's scope token, but when the publisher holds most of the index that
+        intersection costs more than it removes (a 100k-entry doclist walked per query), so the query runs unscoped
+        with a proportionally larger limit and other publishers' rows are dropped afterwards (`candidates` checks
+        every row's publisher anyway)."""
         share = self._publisher_total(publisher_id) / max(1, self._publisher_total(None))
         scoped = share < params.unscoped_keyword_share
         expression = match_expression(terms, scope_token(publisher_id) if scoped else None)
