@@ -82,8 +82,9 @@ def run_retrieval_eval(args: argparse.Namespace) -> int:
         keyword_row = "keyword only (tsvector, BM25 idf)" if args.database_url else "keyword only (FTS5 BM25)"
         rows = {
             "hybrid (default)": params,
-            keyword_row: replace(params, method="convex", dense_weight=0.0),
-            "dense only (all-MiniLM-L6-v2)": replace(params, method="convex", dense_weight=1.0),
+            # The single halves without the quotation evidence (phrase matches, `fusion.quote_bonus`).
+            keyword_row: replace(params, method="convex", dense_weight=0.0, quote_candidates=0),
+            "dense only (all-MiniLM-L6-v2)": replace(params, method="convex", dense_weight=1.0, quote_candidates=0),
         }
         report = {
             "dataset": args.dataset,

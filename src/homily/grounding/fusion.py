@@ -23,7 +23,9 @@ class RetrievalParams:
     of SciFact test queries and for 6.2% of off-topic MT-Bench questions (0.3: 100% / 34%; 0.45: 93% / 1.3%).
     `unscoped_keyword_share`: from this share of the index, a publisher's BM25 query skips the scope token and
     filters afterwards (a speed choice, see `ChunkIndex._keyword`). `reference_candidates`: how many chunks naming
-    a referenced Bible book are searched for the reference (`scripture.with_referenced`)."""
+    a referenced Bible book are searched for the reference (`scripture.with_referenced`). `quote_candidates`:
+    how many phrase matches of the query read as a quotation are weighed (`quotes`); `quote_weight`: the bonus
+    of a chunk quoting all of the query (one quoting a share of it earns that share)."""
 
     method: FusionMethod = "convex"
     dense_weight: float = 0.6
@@ -40,11 +42,15 @@ class RetrievalParams:
     same_item_decay: float = 0.7
     relevance_threshold: float = 0.4
     reference_candidates: int = 2000
+    quote_candidates: int = 20
+    quote_weight: float = 1.0
+    quote_floor: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """One chunk's evidence: `keyword` is BM25 (higher is better, 0 when absent), `similarity` a cosine."""
+    """One chunk's evidence: `keyword` is BM25 (higher is better, 0 when absent), `similarity` a cosine, `quote` the
+    share of the query's word runs the chunk holds (`quotes.Quotation.coverage`, 0 when it quotes none)."""
 
     rowid: int
     item_id: str
@@ -53,6 +59,7 @@ class Candidate:
     similarity: float
     keyword_rank: int | None
     dense_rank: int | None
+    quote: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,13 @@ def _rrf(candidates: list[Candidate], dense_weight: float, k: float) -> dict[int
     return fused
 
 
+def quote_bonus(quote: float, params: RetrievalParams) -> float:
+    """The bonus of a chunk quoting a share `quote` of the query (see `RetrievalParams.quote_floor`)."""
+    if quote <= params.quote_floor:
+        return 0.0
+    return params.quote_weight * (quote - params.quote_floor) / max(1e-9, 1.0 - params.quote_floor)
+
+
 def fuse(
     candidates: list[Candidate],
     params: RetrievalParams,
@@ -97,7 +111,8 @@ def fuse(
 ) -> list[Ranked]:
     """Best-first results: fused score, x(1 + boost) for the requested tradition, per-item decay and cap.
     `referenced`: chunks holding a Bible reference the question names (`scripture.referenced_rows`); they rank
-    above every other chunk (in fused order among themselves) and count as relevant."""
+    above every other chunk (in fused order among themselves) and count as relevant. A chunk quoting much of the
+    query gains `quote_bonus`."""
     if params.method == "rrf":
         fused = _rrf(candidates, params.dense_weight, params.rrf_k)
     else:
@@ -109,6 +124,7 @@ def fuse(
             else fused[c.rowid]
         )
         + (REFERENCE_BONUS if c.rowid in referenced else 0.0)
+        + quote_bonus(c.quote, params)
         for c in candidates
     }
     ordered = sorted(candidates, key=lambda c: (-boosted[c.rowid], c.rowid))

@@ -20,24 +20,26 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from homily.grounding.candidates import (
+    ChunkRow,
+    book_search_params,
+    referenced_candidates,
+    union_candidates,
+    with_quotations,
+)
 from homily.grounding.dense import GRAPH_THRESHOLD, DenseShard
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, Ranked, RetrievalParams, fuse
 from homily.grounding.keyword import match_expression, query_terms
+from homily.grounding.quotes import shingles, with_variants
 from homily.grounding.schema import CHANGE_LOG_SCHEMA, CHUNK_SCHEMA
-from homily.grounding.scripture import (
-    ScriptureReference,
-    book_query,
-    find_references,
-    referenced_rows,
-    with_referenced,
-)
+from homily.grounding.scripture import book_query, find_references, with_referenced
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +73,6 @@ class ChunkRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class ChunkRow:
-    item_id: str
-    chunk_id: str
-    title: str
-    heading: str
-    text: str
-    tradition: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class SearchHit:
     """A ranked chunk. `score` orders hits; `similarity` is the cosine the relevance threshold applies to."""
 
@@ -108,43 +100,6 @@ class SearchResult:
     @property
     def relevant_hits(self) -> list[SearchHit]:
         return [hit for hit in self.hits if hit.relevant]
-
-
-def union_candidates(
-    keyword_hits: Sequence[tuple[int, float]],
-    dense_rowids: Sequence[int],
-    similarity: Mapping[int, float],
-    items: Mapping[int, tuple[str, str | None, str]],
-) -> list[Candidate]:
-    """Keyword then dense candidates (each chunk once, with both ranks and scores), limited to the chunks in
-    `items` (`rowid -> (item_id, tradition, publisher_id)`, the live rows of the searched publisher); a chunk
-    without a vector has similarity 0."""
-    keyword_rank = {rowid: rank for rank, (rowid, _) in enumerate(keyword_hits)}
-    keyword_score = dict(keyword_hits)
-    dense_rank = {rowid: rank for rank, rowid in enumerate(dense_rowids)}
-    return [
-        Candidate(
-            rowid,
-            items[rowid][0],
-            items[rowid][1],
-            keyword_score.get(rowid, 0.0),
-            similarity.get(rowid, 0.0),
-            keyword_rank.get(rowid),
-            dense_rank.get(rowid),
-        )
-        for rowid in dict.fromkeys([*keyword_rank, *dense_rank])
-        if rowid in items
-    ]
-
-
-def referenced_candidates(references: Sequence[ScriptureReference], rows: Mapping[int, ChunkRow]) -> set[int]:
-    """The candidate rows holding one of the question's Bible references (ranked first by `fuse`)."""
-    return referenced_rows(references, ((rowid, row.title, row.heading, row.text) for rowid, row in rows.items()))
-
-
-def book_search_params(params: RetrievalParams) -> RetrievalParams:
-    """The keyword search for the chunks naming a referenced book (see `RetrievalParams.reference_candidates`)."""
-    return replace(params, keyword_candidates=params.reference_candidates)
 
 
 def ranked_result(ranked: Sequence[Ranked], rows: Mapping[int, ChunkRow], publisher_id: str) -> SearchResult:
@@ -463,17 +418,24 @@ class ChunkIndex:
             return 0 if shard is None else len(shard)
 
     def _keyword(self, query: str, publisher_id: str, params: RetrievalParams) -> list[tuple[int, float]]:
-        """BM25 candidates of one publisher. Scoping normally intersects with the publisher's scope token, but
-        when the publisher holds most of the index that intersection costs more than it removes (a 100k-entry
-        doclist walked per query), so the query runs unscoped with a proportionally larger limit and other
-        publishers' rows are dropped afterwards (`candidates` checks every row's publisher anyway)."""
-        terms = self._selective_terms(query_terms(query), publisher_id, params)
+        """BM25 candidates of one publisher: the query's selective words and their variants (`quotes.with_variants`)."""
+        terms = self._selective_terms(query_terms(with_variants(query)), publisher_id, params)
+        return self._matching(terms, publisher_id, params, params.keyword_candidates)
+
+    def _matching(
+        self, terms: list[str], publisher_id: str, params: RetrievalParams, wanted: int
+    ) -> list[tuple[int, float]]:
+        """The `wanted` best BM25 matches of any of `terms` (words or phrases) among the publisher's chunks. Scoping
+        normally intersects with the publisher's scope token, but when the publisher holds most of the index that
+        intersection costs more than it removes (a 100k-entry doclist walked per query), so the query runs unscoped
+        with a proportionally larger limit and other publishers' rows are dropped afterwards (`candidates` checks
+        every row's publisher anyway)."""
         share = self._publisher_total(publisher_id) / max(1, self._publisher_total(None))
         scoped = share < params.unscoped_keyword_share
         expression = match_expression(terms, scope_token(publisher_id) if scoped else None)
-        if expression is None or params.keyword_candidates <= 0:
+        if expression is None or wanted <= 0:
             return []
-        limit = params.keyword_candidates if scoped else math.ceil(params.keyword_candidates / share) + 8
+        limit = wanted if scoped else math.ceil(wanted / share) + 8
         rows = self._db.execute(
             "SELECT rowid, bm25(chunks_fts, 0.0, ?, ?, 1.0) AS rank FROM chunks_fts"
             " WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
@@ -483,7 +445,7 @@ class ChunkIndex:
         if not scoped:
             owners = self._items_of([rowid for rowid, _ in hits])
             hits = [hit for hit in hits if owners.get(hit[0], ("", None, ""))[2] == publisher_id]
-        return hits[: params.keyword_candidates]
+        return hits[:wanted]
 
     def _publisher_total(self, publisher_id: str | None) -> int:
         """Chunk rows of one publisher (None: of all), cached until chunks change."""
@@ -547,12 +509,14 @@ class ChunkIndex:
                 keyword_hits = with_referenced(
                     keyword_hits, book_hits, lambda rowids: referenced_candidates(references, self._rows(rowids))
                 )
+            phrase_hits = self._matching(shingles(query), publisher_id, params, params.quote_candidates)
+            keyword_hits, quoted = with_quotations(query, keyword_hits, phrase_hits, self._rows)
             dense_rowids, _ = shard.search(vector, params.dense_candidates)
             dense = [int(rowid) for rowid in dense_rowids]
             union = list(dict.fromkeys([*(rowid for rowid, _ in keyword_hits), *dense]))
             similarity = shard.similarity(vector, union)
             items = {rowid: owner for rowid, owner in self._items_of(union).items() if owner[2] == publisher_id}
-        return union_candidates(keyword_hits, dense, similarity, items)
+        return union_candidates(keyword_hits, dense, similarity, items, quoted)
 
     def search(
         self,

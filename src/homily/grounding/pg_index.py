@@ -24,21 +24,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from homily.grounding.candidates import (
+    ChunkRow,
+    book_search_params,
+    referenced_candidates,
+    union_candidates,
+    with_quotations,
+)
 from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
-from homily.grounding.index import (
-    HEADING_SEPARATOR,
-    ChunkRecord,
-    ChunkRow,
-    SearchResult,
-    book_search_params,
-    ranked_result,
-    referenced_candidates,
-    scope_token,
-    union_candidates,
-)
-from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits
+from homily.grounding.index import HEADING_SEPARATOR, ChunkRecord, SearchResult, ranked_result, scope_token
+from homily.grounding.pg_keyword import KeywordStatistics, keyword_hits, phrase_hits
 from homily.grounding.pg_schema import migrate, vector_literal
+from homily.grounding.quotes import spanning_phrases
 from homily.grounding.scripture import book_query, find_references, with_referenced
 from homily.storage.postgres.deadline import BATCH_SECONDS, REQUEST_SECONDS, Watchdog
 
@@ -316,6 +314,8 @@ class PostgresChunkIndex:
             keyword = with_referenced(
                 keyword, books, lambda rowids: referenced_candidates(references, _chunk_rows(connection, rowids))
             )
+        phrases = phrase_hits(connection, spanning_phrases(query), publisher_id, params.quote_candidates)
+        keyword, quoted = with_quotations(query, keyword, phrases, lambda rowids: _chunk_rows(connection, rowids))
         dense = self._dense(connection, vector, publisher_id, params.dense_candidates)
         union = list(dict.fromkeys([*(rowid for rowid, _ in keyword), *(rowid for rowid, _ in dense)]))
         rows = connection.execute(
@@ -325,7 +325,7 @@ class PostgresChunkIndex:
         ).fetchall()
         items = {int(rowid): (item_id, tradition, publisher_id) for rowid, item_id, tradition, _ in rows}
         similarity = {int(rowid): float(cosine) for rowid, _, _, cosine in rows if cosine is not None}
-        return union_candidates(keyword, [rowid for rowid, _ in dense], similarity, items)
+        return union_candidates(keyword, [rowid for rowid, _ in dense], similarity, items, quoted)
 
     def candidates(
         self,

@@ -27,6 +27,7 @@ from typing import Any
 from homily.grounding.fusion import RetrievalParams
 from homily.grounding.keyword import query_terms
 from homily.grounding.pg_schema import TEXT_SEARCH_CONFIG
+from homily.grounding.quotes import with_variants
 
 STATISTICS_SECONDS = 60.0
 """Age after which cached totals and frequencies are gathered again (other replicas write too)."""
@@ -134,8 +135,9 @@ class KeywordStatistics:
 
 
 def query_lexemes(connection: Any, query: str) -> list[str]:
-    """The query's words (stopwords dropped as for SQLite) as the index's stemmed lexemes, distinct."""
-    terms = query_terms(query)
+    """The query's words and their variants (`quotes.with_variants`; stopwords dropped as for SQLite) as the index's
+    stemmed lexemes, distinct."""
+    terms = query_terms(with_variants(query))
     if not terms:
         return []
     row = connection.execute(
@@ -204,3 +206,25 @@ def _scored_statement(lexemes: int) -> str:
         f"SELECT c.rowid, {score} AS score FROM chunks c"  # noqa: S608 - constant fragments, values are parameters
         " WHERE c.publisher_id = %s AND c.document @@ %s::tsquery ORDER BY score DESC, c.rowid LIMIT %s"
     )
+
+
+# A constant (the text search configuration is ours); every value is a parameter.
+_PHRASES = (
+    "WITH q AS (SELECT string_agg('(' || phrase::text || ')', ' | ')::tsquery AS query"  # noqa: S608
+    f" FROM (SELECT phraseto_tsquery('{TEXT_SEARCH_CONFIG}', p) AS phrase"
+    " FROM unnest(%s::text[]) AS p) AS phrases"
+    " WHERE numnode(phrase) >= 3)"
+    " SELECT c.rowid, ts_rank(c.document, q.query) AS score FROM chunks c, q"
+    " WHERE q.query IS NOT NULL AND c.publisher_id = %s AND c.document @@ q.query"
+    " ORDER BY score DESC, c.rowid LIMIT %s"
+)
+
+
+def phrase_hits(connection: Any, phrases: list[str], publisher_id: str, limit: int) -> list[tuple[int, float]]:
+    """(rowid, ts_rank) of the publisher's chunks holding any of `phrases` (`quotes.shingles`), best first. Each
+    phrase is a `phraseto_tsquery`: its stopwords drop out but keep their distance ("still and know" matches
+    'still' <2> 'know'); a phrase left with one lexeme would match too much and is left out."""
+    if not phrases or limit <= 0:
+        return []
+    rows = connection.execute(_PHRASES, (phrases, publisher_id, limit)).fetchall()
+    return [(int(rowid), float(score)) for rowid, score in rows]
