@@ -10,8 +10,8 @@ cannot tell the verse from any chunk about God and knowing. Here a query is read
 * `shingles`: every run of `SHINGLE_WORDS` consecutive words of the readings, stopwords included: the phrases the
   backends search for (FTS5 phrase queries, PostgreSQL `phraseto_tsquery`).
 * `coverage`: the share of a reading's runs a chunk's text holds (the best reading), with words folded by a light
-  suffix stripper so "loves", "loved" and "love" agree; `fusion.fuse` adds `QUOTE_BONUS` times it to the chunks
-  holding at least `MIN_QUOTED_RUNS` runs.
+  suffix stripper so "loves", "loved" and "love" agree; `fusion.fuse` adds `fusion.quote_bonus` of it to the
+  chunks holding at least `MIN_QUOTED_RUNS` runs, and a chunk holding half of them counts as relevant.
 """
 
 from __future__ import annotations
