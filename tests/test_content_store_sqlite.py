@@ -14,6 +14,7 @@ from homily.content.ingestion import IngestionWorker, UnembeddedChunks, open_chu
 from homily.content.library import ensure_shared_publisher, install_prebuilt
 from homily.content.service import ContentService, UploadedFile
 from homily.embeddings import load_local_embedder
+from homily.grounding.fusion import RetrievalParams
 from homily.storage.base import Store
 from homily.storage.content import ContentStore, ItemStatus
 from homily.storage.sqlite import SqliteStore
@@ -86,13 +87,25 @@ def test_prebuilt_library_installs_completed_items_once(tmp_path: Path) -> None:
     assert hits > 0
 
 
+QUOTATION = "Be still and know that I am God"
+NOTICES = (
+    "Parking notes for the autumn term: the north lot closes at nine for resurfacing, volunteers for the potluck "
+    "should bring folding tables, the youth band rehearses on Thursday evenings in the gym, the treasurer asks that "
+    "receipts be handed in before the end of the month, and the sign above the nursery door, painted by the "
+    "children, reads: be still and know that I am God. Coffee hour moves to the fellowship hall until spring."
+)
+
+
 def test_text_only_library_is_keyword_searchable_at_once_and_embedded_in_the_background(tmp_path: Path) -> None:
     paragraphs = [
         "Blessed are the poor in spirit, for theirs is the Kingdom of Heaven.",
         "Blessed are those who mourn, for they shall be comforted.",
         "Blessed are the gentle, for they shall inherit the earth.",
     ]
-    items = [prebuilt_item("beatitudes", "The Beatitudes", paragraphs, None)]
+    items = [
+        prebuilt_item("beatitudes", "The Beatitudes", paragraphs, None),
+        prebuilt_item("notices", "Parish notices", [NOTICES], None, whole=True),
+    ]
     path = tmp_path / "homily.db"
 
     async def scenario() -> tuple[ItemStatus, ItemStatus, int, int, float]:
@@ -112,6 +125,9 @@ def test_text_only_library_is_keyword_searchable_at_once_and_embedded_in_the_bac
             service = ContentService(store, content, index, embedder, worker)
             early = await service.retrieve(publisher, "Blessed are those who mourn", limit=3)
             assert early[0].hit.relevant  # judged on the fly although its chunk has no vector yet
+            quoted = await service.retrieve(publisher, QUOTATION, limit=1)
+            assert quoted[0].hit.similarity < RetrievalParams().relevance_threshold  # far from the short quotation
+            assert quoted[0].hit.relevant  # but it holds the quotation
             assert "mourn" in early[0].hit.text
             worker.start()
             worker.notify()

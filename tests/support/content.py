@@ -106,12 +106,16 @@ def wait_for_statuses(
         time.sleep(0.2)
 
 
-def prebuilt_item(item_id: str, title: str, paragraphs: list[str], seed: int | None) -> LibraryItem:
-    """A library item as `homily.grounding.library.load_library` yields it; `seed=None`: text only."""
+def prebuilt_item(
+    item_id: str, title: str, paragraphs: list[str], seed: int | None, *, whole: bool = False
+) -> LibraryItem:
+    """A library item as `homily.grounding.library.load_library` yields it; `seed=None`: text only; `whole`: each
+    paragraph one chunk (otherwise chunks of about 20 tokens)."""
     document = ParsedDocument(title, (Section((title,), "\n\n".join(paragraphs)),), DocumentMetadata())
     generator = np.random.default_rng(seed)
     chunks = []
-    for chunk in chunk_document(document, target_tokens=20, max_tokens=30, min_tokens=5, overlap_tokens=8):
+    size = {"target_tokens": 400, "max_tokens": 500} if whole else {"target_tokens": 20, "max_tokens": 30}
+    for chunk in chunk_document(document, min_tokens=5, overlap_tokens=8, **size):
         vector = generator.standard_normal(384).astype(np.float32)
         chunks.append(
             LibraryChunk(

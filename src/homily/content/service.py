@@ -290,7 +290,8 @@ class ContentService:
     async def _score_unembedded(self, hits: list[SearchHit], query_vector: FloatMatrix) -> list[SearchHit]:
         """Keyword hits whose chunk has no vector yet (an item still EMBEDDING, e.g. the library in its first
         minutes) carry similarity 0 and would never count as relevant; embed just those passages now so the
-        relevance threshold judges them like any other."""
+        relevance threshold judges them like any other (a hit already relevant for another reason, a Bible reference
+        or a quotation it holds, stays relevant)."""
         missing = [position for position, hit in enumerate(hits) if hit.similarity == 0.0]
         if not missing:
             return hits
@@ -302,5 +303,7 @@ class ContentService:
         rescored = list(hits)
         for position, similarity in zip(missing, similarities, strict=True):
             value = float(similarity)
-            rescored[position] = replace(hits[position], similarity=value, relevant=value >= threshold)
+            rescored[position] = replace(
+                hits[position], similarity=value, relevant=hits[position].relevant or value >= threshold
+            )
         return rescored
