@@ -71,6 +71,17 @@ class StartCounter:
         threading.Thread.start = self._original  # type: ignore[method-assign]
 
 
+def summary(timings: list[float], cpu: float, thread_starts: int, uses: int) -> Sample:
+    """Latency percentiles (µs), CPU per use (µs) and threads started per use of one timed loop."""
+    timings = sorted(timings)
+    return {
+        "p50_us": 1e6 * statistics.median(timings),
+        "p95_us": 1e6 * timings[int(0.95 * (len(timings) - 1))],
+        "cpu_us": 1e6 * cpu / uses,
+        "threads_per_use": thread_starts / uses,
+    }
+
+
 def measure(use: Callable[[], object], uses: int) -> Sample:
     for _ in range(min(200, uses)):  # warm-up: connections, plans
         use()
@@ -82,13 +93,7 @@ def measure(use: Callable[[], object], uses: int) -> Sample:
             use()
             timings.append(time.perf_counter() - started)
         cpu = time.process_time() - cpu
-    timings.sort()
-    return {
-        "p50_us": 1e6 * statistics.median(timings),
-        "p95_us": 1e6 * timings[int(0.95 * (len(timings) - 1))],
-        "cpu_us": 1e6 * cpu / uses,
-        "threads_per_use": starts.count / uses,
-    }
+    return summary(timings, cpu, starts.count, uses)
 
 
 def concurrent(use: Callable[[], object], uses: int, threads: int) -> Sample:
@@ -192,13 +197,7 @@ async def timed_async(use: Callable[[], Awaitable[object]], uses: int) -> Sample
             await use()
             timings.append(time.perf_counter() - started)
         cpu = time.process_time() - cpu
-    timings.sort()
-    return {
-        "p50_us": 1e6 * statistics.median(timings),
-        "p95_us": 1e6 * timings[int(0.95 * (len(timings) - 1))],
-        "cpu_us": 1e6 * cpu / uses,
-        "threads_per_use": starts.count / uses,
-    }
+    return summary(timings, cpu, starts.count, uses)
 
 
 @contextlib.contextmanager
