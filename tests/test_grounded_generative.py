@@ -398,3 +398,51 @@ def test_retrieval_reuses_the_shared_query_embedding_of_the_same_text(
     assert len(vectors) == 2
     assert vectors[0] is not None
     assert vectors[1] is None
+
+
+def test_small_talk_is_answered_without_searching_the_publisher(
+    homily: LiveHomily,
+    grounded_client: tuple[httpx.Client, str],
+    upstream: FakeOpenAIUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thank-you after a grounded answer would be searched together with the question before it (a short
+    follow-up) and cite the same source again; a greeting would "find" sources by its words alone. Neither is
+    searched: the model answers with no sources, and a real follow-up is still grounded."""
+    client, _ = grounded_client
+    app: Any = homily.server.config.app
+    content = app.state.grounded._content
+    original = content.retrieve
+    searched: list[str] = []
+
+    async def recording(publisher: Any, question: str, **kwargs: Any) -> Any:
+        searched.append(question)
+        return await original(publisher, question, **kwargs)
+
+    monkeypatch.setattr(content, "retrieve", recording)
+    question = "What was the bell of Saint Odran's chapel cast from?"
+
+    def conversation(last: str) -> dict[str, Any]:
+        return {
+            "messages": [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": "From the cannon of a wrecked privateer [1]."},
+                {"role": "user", "content": last},
+            ],
+            "model": "gloo-openai-gpt-5-mini",
+            "rag_publisher": "Odran",
+            "include_citations": True,
+        }
+
+    for small_talk in ("Thanks, that helps a lot!", "Good morning"):
+        upstream.enqueue(Behaviour(content="You're welcome."))
+        response = client.post("/ai/v2/chat/completions/grounded", json=conversation(small_talk))
+        assert response.status_code == 200, response.text
+        assert response.json()["sources_returned"] is False
+        assert response.json()["citations"] == []
+        assert response.json()["choices"][0]["message"]["content"] == "You're welcome."
+        assert not any("melted cannon" in text for text in _system_texts(upstream))
+    assert searched == []
+    follow_up = client.post("/ai/v2/chat/completions/grounded", json=conversation("And in which year?"))
+    assert follow_up.json()["sources_returned"] is True
+    assert len(searched) == 1

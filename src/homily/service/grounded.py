@@ -24,6 +24,7 @@ from homily.routing.access import AllowList
 from homily.routing.features import last_user_text
 from homily.routing.router import resolve_mechanism
 from homily.service.completions import CompletionResult, CompletionService, Screened, StreamResult
+from homily.service.small_talk import is_small_talk
 from homily.service.wire import ChunkEncoder, completion_body, local_fields, local_headers
 from homily.storage.base import Publisher
 
@@ -109,8 +110,8 @@ class GroundedService:
     ) -> Grounding:
         messages = list(request.messages)
         question = retrieval_query(messages)
-        if not question:
-            return Grounding(publisher.name, question, [])
+        if not question or is_small_talk(last_user_text(messages)):
+            return Grounding(publisher.name, question, [])  # nothing to ground: no sources, none cited
         shared = self._query_space_shared and question == last_user_text(messages).strip()
         passages = await self._content.retrieve(
             publisher,
