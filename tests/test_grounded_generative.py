@@ -51,6 +51,21 @@ def _ask(client: httpx.Client, question: str, **fields: Any) -> httpx.Response:
     return client.post("/ai/v2/chat/completions/grounded", json=body)
 
 
+def _record_retrieval(homily: LiveHomily, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Record every retrieval the grounded service makes from now on: (question, the query vector it was given)."""
+    app: Any = homily.server.config.app
+    content = app.state.grounded._content
+    original = content.retrieve
+    calls: list[tuple[str, Any]] = []
+
+    async def recording(publisher: Any, question: str, **kwargs: Any) -> Any:
+        calls.append((question, kwargs.get("query_vector")))
+        return await original(publisher, question, **kwargs)
+
+    monkeypatch.setattr(content, "retrieve", recording)
+    return calls
+
+
 def _system_texts(upstream: FakeOpenAIUpstream) -> list[str]:
     request = upstream.requests[-1].json()
     return [m["content"] for m in request["messages"] if m["role"] in ("system", "developer")]
@@ -252,16 +267,7 @@ def test_the_guard_runs_before_retrieval(
 ) -> None:
     """A blocked request reads no publisher content at all; an allowed one retrieves once."""
     client, _ = grounded_client
-    app: Any = homily.server.config.app
-    content = app.state.grounded._content
-    original = content.retrieve
-    questions: list[str] = []
-
-    async def recording(publisher: Any, question: str, **kwargs: Any) -> Any:
-        questions.append(question)
-        return await original(publisher, question, **kwargs)
-
-    monkeypatch.setattr(content, "retrieve", recording)
+    questions = _record_retrieval(homily, monkeypatch)
     for stream in (False, True):
         assert _ask(client, BLOCKED_QUESTION, include_citations=True, stream=stream).status_code == 200
     assert questions == []
@@ -371,16 +377,7 @@ def test_retrieval_reuses_the_shared_query_embedding_of_the_same_text(
     with that vector instead of embedding the question again; a short follow-up, searched together with the turn
     before it, is a different text and is embedded for retrieval."""
     client, _ = grounded_client
-    app: Any = homily.server.config.app
-    content = app.state.grounded._content
-    original = content.retrieve
-    vectors: list[Any] = []
-
-    async def recording(publisher: Any, question: str, **kwargs: Any) -> Any:
-        vectors.append(kwargs.get("query_vector"))
-        return await original(publisher, question, **kwargs)
-
-    monkeypatch.setattr(content, "retrieve", recording)
+    calls = _record_retrieval(homily, monkeypatch)
     response = _ask(client, "What was the bell of Saint Odran's chapel cast from?")
     assert response.status_code == 200
     assert response.json()["sources_returned"] is True
@@ -395,9 +392,9 @@ def test_retrieval_reuses_the_shared_query_embedding_of_the_same_text(
         "rag_publisher": "Odran",
     }
     assert client.post("/ai/v2/chat/completions/grounded", json=follow_up).status_code == 200
-    assert len(vectors) == 2
-    assert vectors[0] is not None
-    assert vectors[1] is None
+    assert len(calls) == 2
+    assert calls[0][1] is not None
+    assert calls[1][1] is None
 
 
 def test_small_talk_is_answered_without_searching_the_publisher(
@@ -410,16 +407,7 @@ def test_small_talk_is_answered_without_searching_the_publisher(
     follow-up) and cite the same source again; a greeting would "find" sources by its words alone. Neither is
     searched: the model answers with no sources, and a real follow-up is still grounded."""
     client, _ = grounded_client
-    app: Any = homily.server.config.app
-    content = app.state.grounded._content
-    original = content.retrieve
-    searched: list[str] = []
-
-    async def recording(publisher: Any, question: str, **kwargs: Any) -> Any:
-        searched.append(question)
-        return await original(publisher, question, **kwargs)
-
-    monkeypatch.setattr(content, "retrieve", recording)
+    searched = _record_retrieval(homily, monkeypatch)
     question = "What was the bell of Saint Odran's chapel cast from?"
 
     def conversation(last: str) -> dict[str, Any]:
