@@ -68,7 +68,21 @@ def test_runs_and_phrases_of_a_quotation() -> None:
         "know that i",
         "i am god",
     ]  # "that i am" is stopwords only: not searched
-    assert shingles("Be still, and know that I am God") == ["be still and", "know that i"]  # each word once
+    # A short quotation (up to SHORT_QUOTE_RUNS runs) has every run searched; a longer one each word once.
+    assert shingles("Be still, and know that I am God") == shingles("Be still, and know that I am God", stride=1)
+    assert shingles("I am the resurrection and the life") == [
+        "am the resurrection",
+        "the resurrection and",
+        "resurrection and the",
+        "and the life",
+    ]
+    assert shingles("Be still, and know that I am God: I will be exalted among the nations") == [
+        "be still and",
+        "know that i",
+        "am god i",
+        "will be exalted",
+        "among the nations",
+    ]
     assert shingles("Jesus wept") == []
     assert spanning_phrases("a lamp to my feet") == ["lamp to my feet"]
     assert spanning_phrases("The LORD is my shepherd") == ["lord is my shepherd", "yahweh is my shepherd"]
