@@ -16,11 +16,11 @@ from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
 from homily.grounding.index import ChunkIndex, ChunkRecord
 from homily.grounding.index_protocol import ChunkIndexProtocol
-from homily.grounding.library import LIBRARY_DIR, load_library
+from homily.grounding.library import load_library
 from homily.grounding.pipeline import library_records
 from homily.grounding.quotes import Quotation, fold, modern_words, readings, shingles, spanning_phrases, words_of
 from homily.grounding.scripture import find_references, is_referenced
-from tests.support.verse_quotes import VERSE_QUOTES
+from tests.support.verse_quotes import SHORT_FRAGMENTS, VERSE_QUOTES
 
 PUBLISHER = "pub-q"
 QUOTED_HIT_AT_3 = 0.88
@@ -207,29 +207,42 @@ def test_phrase_matches_stay_within_the_publisher(quote_index: ChunkIndexProtoco
     assert found.hits[0].chunk_id == "c0"
 
 
-@pytest.mark.skipif(not (LIBRARY_DIR / "manifest.json").exists(), reason="library not built")
-def test_quoted_verses_find_their_verse_in_the_shipped_library(tmp_path: Path) -> None:
-    index = ChunkIndex.open(tmp_path / "library.db")
+@pytest.fixture(scope="module")
+def library_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChunkIndex]:
+    index = ChunkIndex.open(tmp_path_factory.mktemp("library") / "library.db")
     for item in load_library():
         index.add(library_records("gloo", item))
-    embedder = load_local_embedder()
-    quotes = [quote for quote, _, _ in VERSE_QUOTES]
+    yield index
+    index.close()
+
+
+def _found_and_cited(index: ChunkIndex, quotations: list[tuple[str, str]]) -> tuple[int, int]:
+    """How many quotations have their verse's chunk in the top 3, and how many of those as relevant (cited)."""
+    vectors = load_local_embedder().embed([quote for quote, _ in quotations])
     found = cited = 0
-    for (quote, reference, _), vector in zip(VERSE_QUOTES, embedder.embed(quotes), strict=True):
+    for (quote, reference), vector in zip(quotations, vectors, strict=True):
         references = find_references(reference)
         assert references, reference
-        hits = index.search(quote, vector, "gloo", limit=3).hits
         holding = [
             hit
-            for hit in hits
+            for hit in index.search(quote, vector, "gloo", limit=3).hits
             if hit.title.endswith("(World English Bible)")
             and is_referenced(references, hit.title, " > ".join(hit.heading_path), hit.text)
         ]
         found += bool(holding)
         cited += any(hit.relevant for hit in holding)
-    index.close()
+    return found, cited
+
+
+def test_quoted_verses_find_their_verse_in_the_shipped_library(library_index: ChunkIndex) -> None:
+    found, cited = _found_and_cited(library_index, [(quote, reference) for quote, reference, _ in VERSE_QUOTES])
     assert found / len(VERSE_QUOTES) >= QUOTED_HIT_AT_3, f"hit@3 {found}/{len(VERSE_QUOTES)}"
     assert cited / len(VERSE_QUOTES) >= QUOTED_AND_RELEVANT_AT_3, f"relevant hit@3 {cited}/{len(VERSE_QUOTES)}"
+
+
+def test_short_famous_fragments_find_their_verse(library_index: ChunkIndex) -> None:
+    found, _ = _found_and_cited(library_index, list(SHORT_FRAGMENTS))
+    assert found >= len(SHORT_FRAGMENTS) - 4, f"hit@3 {found}/{len(SHORT_FRAGMENTS)}"  # 18/20 measured, less two
 
 
 def test_every_check_set_reference_names_one_verse() -> None:

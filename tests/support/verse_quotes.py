@@ -97,3 +97,28 @@ VERSE_QUOTES: tuple[tuple[str, str, QuoteKind], ...] = (
     ("Those who hope in the Lord will renew their strength, they will soar on wings like eagles",
      "Isaiah 40:31", "misquote"),
 )  # fmt: skip
+
+SHORT_FRAGMENTS: tuple[tuple[str, str], ...] = (
+    ("For God so loved the world", "John 3:16"),
+    ("Love is patient, love is kind", "1 Corinthians 13:4"),
+    ("Jesus wept", "John 11:35"),
+    ("I am the resurrection and the life", "John 11:25"),
+    ("Let there be light", "Genesis 1:3"),
+    ("Faith, hope and love, but the greatest of these is love", "1 Corinthians 13:13"),
+    ("The wages of sin is death", "Romans 6:23"),
+    ("I am the good shepherd", "John 10:11"),
+    ("Ask, and it will be given you", "Matthew 7:7"),
+    ("Pride goes before destruction", "Proverbs 16:18"),
+    ("Go and make disciples of all nations", "Matthew 28:19"),
+    ("Rejoice in the Lord always", "Philippians 4:4"),
+    ("Man shall not live by bread alone", "Matthew 4:4"),
+    ("Here I am. Send me", "Isaiah 6:8"),
+    ("The Word became flesh", "John 1:14"),
+    ("Come to me, all you who are weary", "Matthew 11:28"),
+    ("Greater love has no one than this", "John 15:13"),
+    ("A time to be born, and a time to die", "Ecclesiastes 3:2"),
+    ("With God all things are possible", "Matthew 19:26"),
+    ("Be strong and courageous", "Joshua 1:9"),
+)
+"""Short famous fragments as people type them, written after quotation search was built (stop 15) as a fresh check:
+hit@3 17/20 before a short quotation had every run searched, 18/20 after (the one change measured on it)."""
