@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
 from homily.content.embedding import EmbeddingRunner
 from homily.content.embedding_space import LIBRARY_PRIORITY, LOCAL_SPACE, EmbeddingSpace
@@ -49,7 +48,7 @@ from homily.storage.sqlite import SqliteStore
 from homily.storage.sqlite.content import SqliteContentStore
 from tests.store_contract import present
 from tests.support.content import prebuilt_item
-from tests.support.services import allow_connections, free_port
+from tests.support.services import allow_connections, free_port, plain_role
 
 PUBLISHER = "pub-1"
 OTHER = "pub-2"
@@ -442,13 +441,7 @@ def test_beyond_the_row_budget_only_rows_with_the_rarer_lexemes_are_scored_with_
 
 
 def test_a_user_who_may_not_install_pgvector_is_told_what_to_do(postgres_url: str) -> None:
-    base, name = postgres_url.rsplit("/", 1)
-    role = "plain_" + name
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        admin.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
-    as_plain = postgres_url.replace("://homily@", f"://{role}@")
-    try:
+    with plain_role(postgres_url) as as_plain:
         with pytest.raises(StoreError, match=r"pgvector.*CREATE EXTENSION vector"):
             PostgresChunkIndex.open(as_plain, timeout=2.0)
         with psycopg.connect(postgres_url, autocommit=True) as admin:
@@ -459,14 +452,6 @@ def test_a_user_who_may_not_install_pgvector_is_told_what_to_do(postgres_url: st
             assert index.count(PUBLISHER) == 1
         finally:
             index.close()
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-        with psycopg.connect(base + "/postgres", autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
-            )
-            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 class _ListedBeforeTheOtherInstalled(PostgresContentStore):

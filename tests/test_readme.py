@@ -97,9 +97,16 @@ def test_readme_sdk_examples_run_against_a_live_server(
     _wait_for_the_library(homily, token)
     namespace: dict[str, object] = {}
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        for block in code_blocks("python"):
-            exec(compile(block.replace(README_BASE_URL, homily.base_url), str(README), "exec"), namespace)  # noqa: S102
+    try:
+        with contextlib.redirect_stdout(printed):
+            for block in code_blocks("python"):
+                code = compile(block.replace(README_BASE_URL, homily.base_url), str(README), "exec")
+                exec(code, namespace)  # noqa: S102
+    finally:  # the README's client is never closed: left to the garbage collector, its pooled socket could be
+        # finalised before the client and raise an unclosed-socket ResourceWarning at the end of the session
+        close = getattr(namespace.get("client"), "close", None)
+        if callable(close):
+            close()
     output = printed.getvalue()
     assert "You said: Explain the Beatitudes in two sentences." in output
     assert re.search(r"^gloo-\S+ tier_[123] 0\.\d+$", output, flags=re.MULTILINE)

@@ -27,6 +27,7 @@ from homily.cli.route import add_route_commands
 from homily.errors import HomilyError
 from homily.settings import Settings
 from homily.storage.base import StoreError
+from homily.storage.factory import database_backend
 from homily.storage.sqlite import SchemaVersionError
 
 _DESCRIPTION = """\
@@ -123,10 +124,10 @@ def run_init(args: argparse.Namespace) -> int:
     issued = _initialise(settings)
     if issued is None:
         raise CliError(
-            f"{settings.data_dir} is already initialised; create another credential with "
+            f"{_initialised_place(settings)} is already initialised; create another credential with "
             "`homily admin credential create --org ORG_ID` (see `homily admin org list`)"
         )
-    heading = f"Initialised {settings.data_dir} with organisation 'default' and a credential"
+    heading = f"Initialised {_initialised_place(settings)} with organisation 'default' and a credential"
     print_issued_credential(issued, as_json=args.json, heading=heading)
     return 0
 
@@ -135,7 +136,7 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     issued = _initialise(settings)
     if issued is not None:
-        heading = f"Initialised {settings.data_dir}: first credential (organisation 'default')"
+        heading = f"Initialised {_initialised_place(settings)}: first credential (organisation 'default')"
         print_issued_credential(issued, as_json=False, heading=heading)
     from homily.server import AddressUnavailableError, run_server
 
@@ -148,11 +149,26 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def _initialise(settings: Settings) -> IssuedCredential | None:
     try:
+        # A PostgreSQL server without pgvector is refused here, in one line, before anything is created.
+        if settings.database_url and database_backend(settings) == "postgres":
+            from homily.grounding.pg_schema import ensure_vector_extension
+
+            ensure_vector_extension(settings.database_url)
         return asyncio.run(initialise(settings))
     except (ValueError, SchemaVersionError, StoreError) as exc:
         raise CliError(str(exc)) from exc
     except (OSError, sqlite3.DatabaseError) as exc:
         raise CliError(f"cannot initialise {settings.data_dir}: {exc}") from exc
+
+
+def _initialised_place(settings: Settings) -> str:
+    """What `init` sets up: the data directory, or the PostgreSQL database (organisations and credentials live
+    there; the data directory then holds only caches)."""
+    if settings.database_url and database_backend(settings) == "postgres":
+        from homily.storage.postgres.pool import describe_url
+
+        return f"the database at {describe_url(settings.database_url)}"
+    return str(settings.data_dir)
 
 
 def _error(message: str) -> None:

@@ -102,6 +102,24 @@ def migrate(connection: Any, dimension: int) -> list[int]:
     return applied_now
 
 
+def ensure_vector_extension(url: str) -> None:
+    """Enable pgvector in the database at `url` (under the migrations' lock, as `migrate` does), or raise the
+    `StoreError` of `_create_vector_extension`: `homily init` and `homily serve` check this before creating
+    anything, so a server without pgvector is refused in one line rather than by a traceback at start."""
+    import psycopg
+
+    from homily.storage.postgres.deadline import KEEPALIVES
+    from homily.storage.postgres.pool import CONNECT_TIMEOUT_SECONDS, driver_errors
+
+    with (
+        driver_errors(url),
+        psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS, **KEEPALIVES) as connection,
+        connection.transaction(),
+    ):
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (CHUNK_INDEX_LOCK,))
+        _create_vector_extension(connection)
+
+
 def _create_vector_extension(connection: Any) -> None:
     """`CREATE EXTENSION IF NOT EXISTS vector`, or a `StoreError` saying what the operator must do when the server
     has no pgvector or this user may not install it (the driver's own error names neither remedy)."""
