@@ -18,13 +18,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
+from tests.support.bible_hits import holds_reference  # noqa: E402
 from tests.support.library_questions import LIBRARY_QUESTIONS, REFERENCE_QUESTIONS  # noqa: E402
 
 from homily.embeddings import load_local_embedder  # noqa: E402
 from homily.grounding.index import ChunkIndex, SearchHit  # noqa: E402
 from homily.grounding.library import LIBRARY_DIR, load_library  # noqa: E402
 from homily.grounding.pipeline import library_records  # noqa: E402
-from homily.grounding.scripture import find_references, is_referenced  # noqa: E402
 
 PUBLISHER = "gloo"
 
@@ -32,11 +32,6 @@ PUBLISHER = "gloo"
 def is_answer(hit: SearchHit, title: str, heading: str) -> bool:
     joined = " > ".join(hit.heading_path)
     return title in hit.title and (heading in joined or heading in hit.title)
-
-
-def holds_reference(hit: SearchHit, question: str) -> bool:
-    bible = hit.title.endswith("(World English Bible)")
-    return bible and is_referenced(find_references(question), hit.title, " > ".join(hit.heading_path), hit.text)
 
 
 def report(name: str, found_per_question: list[tuple[str, list[bool], str]]) -> None:

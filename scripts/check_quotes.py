@@ -35,25 +35,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
+from tests.support.bible_hits import holds_reference  # noqa: E402
 from tests.support.verse_quotes import VERSE_QUOTES  # noqa: E402
 
 from homily.embeddings import load_local_embedder  # noqa: E402
-from homily.grounding.index import ChunkIndex, SearchHit  # noqa: E402
+from homily.grounding.index import ChunkIndex  # noqa: E402
 from homily.grounding.index_protocol import ChunkIndexProtocol  # noqa: E402
 from homily.grounding.library import LIBRARY_DIR, load_library  # noqa: E402
 from homily.grounding.pipeline import library_records  # noqa: E402
-from homily.grounding.scripture import find_references, is_referenced  # noqa: E402
 
 PUBLISHER = "gloo"
-BIBLE_SUFFIX = "(World English Bible)"
-
-
-def holds_verse(hit: SearchHit, reference: str) -> bool:
-    """The hit is a World English Bible chunk holding the referenced verse."""
-    references = find_references(reference)
-    return hit.title.endswith(BIBLE_SUFFIX) and is_referenced(
-        references, hit.title, " > ".join(hit.heading_path), hit.text
-    )
 
 
 @contextmanager
@@ -92,7 +83,7 @@ def main() -> int:
             started = time.perf_counter()
             hits = index.search(quote, vector, PUBLISHER, limit=3).hits
             timings.append((time.perf_counter() - started) * 1000)
-            found = [holds_verse(hit, reference) for hit in hits]
+            found = [holds_reference(hit, reference) for hit in hits]
             if not any(found):
                 first = f"{hits[0].title} {hits[0].heading_path[-1:]}" if hits else "nothing"
                 print(f"MISS [{kind}] {quote!r} ({reference}): first was {first}")

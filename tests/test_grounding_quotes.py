@@ -19,7 +19,8 @@ from homily.grounding.index_protocol import ChunkIndexProtocol
 from homily.grounding.library import load_library
 from homily.grounding.pipeline import library_records
 from homily.grounding.quotes import Quotation, fold, modern_words, readings, shingles, spanning_phrases, words_of
-from homily.grounding.scripture import find_references, is_referenced
+from homily.grounding.scripture import find_references
+from tests.support.bible_hits import holds_reference
 from tests.support.verse_quotes import SHORT_FRAGMENTS, VERSE_QUOTES
 
 PUBLISHER = "pub-q"
@@ -221,14 +222,8 @@ def _found_and_cited(index: ChunkIndex, quotations: list[tuple[str, str]]) -> tu
     vectors = load_local_embedder().embed([quote for quote, _ in quotations])
     found = cited = 0
     for (quote, reference), vector in zip(quotations, vectors, strict=True):
-        references = find_references(reference)
-        assert references, reference
-        holding = [
-            hit
-            for hit in index.search(quote, vector, "gloo", limit=3).hits
-            if hit.title.endswith("(World English Bible)")
-            and is_referenced(references, hit.title, " > ".join(hit.heading_path), hit.text)
-        ]
+        assert find_references(reference), reference
+        holding = [hit for hit in index.search(quote, vector, "gloo", limit=3).hits if holds_reference(hit, reference)]
         found += bool(holding)
         cited += any(hit.relevant for hit in holding)
     return found, cited
