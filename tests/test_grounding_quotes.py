@@ -16,9 +16,10 @@ from homily.grounding.embedder import FloatMatrix
 from homily.grounding.fusion import Candidate, RetrievalParams, fuse
 from homily.grounding.index import ChunkIndex, ChunkRecord
 from homily.grounding.index_protocol import ChunkIndexProtocol
+from homily.grounding.keyword import words_of
 from homily.grounding.library import load_library
 from homily.grounding.pipeline import library_records
-from homily.grounding.quotes import Quotation, fold, modern_words, readings, shingles, spanning_phrases, words_of
+from homily.grounding.quotes import Quotation, fold, modern_words, readings, shingles, spanning_phrases
 from homily.grounding.scripture import find_references
 from tests.support.bible_hits import holds_reference
 from tests.support.verse_quotes import SHORT_FRAGMENTS, VERSE_QUOTES

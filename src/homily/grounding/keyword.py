@@ -154,11 +154,16 @@ STOPWORDS = frozenset(
 )
 
 
+def words_of(text: str) -> list[str]:
+    """The lower-cased words of `text`, in order (letters and digits; punctuation and underscores split)."""
+    return [match.group() for match in _WORD.finditer(text.lower())]
+
+
 def query_terms(text: str, max_terms: int = 48) -> list[str]:
     """Distinct lower-cased words of `text` in order, without stopwords and one-letter tokens, after the full
     book names of its Bible references ("Rom 8:28" also searches "romans")."""
     seen: dict[str, None] = {}
-    for word in reference_terms(text) + [match.group() for match in _WORD.finditer(text.lower())]:
+    for word in reference_terms(text) + words_of(text):
         if len(seen) >= max_terms:
             break
         if (len(word) > 1 or word.isdigit()) and word not in STOPWORDS:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-from homily.grounding.keyword import STOPWORDS
+from homily.grounding.keyword import STOPWORDS, words_of
 
 SHINGLE_WORDS = 3
 MIN_QUOTED_RUNS = 2
@@ -32,7 +32,6 @@ SHORT_QUOTE_RUNS = 6
 MAX_SHINGLES = 24
 """Phrases searched per query (the first ones): a quotation is rarely longer, and each costs a phrase lookup."""
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _DIVINE_NAME = re.compile(r"\b(?:the\s+)?lord\b", re.IGNORECASE)
 
 # Archaic words with one modern equivalent (King James and other Early Modern English Bibles).
@@ -113,10 +112,6 @@ def modern_words(words: Sequence[str]) -> list[str]:
         modern.append(replaced or word)
         previous = replaced or word
     return modern
-
-
-def words_of(text: str) -> list[str]:
-    return [match.group() for match in _WORD.finditer(text.lower())]
 
 
 def readings(query: str) -> list[list[str]]:
